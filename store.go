@@ -1,0 +1,127 @@
+package holdfast
+
+import (
+	"context"
+	"time"
+)
+
+// PolicyRule is one Casbin rule row (ptype p or g, values v0..v5), as a
+// Casbin adapter persists it.
+type PolicyRule struct {
+	PType string   `json:"ptype"`
+	V     []string `json:"v"`
+}
+
+// MetaStore is the metadata store: accounts, administrators, roles,
+// profiles, users, devices, legal hold types and holds, API tokens, Casbin
+// rules and the audit trail.
+//
+// Contract (enforced by storage/storagetest):
+//   - Get/Update/Delete of a missing row return an error matching ErrNotFound.
+//   - A unique key taken (administrator email, profile name, user email per
+//     account, type name per account, role name per account) returns
+//     ErrConflict and changes nothing.
+//   - Every write in an account increments that account's Revision; every
+//     write of Casbin rules increments PolicyRevision. Decisions key their
+//     caches on both.
+//   - Rows of one account are never returned for another account.
+//   - Audit records are append-only: there is no method to change or remove
+//     one, and AppendAudit assigns Seq, PrevHash and Hash atomically.
+//   - Tx runs fn in one transaction: all of its writes land or none does.
+//   - Implementations are safe for concurrent use.
+type MetaStore interface {
+	// Tx runs fn with a store whose reads and writes share one transaction.
+	// An error from fn rolls everything back. Nested Tx calls join the outer
+	// transaction.
+	Tx(ctx context.Context, fn func(tx MetaStore) error) error
+	Close() error
+
+	CreateAccount(ctx context.Context, a *Account) error
+	GetAccount(ctx context.Context, id string) (Account, error)
+	ListAccounts(ctx context.Context) ([]Account, error)
+	UpdateAccount(ctx context.Context, a *Account) error
+	// Revision is the account's data revision.
+	Revision(ctx context.Context, accountID string) (int64, error)
+
+	CreateAdmin(ctx context.Context, a *Administrator) error
+	GetAdmin(ctx context.Context, accountID, id string) (Administrator, error)
+	// GetAdminByEmail looks an administrator up across accounts (emails are
+	// globally unique), case-insensitively.
+	GetAdminByEmail(ctx context.Context, email string) (Administrator, error)
+	ListAdmins(ctx context.Context, accountID string, f AdminFilter) ([]Administrator, error)
+	UpdateAdmin(ctx context.Context, a *Administrator) error
+	DeleteAdmin(ctx context.Context, accountID, id string) error
+	CountAdminsWithRole(ctx context.Context, accountID, roleID string) (int, error)
+	// RecordLogin sets the administrator's last login time.
+	RecordLogin(ctx context.Context, accountID, id string, at time.Time) error
+
+	// Roles stored per account: custom roles and overrides of editable
+	// predefined roles. Catalog roles are not stored.
+	CreateRole(ctx context.Context, r *Role) error
+	GetRole(ctx context.Context, accountID, id string) (Role, error)
+	ListRoles(ctx context.Context, accountID string) ([]Role, error)
+	UpdateRole(ctx context.Context, r *Role) error
+	DeleteRole(ctx context.Context, accountID, id string) error
+
+	CreateProfile(ctx context.Context, p *Profile) error
+	GetProfile(ctx context.Context, accountID, id string) (Profile, error)
+	ListProfiles(ctx context.Context, accountID string) ([]Profile, error)
+	UpdateProfile(ctx context.Context, p *Profile) error
+	DeleteProfile(ctx context.Context, accountID, id string) error
+	CountUsersInProfile(ctx context.Context, accountID, profileID string) (int, error)
+
+	CreateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, accountID, id string) (User, error)
+	GetUserByEmail(ctx context.Context, accountID, email string) (User, error)
+	ListUsers(ctx context.Context, accountID string, f UserFilter) ([]User, error)
+	UpdateUser(ctx context.Context, u *User) error
+	// PurgeUser removes the user row and its devices for good.
+	PurgeUser(ctx context.Context, accountID, id string) error
+
+	CreateDevice(ctx context.Context, d *Device) error
+	GetDevice(ctx context.Context, accountID, id string) (Device, error)
+	// ListDevices lists the account's devices, only userID's when it is set.
+	ListDevices(ctx context.Context, accountID, userID string) ([]Device, error)
+	UpdateDevice(ctx context.Context, d *Device) error
+	DeleteDevice(ctx context.Context, accountID, id string) error
+
+	CreateHoldType(ctx context.Context, t *LegalHoldType) error
+	GetHoldType(ctx context.Context, accountID, id string) (LegalHoldType, error)
+	ListHoldTypes(ctx context.Context, accountID string) ([]LegalHoldType, error)
+	UpdateHoldType(ctx context.Context, t *LegalHoldType) error
+	DeleteHoldType(ctx context.Context, accountID, id string) error
+
+	CreateHold(ctx context.Context, h *LegalHold) error
+	GetHold(ctx context.Context, accountID, id string) (LegalHold, error)
+	ListHolds(ctx context.Context, accountID string) ([]LegalHold, error)
+	UpdateHold(ctx context.Context, h *LegalHold) error
+	// DeleteHold removes the hold and its custodians.
+	DeleteHold(ctx context.Context, accountID, id string) error
+	// AddCustodian adds a user to a hold; already there: ErrConflict.
+	AddCustodian(ctx context.Context, accountID string, c *Custodian) error
+	RemoveCustodian(ctx context.Context, accountID, holdID, userID string) error
+	ListCustodians(ctx context.Context, accountID, holdID string) ([]Custodian, error)
+	// HoldsForUser returns every hold the user is a custodian of.
+	HoldsForUser(ctx context.Context, accountID, userID string) ([]LegalHold, error)
+
+	CreateToken(ctx context.Context, t *APIToken) error
+	// GetTokenByHash finds a token by the SHA-256 of its secret, revoked or not.
+	GetTokenByHash(ctx context.Context, hash []byte) (APIToken, error)
+	ListTokens(ctx context.Context, accountID, adminID string) ([]APIToken, error)
+	RevokeToken(ctx context.Context, accountID, id string, at time.Time) error
+	TouchToken(ctx context.Context, accountID, id string, at time.Time) error
+
+	// ListPolicyRules returns every stored Casbin rule.
+	ListPolicyRules(ctx context.Context) ([]PolicyRule, error)
+	AddPolicyRules(ctx context.Context, rules []PolicyRule) error
+	RemovePolicyRules(ctx context.Context, rules []PolicyRule) error
+	// RemoveFilteredPolicyRules removes rules of ptype whose values from
+	// fieldIndex on equal fieldValues ("" matches anything).
+	RemoveFilteredPolicyRules(ctx context.Context, ptype string, fieldIndex int, fieldValues ...string) error
+	PolicyRevision(ctx context.Context) (int64, error)
+
+	// AppendAudit appends r to its account's trail, setting Seq, PrevHash
+	// and Hash.
+	AppendAudit(ctx context.Context, r *AuditRecord) error
+	ListAudit(ctx context.Context, accountID string, f AuditFilter) ([]AuditRecord, error)
+}
