@@ -1,0 +1,113 @@
+// Package sqlite is the embedded SQLite metadata store, the default: a
+// [sqlstore.Store] over the pure-Go modernc.org/sqlite driver with the
+// schema in migrations/.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/holdfast/holdfast/storage/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect is SQLite's [sqlstore.Dialect].
+func Dialect() sqlstore.Dialect {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory exists at build time
+	}
+	return sqlstore.Dialect{
+		Name:       "sqlite",
+		Constraint: constraint,
+		// No lock statement: every transaction begins IMMEDIATE (see Open),
+		// so a writing transaction already excludes all others.
+		Migrations: sub,
+	}
+}
+
+// maxConns bounds the connection pool of a file database. SQLite runs one
+// writer at a time whatever the pool; more connections only let readers
+// proceed beside it (WAL), and a small pool keeps writers from piling up
+// behind the busy timeout.
+const maxConns = 4
+
+// Open opens (creating it and its directory if needed) the SQLite database
+// at path, applies pending migrations and returns the store. The path
+// ":memory:" opens a private in-memory database, for tests. The caller
+// closes the store.
+func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+	memory := path == ":memory:"
+	if !memory {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("sqlite: %w", err)
+			}
+		}
+	}
+	q := url.Values{}
+	// WAL lets readers run beside the single writer instead of waiting for
+	// it, and survives a crash as well as the rollback journal.
+	q.Add("_pragma", "journal_mode(WAL)")
+	// SQLite ignores foreign keys unless asked, per connection; the schema
+	// relies on them for tenant consistency and cascades.
+	q.Add("_pragma", "foreign_keys(1)")
+	// A writer waits up to 10s for another to finish rather than failing at
+	// once with SQLITE_BUSY.
+	q.Add("_pragma", "busy_timeout(10000)")
+	// In WAL mode NORMAL is durable against application crashes and loses at
+	// most the last transactions on power loss, at a fraction of FULL's
+	// fsyncs; the metadata it protects is rewritten by the next write anyway.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// BEGIN IMMEDIATE takes the write lock when a transaction starts. A
+	// deferred transaction that reads, then writes, would have to upgrade
+	// its lock and fail with SQLITE_BUSY (the busy timeout cannot help)
+	// when another writer got there first; immediate ones queue instead.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if memory {
+		// Every connection to ":memory:" is a database of its own.
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
+	}
+	s, err := sqlstore.New(ctx, db, Dialect())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// constraint classifies SQLite constraint errors. Their message names the
+// columns ("UNIQUE constraint failed: users.account_id, users.email") or the
+// index ("... failed: index 'admins_email_key'") involved.
+func constraint(err error) (sqlstore.ConstraintKind, string) {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return sqlstore.NoConstraint, ""
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return sqlstore.UniqueViolation, e.Error()
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return sqlstore.ForeignViolation, e.Error()
+	}
+	return sqlstore.NoConstraint, ""
+}
