@@ -1,0 +1,258 @@
+package authz_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/storage/storagetest"
+)
+
+// opaBinary finds stock OPA: $HOLDFAST_OPA, then PATH, then GOPATH/bin.
+func opaBinary() (string, error) {
+	if p := os.Getenv("HOLDFAST_OPA"); p != "" {
+		return p, nil
+	}
+	if p, err := exec.LookPath("opa"); err == nil {
+		return p, nil
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "opa")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("opa not found (go install github.com/open-policy-agent/opa@v1.22.2)")
+}
+
+// opaServer runs stock OPA on bundle and returns its base URL.
+func opaServer(t *testing.T, bin, bundle string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "run", "--server", "--addr", addr, "--disable-telemetry", "--log-level", "error", "--bundle", bundle)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/health?bundles")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("opa did not become healthy: %v\n%s", err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type opaDecision struct {
+	Allow   bool     `json:"allow"`
+	Reasons []string `json:"reasons"`
+	Rules   []string `json:"rules"`
+}
+
+func askOPA(client *http.Client, base string, req holdfast.DecisionRequest) (opaDecision, error) {
+	body, err := json.Marshal(map[string]any{"input": req})
+	if err != nil {
+		return opaDecision{}, err
+	}
+	resp, err := client.Post(base+"/v1/data/holdfast/bundle/decision", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return opaDecision{}, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Result *opaDecision `json:"result"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return opaDecision{}, fmt.Errorf("opa: %s: %s", resp.Status, b)
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return opaDecision{}, err
+	}
+	if out.Result == nil {
+		return opaDecision{}, fmt.Errorf("opa: decision undefined: %s", b)
+	}
+	return *out.Result, nil
+}
+
+// TestBundleMatchesEngine exports each table's account as a bundle, loads
+// it into stock OPA and requires OPA's decisions, reasons and rules to equal
+// the engine's on every case.
+func TestBundleMatchesEngine(t *testing.T) {
+	bin, err := opaBinary()
+	if err != nil {
+		storagetest.SkipOrFail(t, "opa", err.Error())
+		return
+	}
+	total := 0
+	for name, f := range loadDecisionFiles(t) {
+		t.Run(name, func(t *testing.T) {
+			fx := newFixture(t, holdfast.Edition(f.Edition), f.Addons...)
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "bundle.tar.gz")
+			out, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fx.engine.WriteBundle(ctx, fx.acct.ID, out); err != nil {
+				t.Fatal(err)
+			}
+			if err := out.Close(); err != nil {
+				t.Fatal(err)
+			}
+			base := opaServer(t, bin, path)
+			client := &http.Client{Timeout: 10 * time.Second}
+			var (
+				wg   sync.WaitGroup
+				mu   sync.Mutex
+				errs []string
+				next = make(chan decisionCase)
+			)
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for c := range next {
+						req := c.request(fx.acct.ID)
+						want, err := fx.engine.Decide(ctx, req)
+						var got opaDecision
+						if err == nil {
+							req.AccountID = ""
+							got, err = askOPA(client, base, req)
+						}
+						msg := ""
+						switch {
+						case err != nil:
+							msg = fmt.Sprintf("%s: %v", c, err)
+						case got.Allow != want.Allow || !slices.Equal(got.Reasons, want.Reasons) || !slices.Equal(got.Rules, want.Rules):
+							msg = fmt.Sprintf("%s: opa %v %q %q, engine %v %q %q", c, got.Allow, got.Reasons, got.Rules, want.Allow, want.Reasons, want.Rules)
+						}
+						if msg != "" {
+							mu.Lock()
+							errs = append(errs, msg)
+							mu.Unlock()
+						}
+					}
+				}()
+			}
+			for _, c := range f.Cases {
+				next <- c
+			}
+			close(next)
+			wg.Wait()
+			slices.Sort(errs)
+			for i, e := range errs {
+				if i == 20 {
+					t.Errorf("... and %d more", len(errs)-20)
+					break
+				}
+				t.Error(e)
+			}
+			total += len(f.Cases)
+		})
+	}
+	t.Logf("%d cases compared with stock OPA", total)
+}
+
+// TestBundleLayout checks the bundle's files: a manifest owning the
+// holdfast root, both data documents, and no test policies.
+func TestBundleLayout(t *testing.T) {
+	fx := newFixture(t, holdfast.EditionElite)
+	var buf bytes.Buffer
+	if err := fx.engine.WriteBundle(context.Background(), fx.acct.ID, &buf); err != nil {
+		t.Fatal(err)
+	}
+	gz, err := gzip.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	files := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[h.Name] = b
+	}
+	var manifest struct {
+		Revision    string   `json:"revision"`
+		Roots       []string `json:"roots"`
+		RegoVersion int      `json:"rego_version"`
+	}
+	if err := json.Unmarshal(files["/.manifest"], &manifest); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	if !slices.Equal(manifest.Roots, []string{"holdfast"}) || manifest.RegoVersion != 1 || manifest.Revision == "" {
+		t.Errorf("manifest = %+v", manifest)
+	}
+	for _, name := range []string{"/holdfast/catalog/data.json", "/holdfast/account/data.json"} {
+		if len(files[name]) == 0 {
+			t.Errorf("bundle lacks %s", name)
+		}
+	}
+	rego := 0
+	for name := range files {
+		if strings.HasSuffix(name, "_test.rego") {
+			t.Errorf("bundle ships test policy %s", name)
+		}
+		if strings.HasSuffix(name, ".rego") {
+			rego++
+		}
+	}
+	if rego == 0 {
+		t.Error("bundle has no policies")
+	}
+	var account map[string]any
+	if err := json.Unmarshal(files["/holdfast/account/data.json"], &account); err != nil {
+		t.Fatal(err)
+	}
+	admins, _ := account["admins"].(map[string]any)
+	if len(admins) != len(fixtureAdmins) {
+		t.Errorf("bundle has %d administrators, want %d", len(admins), len(fixtureAdmins))
+	}
+	_ = authz.BundleQuery
+}

@@ -1,0 +1,270 @@
+// Package authz is Holdfast's decision engine. Casbin answers "does this
+// role grant this right" (the catalog's default grants plus each account's
+// custom roles, kept in the metadata store); Rego answers every other rule
+// of the spec (editions, scopes, administrator management, custom roles,
+// legal holds). Decide resolves every attribute from live data first, so an
+// edited role or a re-scoped administrator counts from the next request on.
+package authz
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/policies"
+)
+
+// DecisionQuery is the Rego document every decision evaluates.
+const DecisionQuery = "data.holdfast.authz.decision"
+
+// Options configure an Engine.
+type Options struct {
+	Store  holdfast.MetaStore // required
+	Logger *slog.Logger
+	// CacheSize bounds the decision cache (entries). 0 uses 10000; a
+	// negative value turns the cache off.
+	CacheSize int
+}
+
+// Engine decides. It is safe for concurrent use.
+type Engine struct {
+	store      holdfast.MetaStore
+	cat        *policies.Catalog
+	log        *slog.Logger
+	query      rego.PreparedEvalQuery
+	policyHash string // identifies the compiled policies and catalog
+	modules    map[string]string
+	cache      *decisionCache
+
+	mu     sync.Mutex // guards grants
+	grants *grantTable
+}
+
+var _ holdfast.Authorizer = (*Engine)(nil)
+
+// New compiles the policies and loads the grants; a bad policy fails here.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Store == nil {
+		return nil, errors.New("authz: a store is required")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cat, err := policies.Load()
+	if err != nil {
+		return nil, fmt.Errorf("authz: %w", err)
+	}
+	modules, err := policies.Modules()
+	if err != nil {
+		return nil, fmt.Errorf("authz: %w", err)
+	}
+	data := cat.RegoData()
+	h := sha256.New()
+	names := make([]string, 0, len(modules))
+	for name := range modules {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	opt := []func(*rego.Rego){
+		rego.Query(DecisionQuery),
+		rego.Store(inmem.NewFromObject(map[string]any{"holdfast": map[string]any{"catalog": data}})),
+		rego.SetRegoVersion(ast.RegoV1),
+		rego.StrictBuiltinErrors(true),
+	}
+	for _, name := range names {
+		opt = append(opt, rego.Module(name, modules[name]))
+		fmt.Fprintf(h, "%s\n%s\n", name, modules[name])
+	}
+	catJSON, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("authz: catalog data: %w", err)
+	}
+	h.Write(catJSON)
+	h.Write([]byte(cat.CasbinModel()))
+	h.Write([]byte(cat.CasbinPolicy()))
+	q, err := rego.New(opt...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("authz: compile policies: %w", err)
+	}
+	size := opts.CacheSize
+	if size == 0 {
+		size = 10000
+	}
+	e := &Engine{
+		store:      opts.Store,
+		cat:        cat,
+		log:        log.With("component", "authz"),
+		query:      q,
+		policyHash: hex.EncodeToString(h.Sum(nil))[:16],
+		modules:    modules,
+		cache:      newDecisionCache(size),
+	}
+	if _, err := e.currentGrants(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Catalog returns the rights catalog the engine decides with.
+func (e *Engine) Catalog() *policies.Catalog { return e.cat }
+
+// currentGrants returns the grant table at the store's policy revision,
+// reloading it when another writer (or replica) changed a rule.
+func (e *Engine) currentGrants(ctx context.Context) (*grantTable, error) {
+	rev, err := e.store.PolicyRevision(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("authz: policy revision: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.grants != nil && e.grants.rev == rev {
+		return e.grants, nil
+	}
+	g, err := loadGrants(ctx, e.cat.CasbinModel(), NewAdapter(e.store, e.cat.CasbinPolicy()), rev)
+	if err != nil {
+		return nil, err
+	}
+	e.grants = g
+	return g, nil
+}
+
+// newDecisionID returns a fresh, time-ordered decision id.
+func newDecisionID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		id = uuid.New()
+	}
+	return "dec_" + strings.ReplaceAll(id.String(), "-", "")
+}
+
+// Decide answers req. Denials are decisions, not errors; an error means the
+// engine could not decide (the caller must deny).
+func (e *Engine) Decide(ctx context.Context, req holdfast.DecisionRequest) (holdfast.Decision, error) {
+	g, err := e.currentGrants(ctx)
+	if err != nil {
+		return holdfast.Decision{}, err
+	}
+	r := resolver{store: e.store, cat: e.cat, g: g}
+	deny := func(rule, reason string) (holdfast.Decision, error) {
+		return holdfast.Decision{ID: newDecisionID(), Reasons: []string{reason}, Rules: []string{rule},
+			Revision: fmt.Sprintf("%s.p%d", e.policyHash, g.rev)}, nil
+	}
+	if req.Subject.Type != holdfast.PrincipalAdmin {
+		return deny("subject.type", fmt.Sprintf("subject type %q is not supported; use %q", req.Subject.Type, holdfast.PrincipalAdmin))
+	}
+	if req.Action.Name == "" {
+		return deny("action.missing", "no action named")
+	}
+	admin, err := r.subject(ctx, req.AccountID, req.Subject.ID)
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return deny("subject.unknown", "unknown administrator")
+	}
+	if err != nil {
+		return holdfast.Decision{}, err
+	}
+	acct, err := e.store.GetAccount(ctx, admin.AccountID)
+	if err != nil {
+		return holdfast.Decision{}, fmt.Errorf("authz: account of %s: %w", admin.ID, err)
+	}
+	dataRev, err := e.store.Revision(ctx, acct.ID)
+	if err != nil {
+		return holdfast.Decision{}, fmt.Errorf("authz: data revision: %w", err)
+	}
+	revision := fmt.Sprintf("%s.p%d.d%d", e.policyHash, g.rev, dataRev)
+	key, cacheable := cacheKey(revision, admin.ID, req)
+	if cacheable {
+		if d, ok := e.cache.get(key); ok {
+			d.ID = newDecisionID()
+			return d, nil
+		}
+	}
+	input, err := r.input(ctx, acct, admin, req)
+	var nf *refusal
+	if errors.As(err, &nf) {
+		return holdfast.Decision{ID: newDecisionID(), Reasons: []string{nf.reason}, Rules: []string{nf.rule}, Revision: revision}, nil
+	}
+	if err != nil {
+		return holdfast.Decision{}, err
+	}
+	d, err := e.eval(ctx, input)
+	if err != nil {
+		return holdfast.Decision{}, err
+	}
+	d.Revision = revision
+	if cacheable {
+		e.cache.put(key, d)
+	}
+	d.ID = newDecisionID()
+	return d, nil
+}
+
+// eval runs the decision document over a resolved input.
+func (e *Engine) eval(ctx context.Context, input map[string]any) (holdfast.Decision, error) {
+	rs, err := e.query.Eval(ctx, rego.EvalInput(input))
+	if err != nil {
+		return holdfast.Decision{}, fmt.Errorf("authz: evaluate: %w", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return holdfast.Decision{}, errors.New("authz: the decision document is undefined")
+	}
+	return parseDecision(rs[0].Expressions[0].Value)
+}
+
+// parseDecision reads the {allow, reasons, rules} document.
+func parseDecision(v any) (holdfast.Decision, error) {
+	doc, ok := v.(map[string]any)
+	if !ok {
+		return holdfast.Decision{}, fmt.Errorf("authz: decision is %T, want an object", v)
+	}
+	var d holdfast.Decision
+	d.Allow, _ = doc["allow"].(bool)
+	for _, k := range []string{"reasons", "rules"} {
+		list, _ := doc[k].([]any)
+		for _, x := range list {
+			s, ok := x.(string)
+			if !ok {
+				return holdfast.Decision{}, fmt.Errorf("authz: decision %s holds %T", k, x)
+			}
+			if k == "reasons" {
+				d.Reasons = append(d.Reasons, s)
+			} else {
+				d.Rules = append(d.Rules, s)
+			}
+		}
+	}
+	if !d.Allow && len(d.Reasons) == 0 {
+		// Default deny still says why.
+		d.Reasons = []string{"no rule allows this"}
+		d.Rules = append(d.Rules, "authz.default_deny")
+	}
+	return d, nil
+}
+
+// timeNow is the clock; tests replace it.
+var timeNow = time.Now
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
