@@ -474,15 +474,15 @@ func (c *Catalog) GenerateCasbinPolicy() string {
 
 // regoCatalog is the shape of data.holdfast.catalog.
 type regoCatalog struct {
-	Editions   map[string]Edition    `json:"editions"`
-	Addons     map[string]Addon      `json:"addons"`
-	Scopes     []string              `json:"scopes"`
-	Categories map[string]Category   `json:"categories"`
-	Rights     map[string]regoRight  `json:"rights"`
-	Roles      map[string]regoRole   `json:"roles"`
-	CustomRole regoCustomRole        `json:"custom_role"`
-	Workloads  map[string]regoWorkld `json:"workloads"`
-	Rules      Rules                 `json:"rules"`
+	Editions   map[string]Edition      `json:"editions"`
+	Addons     map[string]Addon        `json:"addons"`
+	Scopes     []string                `json:"scopes"`
+	Categories map[string]Category     `json:"categories"`
+	Rights     map[string]regoRight    `json:"rights"`
+	Roles      map[string]regoRole     `json:"roles"`
+	CustomRole regoCustomRole          `json:"custom_role"`
+	Workloads  map[string]regoWorkload `json:"workloads"`
+	Rules      Rules                   `json:"rules"`
 }
 
 type regoRight struct {
@@ -509,7 +509,7 @@ type regoCustomRole struct {
 	Scope    []string `json:"scope"`
 }
 
-type regoWorkld struct {
+type regoWorkload struct {
 	Name   string `json:"name"`
 	Parent string `json:"parent"`
 }
@@ -524,7 +524,7 @@ func (c *Catalog) RegoData() map[string]any {
 		Categories: map[string]Category{},
 		Rights:     map[string]regoRight{},
 		Roles:      map[string]regoRole{},
-		Workloads:  map[string]regoWorkld{},
+		Workloads:  map[string]regoWorkload{},
 		Rules:      c.Rules,
 	}
 	for _, e := range c.Editions {
@@ -555,7 +555,7 @@ func (c *Catalog) RegoData() map[string]any {
 		}
 	}
 	for _, w := range c.Workloads {
-		d.Workloads[w.ID] = regoWorkld{Name: w.Name, Parent: w.Parent}
+		d.Workloads[w.ID] = regoWorkload{Name: w.Name, Parent: w.Parent}
 	}
 	b, err := json.Marshal(d)
 	if err != nil {
