@@ -2,8 +2,13 @@ package authz
 
 import (
 	"container/list"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/holdfast/holdfast"
 )
@@ -28,19 +33,29 @@ func newDecisionCache(max int) *decisionCache {
 	return &decisionCache{max: max, ll: list.New(), items: make(map[string]*list.Element)}
 }
 
-// cacheKey builds the key for req decided at revision for the resolved
-// administrator. encoding/json sorts map keys, so equal requests give equal
-// keys.
-func cacheKey(revision, adminID string, req holdfast.DecisionRequest) (string, bool) {
-	b, err := json.Marshal(struct {
-		A string                   `json:"a"`
-		R holdfast.DecisionRequest `json:"r"`
-	}{adminID, req})
-	if err != nil {
-		return "", false
+// cacheKey builds the key of req in accountID at revision. The common
+// request (no properties, no context) is keyed without encoding; the rest
+// appends the canonical JSON of its properties (encoding/json sorts keys).
+func cacheKey(accountID, revision string, req holdfast.DecisionRequest) string {
+	var b strings.Builder
+	b.Grow(len(accountID) + len(revision) + len(req.Subject.ID) + len(req.Action.Name) + len(req.Resource.Type) + len(req.Resource.ID) + 8)
+	for _, part := range []string{accountID, revision, req.Subject.Type, req.Subject.ID, req.Action.Name, req.Resource.Type, req.Resource.ID} {
+		b.WriteString(part)
+		b.WriteByte(0)
 	}
-	return revision + "\x00" + string(b), true
+	if len(req.Action.Properties) > 0 || len(req.Resource.Properties) > 0 || len(req.Context) > 0 {
+		extra, err := json.Marshal([]any{req.Action.Properties, req.Resource.Properties, req.Context})
+		if err != nil {
+			// Unencodable properties cannot be keyed; a unique key makes the
+			// entry unreachable rather than wrong.
+			return ""
+		}
+		b.Write(extra)
+	}
+	return b.String()
 }
+
+func (c *decisionCache) enabled() bool { return c.max > 0 }
 
 func (c *decisionCache) get(key string) (holdfast.Decision, bool) {
 	if c.max <= 0 {
@@ -76,4 +91,23 @@ func (c *decisionCache) put(key string, d holdfast.Decision) {
 		c.ll.Remove(old)
 		delete(c.items, old.Value.(*cacheEntry).key)
 	}
+}
+
+// idSource hands out decision ids: a random per-process prefix and a
+// counter, unique across replicas and cheap enough for the warm path.
+type idSource struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newIDSource() *idSource {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("authz: no randomness for decision ids: " + err.Error())
+	}
+	return &idSource{prefix: "dec_" + hex.EncodeToString(b[:]) + "_"}
+}
+
+func (s *idSource) next() string {
+	return s.prefix + strconv.FormatUint(s.n.Add(1), 36)
 }

@@ -16,11 +16,9 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strings"
+	"strconv"
 	"sync"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -50,6 +48,7 @@ type Engine struct {
 	policyHash string // identifies the compiled policies and catalog
 	modules    map[string]string
 	cache      *decisionCache
+	ids        *idSource
 
 	mu     sync.Mutex // guards grants
 	grants *grantTable
@@ -114,6 +113,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		policyHash: hex.EncodeToString(h.Sum(nil))[:16],
 		modules:    modules,
 		cache:      newDecisionCache(size),
+		ids:        newIDSource(),
 	}
 	if _, err := e.currentGrants(ctx); err != nil {
 		return nil, err
@@ -144,36 +144,64 @@ func (e *Engine) currentGrants(ctx context.Context) (*grantTable, error) {
 	return g, nil
 }
 
-// newDecisionID returns a fresh, time-ordered decision id.
-func newDecisionID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		id = uuid.New()
-	}
-	return "dec_" + strings.ReplaceAll(id.String(), "-", "")
-}
-
 // Decide answers req. Denials are decisions, not errors; an error means the
 // engine could not decide (the caller must deny).
+//
+// With req.AccountID set (the server always sets it), a repeated request
+// is answered from the decision cache after two revision reads; the key
+// carries the policy hash, the policy revision and the account's data
+// revision, so any change to rules or data makes old entries unreachable.
 func (e *Engine) Decide(ctx context.Context, req holdfast.DecisionRequest) (holdfast.Decision, error) {
 	g, err := e.currentGrants(ctx)
 	if err != nil {
 		return holdfast.Decision{}, err
 	}
-	r := resolver{store: e.store, cat: e.cat, g: g}
-	deny := func(rule, reason string) (holdfast.Decision, error) {
-		return holdfast.Decision{ID: newDecisionID(), Reasons: []string{reason}, Rules: []string{rule},
-			Revision: fmt.Sprintf("%s.p%d", e.policyHash, g.rev)}, nil
+	var (
+		key      string
+		revision string
+	)
+	if req.AccountID != "" && e.cache.enabled() {
+		dataRev, err := e.store.Revision(ctx, req.AccountID)
+		if err == nil {
+			revision = e.revisionString(g.rev, dataRev)
+			key = cacheKey(req.AccountID, revision, req)
+			if d, ok := e.cache.get(key); ok {
+				d.ID = e.ids.next()
+				return d, nil
+			}
+		} else if !errors.Is(err, holdfast.ErrNotFound) {
+			return holdfast.Decision{}, fmt.Errorf("authz: data revision: %w", err)
+		}
 	}
+	d, err := e.decide(ctx, g, req)
+	if err != nil {
+		return holdfast.Decision{}, err
+	}
+	// Cache only when the revision was read before resolving: then the
+	// answer is at least as new as the key says.
+	if key != "" && d.Revision == revision {
+		e.cache.put(key, d)
+	}
+	d.ID = e.ids.next()
+	return d, nil
+}
+
+// decide resolves and evaluates req without the cache.
+func (e *Engine) decide(ctx context.Context, g *grantTable, req holdfast.DecisionRequest) (holdfast.Decision, error) {
+	r := resolver{store: e.store, cat: e.cat, g: g}
+	deny := func(revision, rule, reason string) (holdfast.Decision, error) {
+		return holdfast.Decision{Reasons: []string{reason}, Rules: []string{rule}, Revision: revision}, nil
+	}
+	policyOnly := e.revisionString(g.rev, -1)
 	if req.Subject.Type != holdfast.PrincipalAdmin {
-		return deny("subject.type", fmt.Sprintf("subject type %q is not supported; use %q", req.Subject.Type, holdfast.PrincipalAdmin))
+		return deny(policyOnly, "subject.type", fmt.Sprintf("subject type %q is not supported; use %q", req.Subject.Type, holdfast.PrincipalAdmin))
 	}
 	if req.Action.Name == "" {
-		return deny("action.missing", "no action named")
+		return deny(policyOnly, "action.missing", "no action named")
 	}
 	admin, err := r.subject(ctx, req.AccountID, req.Subject.ID)
 	if errors.Is(err, holdfast.ErrNotFound) {
-		return deny("subject.unknown", "unknown administrator")
+		return deny(policyOnly, "subject.unknown", "unknown administrator")
 	}
 	if err != nil {
 		return holdfast.Decision{}, err
@@ -186,18 +214,11 @@ func (e *Engine) Decide(ctx context.Context, req holdfast.DecisionRequest) (hold
 	if err != nil {
 		return holdfast.Decision{}, fmt.Errorf("authz: data revision: %w", err)
 	}
-	revision := fmt.Sprintf("%s.p%d.d%d", e.policyHash, g.rev, dataRev)
-	key, cacheable := cacheKey(revision, admin.ID, req)
-	if cacheable {
-		if d, ok := e.cache.get(key); ok {
-			d.ID = newDecisionID()
-			return d, nil
-		}
-	}
+	revision := e.revisionString(g.rev, dataRev)
 	input, err := r.input(ctx, acct, admin, req)
-	var nf *refusal
-	if errors.As(err, &nf) {
-		return holdfast.Decision{ID: newDecisionID(), Reasons: []string{nf.reason}, Rules: []string{nf.rule}, Revision: revision}, nil
+	var rf *refusal
+	if errors.As(err, &rf) {
+		return deny(revision, rf.rule, rf.reason)
 	}
 	if err != nil {
 		return holdfast.Decision{}, err
@@ -207,11 +228,17 @@ func (e *Engine) Decide(ctx context.Context, req holdfast.DecisionRequest) (hold
 		return holdfast.Decision{}, err
 	}
 	d.Revision = revision
-	if cacheable {
-		e.cache.put(key, d)
-	}
-	d.ID = newDecisionID()
 	return d, nil
+}
+
+// revisionString names the policy and data a decision was made on; a
+// negative data revision means the decision did not depend on data.
+func (e *Engine) revisionString(policyRev, dataRev int64) string {
+	s := e.policyHash + ".p" + strconv.FormatInt(policyRev, 10)
+	if dataRev >= 0 {
+		s += ".d" + strconv.FormatInt(dataRev, 10)
+	}
+	return s
 }
 
 // eval runs the decision document over a resolved input.
@@ -255,9 +282,6 @@ func parseDecision(v any) (holdfast.Decision, error) {
 	}
 	return d, nil
 }
-
-// timeNow is the clock; tests replace it.
-var timeNow = time.Now
 
 // sortedKeys returns m's keys in order.
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,0 +1,181 @@
+package authz_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/storage/sqlite"
+)
+
+// bigAccount is an account at the scale of issue 2's speed goals: many
+// administrators bound to many custom roles, with profiles, users, devices
+// and holds for the resources.
+type bigAccount struct {
+	store  holdfast.MetaStore
+	acct   holdfast.Account
+	admins []string // administrator ids
+	users  []string
+	devs   []string
+}
+
+// newBigAccount creates admins administrators bound round-robin to roles
+// custom roles (and the predefined roles), 100 users with a device each.
+func newBigAccount(b *testing.B, admins, roles int) *bigAccount {
+	b.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "big.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	eng, err := authz.New(ctx, authz.Options{Store: store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	big := &bigAccount{store: store, acct: holdfast.Account{ID: "acct_big", Name: "Big", Edition: holdfast.EditionElite, Settings: holdfast.DefaultAccountSettings()}}
+	base := []string{"users.view", "restores.view", "restores.manage", "backups.perform", "user_data.download", "legal_holds.view"}
+	err = store.Tx(ctx, func(tx holdfast.MetaStore) error {
+		if err := tx.CreateAccount(ctx, &big.acct); err != nil {
+			return err
+		}
+		id := big.acct.ID
+		profiles := []string{}
+		for i := range 10 {
+			p := holdfast.Profile{ID: fmt.Sprintf("prof_%d", i), AccountID: id, Name: fmt.Sprintf("Profile %d", i), Workloads: []string{"endpoints", "microsoft_365"}}
+			if err := tx.CreateProfile(ctx, &p); err != nil {
+				return err
+			}
+			profiles = append(profiles, p.ID)
+		}
+		lht := holdfast.LegalHoldType{ID: "lht_legal", AccountID: id, Name: "Legal", Predefined: true}
+		if err := tx.CreateHoldType(ctx, &lht); err != nil {
+			return err
+		}
+		hold := holdfast.LegalHold{ID: "hold_1", AccountID: id, Name: "Q3 audit", TypeID: lht.ID, DataAccess: holdfast.AccessAllData}
+		if err := tx.CreateHold(ctx, &hold); err != nil {
+			return err
+		}
+		for i := range 100 {
+			u := holdfast.User{ID: fmt.Sprintf("usr_%d", i), AccountID: id, Email: fmt.Sprintf("user%d@big.test", i), Name: fmt.Sprintf("User %d", i), ProfileID: profiles[i%len(profiles)], State: holdfast.UserActive}
+			if err := tx.CreateUser(ctx, &u); err != nil {
+				return err
+			}
+			d := holdfast.Device{ID: fmt.Sprintf("dev_%d", i), AccountID: id, UserID: u.ID, Name: "laptop", Kind: holdfast.DeviceEndpoint, Workload: "endpoints", State: "enabled"}
+			if err := tx.CreateDevice(ctx, &d); err != nil {
+				return err
+			}
+			if i%10 == 0 {
+				if err := tx.AddCustodian(ctx, id, &holdfast.Custodian{HoldID: hold.ID, UserID: u.ID}); err != nil {
+					return err
+				}
+			}
+			big.users, big.devs = append(big.users, u.ID), append(big.devs, d.ID)
+		}
+		roleIDs := []string{"help_desk_admin", "profile_admin", "view_only_admin", "cloud_admin"}
+		for i := range roles {
+			r := holdfast.Role{ID: fmt.Sprintf("role_%d", i), AccountID: id, Name: fmt.Sprintf("Custom %d", i), Product: holdfast.ProductInSync}
+			if err := tx.CreateRole(ctx, &r); err != nil {
+				return err
+			}
+			rights := slices.Clone(base[:1+i%len(base)])
+			if err := eng.SaveRoleRights(ctx, tx, id, r.ID, rights); err != nil {
+				return err
+			}
+			roleIDs = append(roleIDs, r.ID)
+		}
+		for i := range admins {
+			a := holdfast.Administrator{
+				ID: fmt.Sprintf("adm_%d", i), AccountID: id, Name: fmt.Sprintf("Admin %d", i), Email: fmt.Sprintf("admin%d@big.test", i),
+				RoleID: roleIDs[i%len(roleIDs)], State: holdfast.AdminActive, CreatedBy: "adm_0",
+				Scopes: holdfast.Scopes{Profiles: profiles[:1+i%len(profiles)], AllWorkloads: true, LegalHoldTypes: []string{lht.ID}},
+			}
+			if err := tx.CreateAdmin(ctx, &a); err != nil {
+				return err
+			}
+			big.admins = append(big.admins, a.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return big
+}
+
+// requests builds n distinct requests over the account's administrators,
+// actions and devices.
+func (big *bigAccount) requests(n int) []holdfast.DecisionRequest {
+	actions := []string{"restores.manage", "users.view", "user_data.download", "legal_holds.view", "users.delete"}
+	out := make([]holdfast.DecisionRequest, n)
+	for i := range out {
+		out[i] = holdfast.DecisionRequest{
+			AccountID: big.acct.ID,
+			Subject:   holdfast.Entity{Type: holdfast.PrincipalAdmin, ID: big.admins[(i*7919)%len(big.admins)]},
+			Action:    holdfast.Action{Name: actions[i%len(actions)]},
+			Resource:  holdfast.Entity{Type: holdfast.ResourceDevice, ID: big.devs[i%len(big.devs)]},
+		}
+	}
+	return out
+}
+
+// reportLatency adds p50 and p99 of the recorded latencies to b's output.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// BenchmarkDecideScale measures Decide on accounts of growing size:
+//
+//	go test -run '^$' -bench DecideScale -benchtime 20000x ./authz
+//
+// warm: the request was decided before (decision cache hit); uncached:
+// the cache is off, so every decision resolves its attributes from the
+// store and evaluates the policy.
+func BenchmarkDecideScale(b *testing.B) {
+	for _, size := range []struct{ admins, roles int }{{1000, 1000}, {10000, 1000}, {100000, 1000}} {
+		big := newBigAccount(b, size.admins, size.roles)
+		ctx := context.Background()
+		reqs := big.requests(1000)
+		for _, mode := range []string{"warm", "uncached"} {
+			cache := 0
+			if mode == "uncached" {
+				cache = -1
+			}
+			eng, err := authz.New(ctx, authz.Options{Store: big.store, CacheSize: cache})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if mode == "warm" {
+				for _, r := range reqs {
+					if _, err := eng.Decide(ctx, r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.Run(fmt.Sprintf("bindings=%d/roles=%d/%s", size.admins, size.roles, mode), func(b *testing.B) {
+				b.ReportAllocs()
+				lat := make([]time.Duration, 0, b.N)
+				i := 0
+				for b.Loop() {
+					start := time.Now()
+					if _, err := eng.Decide(ctx, reqs[i%len(reqs)]); err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(start))
+					i++
+				}
+				reportLatency(b, lat)
+			})
+		}
+	}
+}

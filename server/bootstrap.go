@@ -1,0 +1,354 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/idp"
+)
+
+// Defaults of BootstrapOptions.
+const (
+	DefaultAccountName = "Holdfast"
+	DefaultAdminEmail  = "admin@holdfast.local"
+	// MinBootstrapTokenLength is the shortest API token Bootstrap accepts.
+	MinBootstrapTokenLength = 24
+)
+
+// BootstrapOptions describe the account and platform administrator that the
+// first start creates.
+type BootstrapOptions struct {
+	Edition     holdfast.Edition // "" = elite
+	AccountName string           // "" = DefaultAccountName
+	AdminEmail  string           // "" = DefaultAdminEmail
+	AdminName   string           // "" = derived from the email's local part
+	// AdminPassword is the platform administrator's password; "" generates
+	// one and returns it in BootstrapResult.GeneratedPassword.
+	AdminPassword holdfast.Secret
+	// Token, when set, becomes an API token of the platform administrator
+	// with exactly this secret, so automation can call the API right away.
+	Token holdfast.Secret
+	Now   func() time.Time // nil = time.Now
+}
+
+// BootstrapResult says what Bootstrap did.
+type BootstrapResult struct {
+	// Existing is true when the store already held an account and nothing
+	// was created.
+	Existing bool
+	// Account is the created account, or on a later start the only account
+	// (zero when there are several).
+	Account holdfast.Account
+	// Admin is the created platform administrator (zero when Existing).
+	Admin holdfast.Administrator
+	// GeneratedPassword is set when Bootstrap generated the administrator's
+	// password. It is stored only as a hash: show it once, then forget it.
+	GeneratedPassword holdfast.Secret
+	// TokenID is the id of the API token made from BootstrapOptions.Token.
+	TokenID string
+	// Warnings list bootstrap options a later start ignored, in words an
+	// operator can act on. They never contain a secret.
+	Warnings []string
+}
+
+// Bootstrap prepares an empty store for use. When the store holds no
+// account it creates, in one transaction: the account (add-ons off, default
+// settings), the Default profile, the predefined legal hold types, the
+// platform administrator with an argon2id password hash, the API token of
+// opts.Token when set, and an "account.bootstrap" audit record.
+//
+// When an account already exists Bootstrap changes nothing and returns
+// Existing. It never replaces credentials on a later start: a bootstrap
+// token that is not already a live token of the account is NOT created
+// (otherwise changing an environment variable would silently mint a second
+// credential), and a bootstrap email or password that does not match the
+// stored administrator is ignored. Each ignored option is reported in
+// Warnings for the caller to log; tokens and passwords are then managed
+// through the API.
+//
+// Invalid options (unknown edition, malformed email, a password shorter
+// than 12 characters, a token shorter than MinBootstrapTokenLength) return
+// an error matching holdfast.ErrInvalid, before anything is written.
+func Bootstrap(ctx context.Context, store holdfast.MetaStore, opts BootstrapOptions) (BootstrapResult, error) {
+	opts, err := opts.normalize()
+	if err != nil {
+		return BootstrapResult{}, err
+	}
+	existing := func() (BootstrapResult, error) {
+		accounts, err := store.ListAccounts(ctx)
+		if err != nil {
+			return BootstrapResult{}, fmt.Errorf("bootstrap: list accounts: %w", err)
+		}
+		if len(accounts) == 0 {
+			return BootstrapResult{}, nil
+		}
+		return checkExisting(ctx, store, accounts, opts)
+	}
+	if res, err := existing(); err != nil || res.Existing {
+		return res, err
+	}
+	// Hash outside the transaction: argon2id takes a while and SQLite
+	// holds its write lock for as long as the transaction is open.
+	cred, err := newBootstrapCredentials(opts)
+	if err != nil {
+		return BootstrapResult{}, err
+	}
+	var res BootstrapResult
+	err = store.Tx(ctx, func(tx holdfast.MetaStore) error {
+		accounts, err := tx.ListAccounts(ctx)
+		if err != nil {
+			return fmt.Errorf("bootstrap: list accounts: %w", err)
+		}
+		if len(accounts) > 0 {
+			res, err = checkExisting(ctx, tx, accounts, opts)
+			return err
+		}
+		res, err = bootstrapAccount(ctx, tx, opts, cred)
+		return err
+	})
+	if errors.Is(err, holdfast.ErrConflict) {
+		// Another replica bootstrapped the same database at the same
+		// moment and won: its administrator email is taken. Report what
+		// it created.
+		if res, err2 := existing(); err2 == nil && res.Existing {
+			return res, nil
+		}
+	}
+	if err != nil {
+		return BootstrapResult{}, err
+	}
+	return res, nil
+}
+
+// bootstrapCredentials are the administrator's password and its hash.
+type bootstrapCredentials struct {
+	hash      string
+	generated holdfast.Secret // "" when the password was given
+}
+
+func newBootstrapCredentials(opts BootstrapOptions) (bootstrapCredentials, error) {
+	var c bootstrapCredentials
+	password := opts.AdminPassword
+	if password == "" {
+		var err error
+		if password, err = idp.GeneratePassword(); err != nil {
+			return c, fmt.Errorf("bootstrap: %w", err)
+		}
+		c.generated = password
+	}
+	hash, err := idp.HashPassword(password.Reveal())
+	if err != nil {
+		return c, fmt.Errorf("bootstrap: %w", err)
+	}
+	c.hash = hash
+	return c, nil
+}
+
+// normalize applies defaults and validates every option at once.
+func (o BootstrapOptions) normalize() (BootstrapOptions, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Edition == "" {
+		o.Edition = holdfast.EditionElite
+	}
+	if strings.TrimSpace(o.AccountName) == "" {
+		o.AccountName = DefaultAccountName
+	}
+	o.AccountName = strings.TrimSpace(o.AccountName)
+	if strings.TrimSpace(o.AdminEmail) == "" {
+		o.AdminEmail = DefaultAdminEmail
+	}
+	o.AdminEmail = strings.ToLower(strings.TrimSpace(o.AdminEmail))
+	if strings.TrimSpace(o.AdminName) == "" {
+		o.AdminName = nameFromEmail(o.AdminEmail)
+	}
+	o.AdminName = strings.TrimSpace(o.AdminName)
+
+	var verr holdfast.ValidationError
+	if !o.Edition.Valid() {
+		verr.Add("edition", "unknown edition %q (want one of elite_plus, elite, enterprise, business)", o.Edition)
+	}
+	if addr, err := mail.ParseAddress(o.AdminEmail); err != nil || addr.Address != o.AdminEmail || addr.Name != "" {
+		verr.Add("admin_email", "%q is not a plain email address like admin@example.com", o.AdminEmail)
+	}
+	if o.AdminPassword != "" {
+		if err := idp.CheckPasswordLength(o.AdminPassword.Reveal()); err != nil {
+			verr.Add("admin_password", "must be %d to %d characters long", idp.MinPasswordLength, idp.MaxPasswordLength)
+		}
+	}
+	if o.Token != "" {
+		t := o.Token.Reveal()
+		if len(t) < MinBootstrapTokenLength {
+			verr.Add("token", "must be at least %d characters long", MinBootstrapTokenLength)
+		}
+		if strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			verr.Add("token", "must be printable ASCII without spaces (it is sent in an Authorization header)")
+		}
+	}
+	if err := verr.Err(); err != nil {
+		return o, fmt.Errorf("bootstrap: %w", err)
+	}
+	return o, nil
+}
+
+func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts BootstrapOptions, cred bootstrapCredentials) (BootstrapResult, error) {
+	now := opts.Now().UTC().Truncate(time.Microsecond)
+	res := BootstrapResult{GeneratedPassword: cred.generated}
+
+	acct := holdfast.Account{
+		Name:      opts.AccountName,
+		Edition:   opts.Edition,
+		Addons:    []string{},
+		Settings:  holdfast.DefaultAccountSettings(),
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	if err := tx.CreateAccount(ctx, &acct); err != nil {
+		return res, fmt.Errorf("bootstrap: create account: %w", err)
+	}
+
+	profile := holdfast.Profile{
+		AccountID:   acct.ID,
+		Name:        "Default",
+		Description: "Profile of every user not assigned elsewhere",
+		Default:     true,
+		Workloads:   []string{"endpoints"},
+		Retention:   holdfast.Retention{KeepDaily: 30, KeepWeekly: 8, KeepMonthly: 12},
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if err := tx.CreateProfile(ctx, &profile); err != nil {
+		return res, fmt.Errorf("bootstrap: create default profile: %w", err)
+	}
+
+	for _, name := range holdfast.PredefinedLegalHoldTypes {
+		t := holdfast.LegalHoldType{AccountID: acct.ID, Name: name, Predefined: true, CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateHoldType(ctx, &t); err != nil {
+			return res, fmt.Errorf("bootstrap: create legal hold type %q: %w", name, err)
+		}
+	}
+
+	admin := holdfast.Administrator{
+		AccountID:    acct.ID,
+		Name:         opts.AdminName,
+		Email:        opts.AdminEmail,
+		RoleID:       "platform_admin",
+		State:        holdfast.AdminActive,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+		PasswordHash: cred.hash,
+	}
+	if err := tx.CreateAdmin(ctx, &admin); err != nil {
+		return res, fmt.Errorf("bootstrap: create platform administrator %s: %w", admin.Email, err)
+	}
+
+	if opts.Token != "" {
+		tok := holdfast.APIToken{
+			AccountID: acct.ID,
+			AdminID:   admin.ID,
+			Name:      "bootstrap",
+			Hash:      idp.HashToken(opts.Token.Reveal()),
+			Prefix:    tokenPrefix(opts.Token.Reveal()),
+			CreatedAt: now,
+		}
+		if err := tx.CreateToken(ctx, &tok); err != nil {
+			return res, fmt.Errorf("bootstrap: create API token: %w", err)
+		}
+		res.TokenID = tok.ID
+	}
+
+	detail, err := json.Marshal(map[string]any{
+		"edition":            acct.Edition,
+		"admin_id":           admin.ID,
+		"admin_email":        admin.Email,
+		"default_profile_id": profile.ID,
+		"password":           map[bool]string{true: "generated", false: "provided"}[res.GeneratedPassword != ""],
+		"token_id":           res.TokenID,
+	})
+	if err != nil {
+		return res, fmt.Errorf("bootstrap: audit detail: %w", err)
+	}
+	rec := holdfast.AuditRecord{
+		AccountID:    acct.ID,
+		Time:         now,
+		Action:       "account.bootstrap",
+		ResourceType: holdfast.ResourceAccount,
+		ResourceID:   acct.ID,
+		Outcome:      holdfast.OutcomeSuccess,
+		Detail:       detail,
+	}
+	if err := tx.AppendAudit(ctx, &rec); err != nil {
+		return res, fmt.Errorf("bootstrap: audit: %w", err)
+	}
+	res.Account, res.Admin = acct, admin
+	return res, nil
+}
+
+// checkExisting reports which bootstrap options a later start ignores.
+func checkExisting(ctx context.Context, tx holdfast.MetaStore, accounts []holdfast.Account, opts BootstrapOptions) (BootstrapResult, error) {
+	res := BootstrapResult{Existing: true}
+	if len(accounts) == 1 {
+		res.Account = accounts[0]
+	}
+	if opts.Token != "" {
+		tok, err := tx.GetTokenByHash(ctx, idp.HashToken(opts.Token.Reveal()))
+		switch {
+		case errors.Is(err, holdfast.ErrNotFound):
+			res.Warnings = append(res.Warnings, "bootstrap token ignored: an account already exists and the token is not one of its API tokens; create tokens through the API")
+		case err != nil:
+			return res, fmt.Errorf("bootstrap: look up token: %w", err)
+		case tok.RevokedAt != nil:
+			res.Warnings = append(res.Warnings, fmt.Sprintf("bootstrap token %s… is revoked and stays revoked; create a new token through the API", tok.Prefix))
+		case tok.ExpiresAt != nil && !tok.ExpiresAt.After(opts.Now()):
+			res.Warnings = append(res.Warnings, fmt.Sprintf("bootstrap token %s… has expired; create a new token through the API", tok.Prefix))
+		default:
+			res.TokenID = tok.ID
+		}
+	}
+	if opts.AdminPassword != "" || opts.AdminEmail != DefaultAdminEmail {
+		admin, err := tx.GetAdminByEmail(ctx, opts.AdminEmail)
+		switch {
+		case errors.Is(err, holdfast.ErrNotFound):
+			res.Warnings = append(res.Warnings, fmt.Sprintf("bootstrap administrator %s ignored: an account already exists; add administrators through the API", opts.AdminEmail))
+		case err != nil:
+			return res, fmt.Errorf("bootstrap: look up administrator: %w", err)
+		case opts.AdminPassword != "":
+			ok, err := idp.VerifyPassword(admin.PasswordHash, opts.AdminPassword.Reveal())
+			if err != nil || !ok {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("bootstrap password ignored: it is not the current password of %s, and a restart never changes a password; reset it through the API", admin.Email))
+			}
+		}
+	}
+	return res, nil
+}
+
+// tokenPrefix is the part of a token secret that is stored in clear text
+// so an administrator can recognise the token in a list: as long as the
+// prefix of generated tokens, and never more than a third of the secret.
+func tokenPrefix(secret string) string {
+	n := min(idp.TokenPrefixLength, len(secret)/3)
+	return secret[:n]
+}
+
+// nameFromEmail turns "jane.doe@example.com" into "Jane Doe".
+func nameFromEmail(email string) string {
+	local, _, _ := strings.Cut(email, "@")
+	words := strings.FieldsFunc(local, func(r rune) bool { return r == '.' || r == '_' || r == '-' || r == '+' })
+	for i, w := range words {
+		r := []rune(w)
+		r[0] = unicode.ToUpper(r[0])
+		words[i] = string(r)
+	}
+	if len(words) == 0 {
+		return "Platform Administrator"
+	}
+	return strings.Join(words, " ")
+}

@@ -1,0 +1,191 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+
+	"github.com/holdfast/holdfast"
+)
+
+// Errors of the HTTP layer itself; the table below maps them like the
+// domain's sentinels.
+var (
+	// errBadRequest is a request the server cannot read: malformed JSON, a
+	// wrong content type, a bad query parameter.
+	errBadRequest = errors.New("bad request")
+	// errTooLarge is a body over maxBodyBytes.
+	errTooLarge = errors.New("request body too large")
+)
+
+// maxBodyBytes bounds every request body.
+const maxBodyBytes = 1 << 20
+
+// errorMapping is one row of the table from errors to HTTP.
+type errorMapping struct {
+	err    error
+	status int
+	code   string
+}
+
+// errorTable is the only mapping from errors to HTTP responses. The first
+// row whose error matches (errors.Is) wins, so ErrHeld, which is also a
+// kind of conflict, comes before ErrConflict. Anything unmatched is a 500.
+var errorTable = []errorMapping{
+	{holdfast.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
+	{holdfast.ErrDenied, http.StatusForbidden, "forbidden"},
+	{holdfast.ErrNotFound, http.StatusNotFound, "not_found"},
+	{errBadRequest, http.StatusBadRequest, "bad_request"},
+	{errTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
+	{holdfast.ErrInvalid, http.StatusUnprocessableEntity, "invalid"},
+	{holdfast.ErrHeld, http.StatusConflict, "legal_hold"},
+	{holdfast.ErrConflict, http.StatusConflict, "conflict"},
+	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
+	// The client left: nobody reads this response, and it is not a
+	// server failure to log.
+	{context.Canceled, 499, "canceled"},
+}
+
+// errorBody is the JSON error envelope's inner object.
+type errorBody struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+	// Fields lists each invalid input field (code "invalid").
+	Fields []holdfast.FieldError `json:"fields,omitempty"`
+	// DecisionID and Reasons explain a refusal (code "forbidden").
+	DecisionID string   `json:"decision_id,omitempty"`
+	Reasons    []string `json:"reasons,omitempty"`
+}
+
+// errorEnvelope is {"error": {...}}, the body of every error response.
+type errorEnvelope struct {
+	Error errorBody `json:"error"`
+}
+
+// describeError maps err to its status and envelope through errorTable. A
+// 500 says only "internal error"; the caller logs the chain.
+func describeError(err error, requestID string) (int, errorBody) {
+	body := errorBody{Code: "internal", Message: "internal error", RequestID: requestID}
+	status := http.StatusInternalServerError
+	for _, m := range errorTable {
+		if errors.Is(err, m.err) {
+			status, body.Code, body.Message = m.status, m.code, err.Error()
+			break
+		}
+	}
+	var verr *holdfast.ValidationError
+	if status == http.StatusUnprocessableEntity && errors.As(err, &verr) {
+		body.Fields = verr.Fields
+	}
+	var denied *holdfast.DeniedError
+	if status == http.StatusForbidden && errors.As(err, &denied) {
+		body.DecisionID = denied.Decision.ID
+		body.Reasons = denied.Decision.Reasons
+		body.Message = denied.Error()
+	}
+	return status, body
+}
+
+// writeError writes err in the envelope. It logs a 5xx once, with the
+// full chain; a client that went away is not logged.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	reqID := requestIDFrom(r.Context())
+	status, body := describeError(err, reqID)
+	if status >= 500 {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("request_id", reqID), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("error", err.Error()))
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="holdfast"`)
+	}
+	if err := writeJSON(w, status, errorEnvelope{Error: body}); err != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "write error response",
+			slog.String("request_id", reqID), slog.String("error", err.Error()))
+	}
+}
+
+// writeJSON encodes v into a buffer first, so an encoding failure can
+// still become a clean 500, then writes the status and the body. It
+// returns only encoding errors, before anything is written.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	// A failed write means the client is gone; the status is already out,
+	// so there is nothing left to tell anyone.
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// decodeJSON reads one JSON value of at most maxBodyBytes from r's body
+// into v, refusing unknown members and trailing data. It returns errors
+// matching errBadRequest or errTooLarge.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := requireJSON(r); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return fmt.Errorf("%w: request body holds more than one JSON value", errBadRequest)
+		}
+		return bodyError(err)
+	}
+	return nil
+}
+
+// requireJSON refuses a body sent with a content type other than JSON. An
+// absent Content-Type is taken as JSON.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return fmt.Errorf("%w: content type %q is not application/json", errBadRequest, ct)
+	}
+	return nil
+}
+
+// bodyError turns a decoding error into a message a client can act on.
+func bodyError(err error) error {
+	var (
+		maxErr    *http.MaxBytesError
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return fmt.Errorf("%w: the limit is %d bytes", errTooLarge, maxErr.Limit)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: request body is empty", errBadRequest)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: request body is truncated JSON", errBadRequest)
+	case errors.As(err, &syntaxErr):
+		return fmt.Errorf("%w: malformed JSON at byte %d", errBadRequest, syntaxErr.Offset)
+	case errors.As(err, &typeErr):
+		if typeErr.Field != "" {
+			return fmt.Errorf("%w: %s must be %s, not %s", errBadRequest, typeErr.Field, typeErr.Type, typeErr.Value)
+		}
+		return fmt.Errorf("%w: request body must be %s, not %s", errBadRequest, typeErr.Type, typeErr.Value)
+	default:
+		// json's own messages (unknown field) name the problem well.
+		return fmt.Errorf("%w: %s", errBadRequest, err.Error())
+	}
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus collectors.
+type metrics struct {
+	requests  *prometheus.CounterVec   // http_requests_total{route,method,code}
+	duration  *prometheus.HistogramVec // http_request_duration_seconds{route,method}
+	decisions *prometheus.CounterVec   // holdfast_decisions_total{decision}
+	handler   http.Handler             // GET /metrics
+}
+
+// newMetrics registers the collectors with reg (nil: a new registry).
+// Collectors already registered there by another Server are reused.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	var gatherer prometheus.Gatherer = prometheus.DefaultGatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, gatherer = r, r
+	} else if g, ok := reg.(prometheus.Gatherer); ok {
+		gatherer = g
+	}
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_requests_total",
+			Help: "HTTP requests served, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request, by route pattern and method.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "method"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "holdfast_decisions_total",
+			Help: "Authorization decisions made, by outcome (allow or deny).",
+		}, []string{"decision"}),
+	}
+	var err error
+	if m.requests, err = register(reg, m.requests); err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	if m.decisions, err = register(reg, m.decisions); err != nil {
+		return nil, err
+	}
+	// Both outcomes are exported from the start, so a rate over them
+	// works before the first deny.
+	m.decisions.WithLabelValues("allow")
+	m.decisions.WithLabelValues("deny")
+	m.handler = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})
+	return m, nil
+}
+
+// register registers c, or returns the equal collector registered before.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}
+
+// observe counts one served request.
+func (m *metrics) observe(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// decided counts one decision.
+func (m *metrics) decided(allow bool) {
+	if allow {
+		m.decisions.WithLabelValues("allow").Inc()
+	} else {
+		m.decisions.WithLabelValues("deny").Inc()
+	}
+}

@@ -1,0 +1,212 @@
+// Package server is Holdfast's HTTP edge: the management API under
+// /api/v1 (with its OpenAPI document), the AuthZEN 1.0 decision API under
+// /access/v1 with its discovery document, Prometheus metrics, and the
+// middleware every request passes: request id, access log, panic recovery,
+// metrics and authentication.
+//
+// Every management call is decided by the engine first; a change runs in
+// one store transaction together with its audit record. Errors are mapped to
+// HTTP in one table (errors.go).
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/policies"
+)
+
+// Engine is the part of the decision engine (*authz.Engine) the server
+// uses. Implementations must be safe for concurrent use.
+type Engine interface {
+	holdfast.Authorizer
+	// Roles lists the account's roles (available catalog roles with the
+	// account's edits, then custom roles), each with its effective rights.
+	Roles(ctx context.Context, accountID string) ([]holdfast.Role, error)
+	// Role returns one role of the account; missing: ErrNotFound.
+	Role(ctx context.Context, accountID, id string) (holdfast.Role, error)
+	// SaveRoleRights replaces the grants of a stored role through tx;
+	// unknown rights: ErrInvalid.
+	SaveRoleRights(ctx context.Context, tx holdfast.MetaStore, accountID, roleID string, rights []string) error
+	// DeleteRoleRights removes the grants of a stored role through tx.
+	DeleteRoleRights(ctx context.Context, tx holdfast.MetaStore, accountID, roleID string) error
+	// Catalog is the rights catalog the engine decides with.
+	Catalog() *policies.Catalog
+}
+
+// Authenticator resolves the credentials of a request to a principal. It
+// returns ErrNoCredentials when the request carries no credential of its
+// kind, so that the next authenticator is asked, and an error matching
+// holdfast.ErrUnauthenticated for a credential it refuses. Any other error
+// is a failure (500). Authenticators must be safe for concurrent use.
+type Authenticator func(r *http.Request) (holdfast.Principal, error)
+
+// ErrNoCredentials is what an Authenticator returns for a request without
+// a credential of its kind.
+var ErrNoCredentials = errors.New("no credentials")
+
+// Options configure a Server.
+type Options struct {
+	Store  holdfast.MetaStore // required
+	Engine Engine             // required
+	Logger *slog.Logger       // nil discards
+	// PublicURL is the base URL clients reach the server at, for example
+	// https://holdfast.example.com. The AuthZEN discovery document names it
+	// as the policy decision point; when empty it is derived from each
+	// request (scheme and Host).
+	PublicURL string
+	// Registry receives the server's metrics; nil uses a private registry.
+	// GET /metrics serves it when it is also a prometheus.Gatherer, and the
+	// default gatherer otherwise.
+	Registry prometheus.Registerer
+	// Authenticators are asked, in order, after the API token (bearer)
+	// authenticator: the place for a session cookie resolver.
+	Authenticators []Authenticator
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+}
+
+// Server serves Holdfast's HTTP API. It is safe for concurrent use.
+type Server struct {
+	store     holdfast.MetaStore
+	engine    Engine
+	log       *slog.Logger
+	publicURL string
+	now       func() time.Time
+	metrics   *metrics
+	authn     []Authenticator
+	mux       *http.ServeMux
+	// routes lists every registered pattern, in registration order, for the
+	// OpenAPI completeness test. Immutable after New.
+	routes  []string
+	handler http.Handler
+}
+
+// New returns a server over opts.Store and opts.Engine.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("server: a store is required")
+	}
+	if opts.Engine == nil {
+		return nil, errors.New("server: an engine is required")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	publicURL, err := normalizePublicURL(opts.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		store:     opts.Store,
+		engine:    opts.Engine,
+		log:       log.With("component", "server"),
+		publicURL: publicURL,
+		now:       now,
+		metrics:   m,
+		mux:       http.NewServeMux(),
+	}
+	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
+	s.registerRoutes()
+	s.handler = s.observe(s.recoverPanics(s.mux))
+	return s, nil
+}
+
+// Handler returns the HTTP handler of every route, wrapped in the
+// middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// registerRoutes is the route table.
+func (s *Server) registerRoutes() {
+	s.public("GET /metrics", s.metrics.handler)
+	s.public("GET /.well-known/authzen-configuration", http.HandlerFunc(s.authzenConfiguration))
+	s.authed("POST /access/v1/evaluation", s.evaluation)
+	s.authed("POST /access/v1/evaluations", s.evaluations)
+
+	s.public("GET /api/v1/openapi.json", http.HandlerFunc(s.openAPI))
+
+	s.authed("GET /api/v1/administrators", s.listAdmins)
+	s.authed("POST /api/v1/administrators", s.createAdmin)
+	s.authed("GET /api/v1/administrators/{id}", s.getAdmin)
+	s.authed("PATCH /api/v1/administrators/{id}", s.updateAdmin)
+	s.authed("DELETE /api/v1/administrators/{id}", s.deleteAdmin)
+
+	s.authed("GET /api/v1/roles", s.listRoles)
+	s.authed("POST /api/v1/roles", s.createRole)
+	s.authed("GET /api/v1/roles/{id}", s.getRole)
+	s.authed("PATCH /api/v1/roles/{id}", s.updateRole)
+	s.authed("DELETE /api/v1/roles/{id}", s.deleteRole)
+	s.authed("GET /api/v1/rights", s.listRights)
+
+	s.authed("GET /api/v1/profiles", s.listProfiles)
+	s.authed("POST /api/v1/profiles", s.createProfile)
+	s.authed("GET /api/v1/profiles/{id}", s.getProfile)
+	s.authed("PATCH /api/v1/profiles/{id}", s.updateProfile)
+	s.authed("DELETE /api/v1/profiles/{id}", s.deleteProfile)
+
+	s.authed("GET /api/v1/users", s.listUsers)
+	s.authed("POST /api/v1/users", s.createUser)
+	s.authed("GET /api/v1/users/{id}", s.getUser)
+	s.authed("PATCH /api/v1/users/{id}", s.updateUser)
+	s.authed("DELETE /api/v1/users/{id}", s.deleteUser)
+	s.authed("POST /api/v1/users/{id}/preserve", s.preserveUser)
+	s.authed("POST /api/v1/users/{id}/activate", s.activateUser)
+	s.authed("POST /api/v1/users/{id}/restore", s.restoreUser)
+
+	s.authed("GET /api/v1/devices", s.listDevices)
+	s.authed("POST /api/v1/devices", s.createDevice)
+	s.authed("GET /api/v1/devices/{id}", s.getDevice)
+	s.authed("PATCH /api/v1/devices/{id}", s.updateDevice)
+	s.authed("DELETE /api/v1/devices/{id}", s.deleteDevice)
+
+	s.authed("GET /api/v1/legal-hold-types", s.listHoldTypes)
+	s.authed("POST /api/v1/legal-hold-types", s.createHoldType)
+	s.authed("PATCH /api/v1/legal-hold-types/{id}", s.updateHoldType)
+	s.authed("DELETE /api/v1/legal-hold-types/{id}", s.deleteHoldType)
+
+	s.authed("GET /api/v1/account", s.getAccount)
+	s.authed("PATCH /api/v1/account/settings", s.updateSettings)
+
+	s.authed("GET /api/v1/audit", s.listAudit)
+	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
+}
+
+// apiFunc is a handler that returns its error for the edge to write.
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+// public registers a route that needs no credentials.
+func (s *Server) public(pattern string, h http.Handler) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, s.route(pattern, h))
+}
+
+// authed registers a route for authenticated callers: the request's
+// principal is in its context when fn runs.
+func (s *Server) authed(pattern string, fn apiFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, s.route(pattern, s.authenticate(s.api(fn))))
+}
+
+// api adapts fn to http.Handler, writing its error in the envelope.
+func (s *Server) api(fn apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
