@@ -1,0 +1,203 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/idp"
+	"github.com/holdfast/holdfast/server"
+)
+
+// Config is everything `holdfast serve` can be told. Each field comes from
+// a flag, else from its HOLDFAST_* environment variable, else a default.
+type Config struct {
+	Addr      string // listen address, host:port
+	DataDir   string // where the embedded database lives
+	DB        string // metadata store: sqlite:PATH or postgres://...; "" = sqlite in DataDir
+	Edition   string // edition of the account the first start creates
+	PublicURL string // URL clients reach this server at; "" = derived from Addr
+	Demo      bool   // fill an empty store with demo data
+	LogLevel  string // debug, info, warn, error
+	LogFormat string // text or json
+
+	// Bootstrap of the first start; environment only, so secrets stay out
+	// of process listings.
+	BootstrapEmail    string
+	BootstrapPassword holdfast.Secret
+	BootstrapToken    holdfast.Secret
+}
+
+// Environment variables and defaults.
+const (
+	envAddr              = "HOLDFAST_ADDR"
+	envDataDir           = "HOLDFAST_DATA_DIR"
+	envDB                = "HOLDFAST_DB"
+	envEdition           = "HOLDFAST_EDITION"
+	envPublicURL         = "HOLDFAST_PUBLIC_URL"
+	envLogLevel          = "HOLDFAST_LOG_LEVEL"
+	envLogFormat         = "HOLDFAST_LOG_FORMAT"
+	envBootstrapEmail    = "HOLDFAST_BOOTSTRAP_ADMIN_EMAIL"
+	envBootstrapPassword = "HOLDFAST_BOOTSTRAP_ADMIN_PASSWORD"
+	envBootstrapToken    = "HOLDFAST_BOOTSTRAP_TOKEN"
+
+	defaultAddr    = "127.0.0.1:8080"
+	defaultDataDir = "./holdfast-data"
+)
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// registerStoreFlags registers the flags that pick the metadata store,
+// shared by serve and bundle.
+func (c *Config) registerStoreFlags(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, envDataDir, defaultDataDir),
+		"directory for the embedded database ($"+envDataDir+")")
+	fs.StringVar(&c.DB, "db", getenv(envDB),
+		"metadata store: sqlite:PATH or postgres://USER:PASS@HOST/DB ($"+envDB+"; default sqlite:<data-dir>/holdfast.db)")
+}
+
+// registerLogFlags registers --log-level and --log-format.
+func (c *Config) registerLogFlags(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, envLogLevel, "info"), "debug, info, warn or error ($"+envLogLevel+")")
+	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, envLogFormat, "text"), "text or json ($"+envLogFormat+")")
+}
+
+// RegisterFlags registers every serve flag on fs. Defaults come from
+// getenv, so a flag wins over the environment, which wins over the
+// built-in default. It also reads the environment-only bootstrap settings.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, envAddr, defaultAddr), "listen address ($"+envAddr+")")
+	c.registerStoreFlags(fs, getenv)
+	fs.StringVar(&c.Edition, "edition", envOr(getenv, envEdition, string(holdfast.EditionElite)),
+		"edition of the account created on first start: elite_plus, elite, enterprise, business ($"+envEdition+")")
+	fs.StringVar(&c.PublicURL, "public-url", getenv(envPublicURL), "URL clients use to reach this server ($"+envPublicURL+")")
+	fs.BoolVar(&c.Demo, "demo", false, "on an empty store, create a demo account with users, administrators and a legal hold")
+	c.registerLogFlags(fs, getenv)
+	c.BootstrapEmail = getenv(envBootstrapEmail)
+	c.BootstrapPassword = holdfast.Secret(getenv(envBootstrapPassword))
+	c.BootstrapToken = holdfast.Secret(getenv(envBootstrapToken))
+}
+
+// resolve fills defaults that depend on other fields.
+func (c *Config) resolve() {
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "holdfast.db")
+	}
+}
+
+// validateStore checks the store settings.
+func (c *Config) validateStore() error {
+	var errs []error
+	if strings.TrimSpace(c.DataDir) == "" && strings.HasPrefix(c.DB, "sqlite:") {
+		errs = append(errs, errors.New("--data-dir: must not be empty"))
+	}
+	if _, _, err := storeKind(c.DB); err != nil {
+		errs = append(errs, fmt.Errorf("--db: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateLog() error {
+	var errs []error
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level: %w", err))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format: %q is not text or json", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every problem with c at once.
+func (c *Config) Validate() error {
+	errs := []error{c.validateStore(), c.validateLog()}
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr: %q is not host:port (for example 127.0.0.1:8080 or :8080)", c.Addr))
+	} else if _, err := net.LookupPort("tcp", port); err != nil || strings.Contains(host, "/") {
+		errs = append(errs, fmt.Errorf("--addr: %q has a bad port", c.Addr))
+	}
+	if !holdfast.Edition(c.Edition).Valid() {
+		errs = append(errs, fmt.Errorf("--edition: %q is not one of elite_plus, elite, enterprise, business", c.Edition))
+	}
+	if c.BootstrapPassword != "" {
+		if err := idp.CheckPasswordLength(c.BootstrapPassword.Reveal()); err != nil {
+			errs = append(errs, fmt.Errorf("%s: must be %d to %d characters long", envBootstrapPassword, idp.MinPasswordLength, idp.MaxPasswordLength))
+		}
+	}
+	if c.BootstrapToken != "" && len(c.BootstrapToken.Reveal()) < server.MinBootstrapTokenLength {
+		errs = append(errs, fmt.Errorf("%s: must be at least %d characters long", envBootstrapToken, server.MinBootstrapTokenLength))
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--public-url: %q is not an absolute http(s) URL", c.PublicURL))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// storeKind splits a --db value into its driver and the driver's DSN.
+func storeKind(dsn string) (kind, arg string, err error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		// sqlite:///abs/path and sqlite://rel/path name the same files as
+		// sqlite:/abs/path and sqlite:rel/path.
+		path = strings.TrimPrefix(path, "//")
+		if path == "" {
+			return "", "", fmt.Errorf("%q has no path (want sqlite:PATH)", dsn)
+		}
+		return "sqlite", path, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		u, err := url.Parse(dsn)
+		if err != nil || u.Host == "" {
+			return "", "", errors.New("postgres URL is malformed (want postgres://USER:PASS@HOST:PORT/DB)")
+		}
+		return "postgres", dsn, nil
+	}
+	return "", "", fmt.Errorf("%q: unsupported store (want sqlite:PATH or postgres://...)", redactDSN(dsn))
+}
+
+// redactDSN hides a password in a store URL, for logs and messages.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	if strings.Contains(dsn, "@") || strings.Contains(dsn, "password") {
+		return "<redacted>"
+	}
+	return dsn
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// newLogger builds the one logger of the process.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	l, err := parseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}

@@ -1,0 +1,395 @@
+// Command holdfast runs the Holdfast server and its tools.
+//
+//	holdfast serve     run the HTTP server (management API, AuthZEN, console)
+//	holdfast bundle    write an account's OPA bundle
+//	holdfast version   print the version
+//
+// Wiring only: this is the one package that picks storage drivers.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/storage/postgres"
+	"github.com/holdfast/holdfast/storage/sqlite"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module's build information.
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "holdfast:", err)
+		os.Exit(1)
+	}
+}
+
+// HTTP server limits. There is no WriteTimeout: WebDAV exports and bundle
+// downloads stream for as long as the client reads; slow readers are bounded
+// by the handlers' own deadlines instead.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 2 * time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	shutdownTimeout   = 20 * time.Second
+)
+
+const usage = `Usage: holdfast <command> [flags]
+
+Commands:
+  serve     run the server (management API /api/v1, AuthZEN /access/v1)
+  bundle    write an account's OPA bundle (.tar.gz)
+  version   print the version
+
+Run "holdfast <command> -h" for a command's flags.
+`
+
+// hooks lets tests observe a running server.
+type hooks struct {
+	// listening is called with the bound address once serve accepts
+	// connections.
+	listening func(addr string)
+}
+
+// run is the whole program: main only adds signals and the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWith(ctx, args, getenv, stdout, stderr, hooks{})
+}
+
+func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, h hooks) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stderr, h)
+	case "bundle":
+		return bundle(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		if len(rest) > 0 {
+			return fmt.Errorf("version: unexpected argument %q", rest[0])
+		}
+		fmt.Fprintln(stdout, "holdfast", buildVersion())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// parseFlags parses args into fs, printing fs's usage on bad input. -h is
+// not an error.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (help bool, err error) {
+	fs.SetOutput(io.Discard)
+	printUsage := func() {
+		fs.SetOutput(stderr)
+		fmt.Fprintf(stderr, "Usage: holdfast %s [flags]\n\nFlags:\n", fs.Name())
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	if err := fs.Parse(args); err != nil {
+		printUsage()
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, fmt.Errorf("%s: %w", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		printUsage()
+		return false, fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return false, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, h hooks) error {
+	var cfg Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.RegisterFlags(fs, getenv)
+	if help, err := parseFlags(fs, args, stderr); help || err != nil {
+		return err
+	}
+	cfg.resolve()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("serve: invalid configuration:\n%w", err)
+	}
+	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "version", buildVersion(), "db", redactDSN(cfg.DB), "edition", cfg.Edition)
+
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := bootstrap(ctx, cfg, store, engine, log, stderr); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := server.New(server.Options{
+		Store:     store,
+		Engine:    engine,
+		Logger:    log,
+		PublicURL: cfg.PublicURL, // "" = taken from each request
+		Registry:  reg,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	addr := ln.Addr().String()
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	log.Info("listening", "addr", addr, "public_url", cfg.PublicURL)
+	if h.listening != nil {
+		h.listening(addr)
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// bootstrap prepares the store on first start, with demo data when asked,
+// and prints a generated password once.
+func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine *authz.Engine, log *slog.Logger, stderr io.Writer) error {
+	opts := server.BootstrapOptions{
+		Edition:       holdfast.Edition(cfg.Edition),
+		AdminEmail:    cfg.BootstrapEmail,
+		AdminPassword: cfg.BootstrapPassword,
+		Token:         cfg.BootstrapToken,
+	}
+	var res server.BootstrapResult
+	var password holdfast.Secret
+	if cfg.Demo {
+		d, err := server.Demo(ctx, store, engine, opts)
+		if err != nil {
+			return err
+		}
+		res, password = d.Bootstrap, d.Password
+		if !res.Existing {
+			log.Info("demo data created", "account_id", res.Account.ID, "administrators", d.Admins,
+				"users", d.Users, "devices", d.Devices, "profiles", d.Profiles)
+		} else {
+			log.Warn("demo data not created: the store already holds an account")
+		}
+	} else {
+		var err error
+		if res, err = server.Bootstrap(ctx, store, opts); err != nil {
+			return err
+		}
+		password = res.GeneratedPassword
+	}
+	for _, w := range res.Warnings {
+		log.Warn("bootstrap setting ignored", "reason", w)
+	}
+	if res.Existing {
+		log.Info("using existing account", "account_id", res.Account.ID)
+		return nil
+	}
+	log.Info("account created", "account_id", res.Account.ID, "edition", res.Account.Edition,
+		"admin_email", res.Admin.Email, "token_id", res.TokenID)
+	if password != "" {
+		who := "the platform administrator " + res.Admin.Email
+		if cfg.Demo {
+			who = "every demo administrator (platform administrator: " + res.Admin.Email + ")"
+		}
+		// Printed, not logged: it must reach the operator once and never a
+		// log pipeline. Only the argon2id hash is stored.
+		fmt.Fprintf(stderr, "\n  Generated password for %s:\n\n      %s\n\n  It is shown only now.\n\n", who, password.Reveal())
+	}
+	return nil
+}
+
+// openStore opens the metadata store named by dsn (already validated).
+func openStore(ctx context.Context, dsn string) (holdfast.MetaStore, error) {
+	kind, arg, err := storeKind(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "sqlite" {
+		if err := os.MkdirAll(filepath.Dir(arg), 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		s, err := sqlite.Open(ctx, arg)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s, err := postgres.Open(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func bundle(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	var out, accountID string
+	fs := flag.NewFlagSet("bundle", flag.ContinueOnError)
+	fs.StringVar(&out, "o", "", `output file (.tar.gz); "-" writes to standard output`)
+	fs.StringVar(&accountID, "account", "", "account id (default: the only account)")
+	cfg.registerStoreFlags(fs, getenv)
+	cfg.registerLogFlags(fs, getenv)
+	if help, err := parseFlags(fs, args, stderr); help || err != nil {
+		return err
+	}
+	cfg.resolve()
+	errs := []error{cfg.validateStore(), cfg.validateLog()}
+	if out == "" {
+		errs = append(errs, errors.New("-o: an output file is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("bundle: invalid arguments:\n%w", err)
+	}
+	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	if kind, path, _ := storeKind(cfg.DB); kind == "sqlite" {
+		// Do not create an empty database just to report that it is empty.
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("bundle: no database at %s (start \"holdfast serve\" once first, or pass --db)", path)
+		}
+	}
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log})
+	if err != nil {
+		return err
+	}
+	if accountID == "" {
+		accounts, err := store.ListAccounts(ctx)
+		if err != nil {
+			return err
+		}
+		switch len(accounts) {
+		case 0:
+			return errors.New(`bundle: the store holds no account (start "holdfast serve" once first)`)
+		case 1:
+			accountID = accounts[0].ID
+		default:
+			return fmt.Errorf("bundle: the store holds %d accounts; choose one with --account", len(accounts))
+		}
+	} else if _, err := store.GetAccount(ctx, accountID); err != nil {
+		return fmt.Errorf("bundle: account %q: %w", accountID, err)
+	}
+
+	if out == "-" {
+		return engine.WriteBundle(ctx, accountID, stdout)
+	}
+	// Write next to the target and rename, so a failed export never leaves
+	// a truncated bundle where OPA would load it.
+	f, err := os.CreateTemp(filepath.Dir(out), ".bundle-*.tar.gz")
+	if err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := engine.WriteBundle(ctx, accountID, f); err != nil {
+		f.Close()
+		return fmt.Errorf("bundle: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	if err := os.Rename(f.Name(), out); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	log.Info("bundle written", "file", out, "account_id", accountID)
+	return nil
+}
+
+// buildVersion is the version set by -ldflags, else the module version and
+// VCS revision from the build information.
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+		if s.Key == "vcs.modified" && s.Value == "true" {
+			v += "+dirty"
+		}
+	}
+	return v
+}
