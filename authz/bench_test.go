@@ -139,19 +139,24 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 //	go test -run '^$' -bench DecideScale -benchtime 20000x ./authz
 //
 // warm: the request was decided before (decision cache hit); uncached:
-// the cache is off, so every decision resolves its attributes from the
-// store and evaluates the policy.
+// the decision cache is off, so every decision resolves its attributes
+// (from the per-revision attribute cache) and evaluates the policy; cold:
+// both caches are off, so every attribute is read from the store, as on
+// the first decision after a change.
 func BenchmarkDecideScale(b *testing.B) {
 	for _, size := range []struct{ admins, roles int }{{1000, 1000}, {10000, 1000}, {100000, 1000}} {
 		big := newBigAccount(b, size.admins, size.roles)
 		ctx := context.Background()
 		reqs := big.requests(1000)
-		for _, mode := range []string{"warm", "uncached"} {
-			cache := 0
-			if mode == "uncached" {
-				cache = -1
+		for _, mode := range []string{"warm", "uncached", "cold"} {
+			opts := authz.Options{Store: big.store}
+			switch mode {
+			case "uncached":
+				opts.CacheSize = -1
+			case "cold":
+				opts.CacheSize, opts.NoAttributeCache = -1, true
 			}
-			eng, err := authz.New(ctx, authz.Options{Store: big.store, CacheSize: cache})
+			eng, err := authz.New(ctx, opts)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -37,6 +37,9 @@ type Options struct {
 	// CacheSize bounds the decision cache (entries). 0 uses 10000; a
 	// negative value turns the cache off.
 	CacheSize int
+	// NoAttributeCache turns off the per-revision cache of attribute reads
+	// (for measuring the cold path).
+	NoAttributeCache bool
 }
 
 // Engine decides. It is safe for concurrent use.
@@ -48,6 +51,7 @@ type Engine struct {
 	policyHash string // identifies the compiled policies and catalog
 	modules    map[string]string
 	cache      *decisionCache
+	attrs      *attrCaches // nil when Options.NoAttributeCache
 	ids        *idSource
 
 	mu     sync.Mutex // guards grants
@@ -115,6 +119,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		cache:      newDecisionCache(size),
 		ids:        newIDSource(),
 	}
+	if !opts.NoAttributeCache {
+		e.attrs = newAttrCaches()
+	}
 	if _, err := e.currentGrants(ctx); err != nil {
 		return nil, err
 	}
@@ -159,21 +166,27 @@ func (e *Engine) Decide(ctx context.Context, req holdfast.DecisionRequest) (hold
 	var (
 		key      string
 		revision string
+		rd       reader = e.store
 	)
-	if req.AccountID != "" && e.cache.enabled() {
+	if req.AccountID != "" {
 		dataRev, err := e.store.Revision(ctx, req.AccountID)
 		if err == nil {
 			revision = e.revisionString(g.rev, dataRev)
-			key = cacheKey(req.AccountID, revision, req)
-			if d, ok := e.cache.get(key); ok {
-				d.ID = e.ids.next()
-				return d, nil
+			if e.cache.enabled() {
+				key = cacheKey(req.AccountID, revision, req)
+				if d, ok := e.cache.get(key); ok {
+					d.ID = e.ids.next()
+					return d, nil
+				}
+			}
+			if e.attrs != nil {
+				rd = e.attrs.at(e.store, req.AccountID, dataRev)
 			}
 		} else if !errors.Is(err, holdfast.ErrNotFound) {
 			return holdfast.Decision{}, fmt.Errorf("authz: data revision: %w", err)
 		}
 	}
-	d, err := e.decide(ctx, g, req)
+	d, err := e.decide(ctx, g, rd, req)
 	if err != nil {
 		return holdfast.Decision{}, err
 	}
@@ -187,8 +200,8 @@ func (e *Engine) Decide(ctx context.Context, req holdfast.DecisionRequest) (hold
 }
 
 // decide resolves and evaluates req without the cache.
-func (e *Engine) decide(ctx context.Context, g *grantTable, req holdfast.DecisionRequest) (holdfast.Decision, error) {
-	r := resolver{store: e.store, cat: e.cat, g: g}
+func (e *Engine) decide(ctx context.Context, g *grantTable, rd reader, req holdfast.DecisionRequest) (holdfast.Decision, error) {
+	r := resolver{store: rd, cat: e.cat, g: g}
 	deny := func(revision, rule, reason string) (holdfast.Decision, error) {
 		return holdfast.Decision{Reasons: []string{reason}, Rules: []string{rule}, Revision: revision}, nil
 	}
@@ -206,7 +219,7 @@ func (e *Engine) decide(ctx context.Context, g *grantTable, req holdfast.Decisio
 	if err != nil {
 		return holdfast.Decision{}, err
 	}
-	acct, err := e.store.GetAccount(ctx, admin.AccountID)
+	acct, err := rd.GetAccount(ctx, admin.AccountID)
 	if err != nil {
 		return holdfast.Decision{}, fmt.Errorf("authz: account of %s: %w", admin.ID, err)
 	}
@@ -243,7 +256,11 @@ func (e *Engine) revisionString(policyRev, dataRev int64) string {
 
 // eval runs the decision document over a resolved input.
 func (e *Engine) eval(ctx context.Context, input map[string]any) (holdfast.Decision, error) {
-	rs, err := e.query.Eval(ctx, rego.EvalInput(input))
+	v, err := ast.InterfaceToValue(input)
+	if err != nil {
+		return holdfast.Decision{}, fmt.Errorf("authz: input: %w", err)
+	}
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(v))
 	if err != nil {
 		return holdfast.Decision{}, fmt.Errorf("authz: evaluate: %w", err)
 	}

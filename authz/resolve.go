@@ -32,7 +32,7 @@ func invalid(format string, args ...any) error {
 
 // resolver looks up every attribute a decision needs, from live data.
 type resolver struct {
-	store holdfast.MetaStore
+	store reader
 	cat   *policies.Catalog
 	g     *grantTable
 }
@@ -397,6 +397,7 @@ func (r resolver) userAttrs(ctx context.Context, accountID string, u holdfast.Us
 	if err != nil {
 		return fmt.Errorf("authz: holds of user %s: %w", u.ID, err)
 	}
+	holds = slices.Clone(holds) // the slice may be shared through the attribute cache
 	slices.SortFunc(holds, func(a, b holdfast.LegalHold) int { return strings.Compare(a.ID, b.ID) })
 	list := make([]any, 0, len(holds))
 	for _, h := range holds {
