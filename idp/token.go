@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/holdfast/holdfast"
@@ -87,4 +88,98 @@ func Authenticate(ctx context.Context, store holdfast.MetaStore, secret string, 
 		Email:     admin.Email,
 		TokenID:   tok.ID,
 	}, nil
+}
+
+// Tokens authenticates API tokens like Authenticate, but remembers each
+// token it accepted together with its account's data revision. Revoking a
+// token, disabling or deleting its owner and every other write to the
+// account move the revision on, so a remembered answer is used only while
+// nothing in the account changed; expiry is checked on every use. The
+// last-used time is written at most once per TouchEvery per token, so a
+// busy service token does not turn every request into a write. Safe for
+// concurrent use.
+type Tokens struct {
+	store holdfast.MetaStore
+	// TouchEvery is how stale a token's last-used time may get (default one
+	// minute).
+	TouchEvery time.Duration
+
+	mu      sync.Mutex // guards entries
+	entries map[[sha256.Size]byte]tokenEntry
+}
+
+type tokenEntry struct {
+	tok       holdfast.APIToken
+	principal holdfast.Principal
+	rev       int64
+	touched   time.Time
+}
+
+// maxTokenEntries bounds the cache; past it the cache starts over.
+const maxTokenEntries = 10000
+
+// NewTokens returns a token authenticator over store.
+func NewTokens(store holdfast.MetaStore) *Tokens {
+	return &Tokens{store: store, TouchEvery: time.Minute, entries: make(map[[sha256.Size]byte]tokenEntry)}
+}
+
+// Authenticate resolves secret as the package-level Authenticate does.
+func (t *Tokens) Authenticate(ctx context.Context, secret string, now time.Time) (holdfast.Principal, error) {
+	if secret == "" {
+		return holdfast.Principal{}, errBadToken
+	}
+	h := sha256.Sum256([]byte(secret))
+	t.mu.Lock()
+	e, ok := t.entries[h]
+	t.mu.Unlock()
+	if ok {
+		rev, err := t.store.Revision(ctx, e.tok.AccountID)
+		if err != nil {
+			return holdfast.Principal{}, fmt.Errorf("idp: account revision: %w", err)
+		}
+		if rev == e.rev {
+			if e.tok.ExpiresAt != nil && !now.Before(*e.tok.ExpiresAt) {
+				return holdfast.Principal{}, errBadToken
+			}
+			if now.Sub(e.touched) >= t.TouchEvery {
+				if err := t.store.TouchToken(ctx, e.tok.AccountID, e.tok.ID, now); err != nil {
+					return holdfast.Principal{}, fmt.Errorf("idp: touch token %s: %w", e.tok.ID, err)
+				}
+				t.remember(h, tokenEntry{tok: e.tok, principal: e.principal, rev: e.rev, touched: now})
+			}
+			return e.principal, nil
+		}
+	}
+	// Read the revision before the token and its owner, so the entry is at
+	// least as new as the revision it is filed under.
+	tok, err := t.store.GetTokenByHash(ctx, h[:])
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return holdfast.Principal{}, errBadToken
+	}
+	if err != nil {
+		return holdfast.Principal{}, fmt.Errorf("idp: look up token: %w", err)
+	}
+	rev, err := t.store.Revision(ctx, tok.AccountID)
+	if err != nil {
+		return holdfast.Principal{}, fmt.Errorf("idp: account revision: %w", err)
+	}
+	p, err := Authenticate(ctx, t.store, secret, now)
+	if err != nil {
+		return p, err
+	}
+	tok, err = t.store.GetTokenByHash(ctx, h[:])
+	if err != nil {
+		return holdfast.Principal{}, fmt.Errorf("idp: look up token: %w", err)
+	}
+	t.remember(h, tokenEntry{tok: tok, principal: p, rev: rev, touched: now})
+	return p, nil
+}
+
+func (t *Tokens) remember(h [sha256.Size]byte, e tokenEntry) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.entries) >= maxTokenEntries {
+		t.entries = make(map[[sha256.Size]byte]tokenEntry)
+	}
+	t.entries[h] = e
 }

@@ -109,3 +109,13 @@ test_new_user_in_known_profile_not_refused if {
 	not bundle.refusal with data.holdfast.account as account
 		with input as req("adm_1", {"type": "user", "properties": {"profile_id": "prof_1"}})
 }
+
+test_batch_keeps_order if {
+	ds := bundle.batch with data.holdfast.account as account
+		with input as {"evaluations": [
+			req("nobody@x.test", {"type": "user", "id": "usr_1"}),
+			req("adm_1", {"type": "user", "id": "usr_1"}),
+		]}
+		with data.holdfast.authz.decision as {"allow": true, "reasons": [], "rules": []}
+	[d.allow | some d in ds] == [false, true]
+}

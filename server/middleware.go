@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
-	"github.com/holdfast/holdfast/idp"
 )
 
 // maxRequestIDLength bounds an X-Request-ID the server echoes; a longer or
@@ -196,7 +195,7 @@ func (s *Server) bearerToken(r *http.Request) (holdfast.Principal, error) {
 		}
 		secret = strings.TrimSpace(rest)
 	}
-	return idp.Authenticate(r.Context(), s.store, secret, s.now())
+	return s.tokens.Authenticate(r.Context(), secret, s.now())
 }
 
 // principal returns the caller put in ctx by authenticate.

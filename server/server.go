@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/policies"
 )
 
@@ -75,6 +76,7 @@ type Options struct {
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
 type Server struct {
 	store     holdfast.MetaStore
+	tokens    *idp.Tokens
 	engine    Engine
 	log       *slog.Logger
 	publicURL string
@@ -114,6 +116,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		store:     opts.Store,
+		tokens:    idp.NewTokens(opts.Store),
 		engine:    opts.Engine,
 		log:       log.With("component", "server"),
 		publicURL: publicURL,
