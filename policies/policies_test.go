@@ -17,7 +17,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 )
 
-var update = flag.Bool("update", false, "rewrite casbin/policy.csv from catalog.yaml")
+var update = flag.Bool("update", false, "rewrite casbin/policy.csv and holdfast/catalog/data.json from catalog.yaml")
 
 func mustLoad(tb testing.TB) *Catalog {
 	tb.Helper()
