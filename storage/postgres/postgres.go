@@ -1,5 +1,11 @@
 // Package postgres is the PostgreSQL metadata store: a [sqlstore.Store]
 // over pgx's database/sql driver with the schema in migrations/.
+//
+// Several processes (replicas) may serve from one database. Each keeps
+// revisions in memory ([sqlstore.RevisionCache]); a trigger notifies
+// channel holdfast_revision of every revision change, and each store
+// listens on a connection of its own and forgets what changed. While that
+// connection is down, revisions are read from the database.
 package postgres
 
 import (
@@ -49,8 +55,11 @@ func Dialect() sqlstore.Dialect {
 }
 
 // Open connects to the PostgreSQL database at dsn (a postgres:// URL or a
-// key=value string), applies pending migrations and returns the store. The
-// caller closes the store.
+// key=value string), applies pending migrations, starts listening for
+// revision changes (one more connection, outside the pool) and returns the
+// store. A commit by another process reaches this store's revisions within
+// the notification's delivery time. The caller closes the store, which
+// stops the listener.
 func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -66,7 +75,9 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s, err := sqlstore.New(ctx, db, Dialect())
+	d := Dialect()
+	d.Watch = newWatcher(cfg).watch
+	s, err := sqlstore.New(ctx, db, d)
 	if err != nil {
 		db.Close()
 		return nil, err

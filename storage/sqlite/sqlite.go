@@ -1,6 +1,14 @@
 // Package sqlite is the embedded SQLite metadata store, the default: a
 // [sqlstore.Store] over the pure-Go modernc.org/sqlite driver with the
 // schema in migrations/.
+//
+// One serving process owns the database file. The store keeps account and
+// policy revisions in memory ([sqlstore.RevisionCache]) and learns of
+// changes only through its own writes: SQLite cannot tell it of another
+// process's commits. Other commands (holdfast bundle, backups, tests) may
+// open the file to read it, but a second process that writes would leave
+// the serving one deciding on stale revisions until it restarts. Deploy
+// several replicas on PostgreSQL instead.
 package sqlite
 
 import (
@@ -47,7 +55,8 @@ const maxConns = 4
 // Open opens (creating it and its directory if needed) the SQLite database
 // at path, applies pending migrations and returns the store. The path
 // ":memory:" opens a private in-memory database, for tests. The caller
-// closes the store.
+// closes the store. Only one process may write the file (see the package
+// documentation).
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	memory := path == ":memory:"
 	if !memory {

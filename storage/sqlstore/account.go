@@ -17,10 +17,10 @@ func scanAccount(r scanner) (holdfast.Account, error) {
 	if err := r.Scan(&a.ID, &a.Name, &a.Edition, &addons, &settings, &created, &updatedAt); err != nil {
 		return a, err
 	}
-	if err := fromJSON(addons, &a.Addons); err != nil {
+	if err := fromJSONStrings(addons, &a.Addons); err != nil {
 		return a, err
 	}
-	if err := fromJSON(settings, &a.Settings); err != nil {
+	if err := fromJSONObject(settings, &a.Settings); err != nil {
 		return a, err
 	}
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updatedAt)
@@ -81,6 +81,7 @@ func (s *Store) UpdateAccount(ctx context.Context, a *holdfast.Account) error {
 		return s.fail("account "+a.ID, err)
 	}
 	return s.write(ctx, func(s *Store) error {
+		s.tx.touch(a.ID)
 		return s.execOne(ctx, "account "+a.ID, `UPDATE accounts
 			SET name = ?, edition = ?, addons = ?, settings = ?, updated_at = ?, revision = revision + 1
 			WHERE id = ?`,
@@ -89,7 +90,27 @@ func (s *Store) UpdateAccount(ctx context.Context, a *holdfast.Account) error {
 }
 
 // Revision returns the account's data revision; missing: ErrNotFound.
+// Outside a transaction it is answered from the [RevisionCache] once read,
+// so it costs a map look-up until a write of the account commits; a Store
+// bound to a transaction reads its transaction's value and caches nothing.
 func (s *Store) Revision(ctx context.Context, accountID string) (int64, error) {
+	if s.tx != nil {
+		return s.readRevision(ctx, accountID)
+	}
+	if rev, ok := s.revs.account(accountID); ok {
+		return rev, nil
+	}
+	gen := s.revs.snapshot()
+	rev, err := s.readRevision(ctx, accountID)
+	if err != nil {
+		return 0, err
+	}
+	s.revs.fillAccount(gen, accountID, rev)
+	return rev, nil
+}
+
+// readRevision reads the account's revision from the database.
+func (s *Store) readRevision(ctx context.Context, accountID string) (int64, error) {
 	var rev int64
 	if err := s.queryRow(ctx, `SELECT revision FROM accounts WHERE id = ?`, accountID).Scan(&rev); err != nil {
 		return 0, s.fail("account "+accountID, err)

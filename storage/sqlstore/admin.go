@@ -24,7 +24,7 @@ func scanAdmin(r scanner) (holdfast.Administrator, error) {
 	if err != nil {
 		return a, err
 	}
-	if err := fromJSON(scopes, &a.Scopes); err != nil {
+	if err := fromJSONObject(scopes, &a.Scopes); err != nil {
 		return a, err
 	}
 	a.CreatedAt, a.UpdatedAt, a.LastLoginAt = fromMicros(created), fromMicros(updatedAt), fromNullMicros(lastLogin)

@@ -104,7 +104,7 @@ func scanHold(r scanner) (holdfast.LegalHold, error) {
 	if err != nil {
 		return h, err
 	}
-	if err := fromJSON(sources, &h.Sources); err != nil {
+	if err := fromJSONStrings(sources, &h.Sources); err != nil {
 		return h, err
 	}
 	h.From, h.To = fromNullMicros(from), fromNullMicros(to)

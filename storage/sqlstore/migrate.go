@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -58,21 +57,4 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// jsonText encodes a JSON-valued column.
-func jsonText(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// fromJSON decodes a JSON-valued column into v.
-func fromJSON(text string, v any) error {
-	if text == "" {
-		return nil
-	}
-	return json.Unmarshal([]byte(text), v)
 }

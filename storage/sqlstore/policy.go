@@ -46,8 +46,11 @@ func ruleArgs(r holdfast.PolicyRule) ([]any, error) {
 	return args, nil
 }
 
-// bumpPolicy increments the policy revision; every rule write calls it.
+// bumpPolicy increments the policy revision; every rule write calls it,
+// through write, so s is bound to a transaction whose commit invalidates the
+// cached revision.
 func (s *Store) bumpPolicy(ctx context.Context) error {
+	s.tx.touchPolicy()
 	if _, err := s.exec(ctx, `UPDATE policy_revision SET revision = revision + 1 WHERE id = 1`); err != nil {
 		return s.fail("policy revision", err)
 	}
@@ -127,8 +130,26 @@ func (s *Store) RemoveFilteredPolicyRules(ctx context.Context, ptype string, fie
 	})
 }
 
-// PolicyRevision returns the revision of the Casbin rules.
+// PolicyRevision returns the revision of the Casbin rules. It is cached as
+// Revision is.
 func (s *Store) PolicyRevision(ctx context.Context) (int64, error) {
+	if s.tx != nil {
+		return s.readPolicyRevision(ctx)
+	}
+	if rev, ok := s.revs.policyRevision(); ok {
+		return rev, nil
+	}
+	gen := s.revs.snapshot()
+	rev, err := s.readPolicyRevision(ctx)
+	if err != nil {
+		return 0, err
+	}
+	s.revs.fillPolicy(gen, rev)
+	return rev, nil
+}
+
+// readPolicyRevision reads the policy revision from the database.
+func (s *Store) readPolicyRevision(ctx context.Context) (int64, error) {
 	var rev int64
 	if err := s.queryRow(ctx, `SELECT revision FROM policy_revision WHERE id = 1`).Scan(&rev); err != nil {
 		return 0, s.fail("policy revision", err)

@@ -21,10 +21,10 @@ func scanProfile(r scanner) (holdfast.Profile, error) {
 	if err != nil {
 		return p, err
 	}
-	if err := fromJSON(workloads, &p.Workloads); err != nil {
+	if err := fromJSONStrings(workloads, &p.Workloads); err != nil {
 		return p, err
 	}
-	if err := fromJSON(retention, &p.Retention); err != nil {
+	if err := fromJSONObject(retention, &p.Retention); err != nil {
 		return p, err
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updatedAt)

@@ -20,10 +20,10 @@ func scanRole(r scanner) (holdfast.Role, error) {
 	if err != nil {
 		return ro, err
 	}
-	if err := fromJSON(scope, &ro.Scope); err != nil {
+	if err := fromJSONStrings(scope, &ro.Scope); err != nil {
 		return ro, err
 	}
-	if err := fromJSON(rights, &ro.Rights); err != nil {
+	if err := fromJSONStrings(rights, &ro.Rights); err != nil {
 		return ro, err
 	}
 	ro.CreatedAt, ro.UpdatedAt = fromMicros(created), fromMicros(updatedAt)

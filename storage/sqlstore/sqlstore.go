@@ -22,6 +22,10 @@
 //     custodian's hold or user, a token's administrator, any row's
 //     account) is ErrNotFound. References never cross accounts.
 //   - Lists are never nil.
+//
+// Revision and PolicyRevision are answered from memory once read (see
+// [RevisionCache] for why that is never stale), and every query is
+// prepared once per connection and reused.
 package sqlstore
 
 import (
@@ -32,7 +36,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,6 +82,17 @@ type Dialect struct {
 	// Migrations holds the schema as NNNN_name.sql files, applied in name
 	// order by New.
 	Migrations fs.FS
+	// Watch, when set, tells the store of revisions changed by other
+	// processes sharing the database (replicas on one PostgreSQL). New runs
+	// it in a goroutine of its own with a context that Close cancels, and
+	// Close waits for it to return. Watch calls c.Resume once it is sure to
+	// hear of every later commit, c.Invalidate or c.InvalidatePolicy for
+	// each, and c.Suspend whenever it may miss some (connection lost); the
+	// cache starts suspended, so until then revisions are read from the
+	// database. When nil, the store assumes no other process writes the
+	// database (SQLite: one serving process owns the file) and caches from
+	// the start.
+	Watch func(ctx context.Context, c *RevisionCache)
 }
 
 // Store is a [holdfast.MetaStore] over a *sql.DB. It is safe for concurrent
@@ -85,16 +100,55 @@ type Dialect struct {
 // and must be used by one goroutine at a time, and only until the callback
 // returns.
 type Store struct {
-	db *sql.DB  // never nil; owned (closed by Close) by the root Store
-	d  *Dialect // never nil
-	q  querier  // db, or tx.tx inside a transaction
-	tx *txState // nil outside a transaction
+	db    *sql.DB        // never nil; owned (closed by Close) by the root Store
+	d     *Dialect       // never nil
+	q     querier        // db, or tx.tx inside a transaction
+	tx    *txState       // nil outside a transaction
+	stmts *stmtCache     // never nil; shared with transaction-bound Stores
+	revs  *RevisionCache // never nil; shared with transaction-bound Stores
+	// stopWatch stops Dialect.Watch and waits for it; nil without one.
+	// Set on the root Store only.
+	stopWatch func()
 }
 
 // txState is the transaction a Store is bound to.
 type txState struct {
-	tx         *sql.Tx
-	savepoints atomic.Int64 // names savepoints uniquely within tx
+	tx *sql.Tx
+
+	mu         sync.Mutex
+	savepoints int64               // guarded by mu; names savepoints uniquely within tx
+	accounts   map[string]struct{} // guarded by mu; accounts whose revision tx changed
+	policy     bool                // guarded by mu; whether tx changed the policy revision
+}
+
+// touch records that the transaction changes the account's revision, so
+// that its commit invalidates the cached one.
+func (t *txState) touch(accountID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.accounts == nil {
+		t.accounts = make(map[string]struct{})
+	}
+	t.accounts[accountID] = struct{}{}
+}
+
+// touchPolicy records that the transaction changes the policy revision.
+func (t *txState) touchPolicy() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.policy = true
+}
+
+// touched returns what touch and touchPolicy recorded. A savepoint rolled
+// back keeps its records: invalidating a revision that did not change only
+// costs a query.
+func (t *txState) touched() (accounts []string, policy bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id := range t.accounts {
+		accounts = append(accounts, id)
+	}
+	return accounts, t.policy
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -106,26 +160,51 @@ type querier interface {
 
 var _ holdfast.MetaStore = (*Store)(nil)
 
-// New applies d.Migrations to db and returns a Store over it. The Store owns
-// db: Close closes it. On error db is left open for the caller to close.
+// New applies d.Migrations to db, starts d.Watch if set, and returns a
+// Store over it. The Store owns db: Close closes it. On error db is left
+// open for the caller to close.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
-	s := &Store{db: db, d: &d, q: db}
+	s := &Store{db: db, d: &d, q: db, stmts: &stmtCache{}, revs: newRevisionCache(d.Watch == nil)}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
+	}
+	if d.Watch != nil {
+		// The watcher lives as long as the store, not as the caller's ctx.
+		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			d.Watch(wctx, s.revs)
+		}()
+		s.stopWatch = func() {
+			cancel()
+			<-done
+		}
 	}
 	return s, nil
 }
 
 // DB returns the underlying database. Tests use it to prove constraints the
-// store API cannot reach, such as the append-only audit table.
+// store API cannot reach, such as the append-only audit table. Writes made
+// through it bypass the revision cache: one that changes a revision must be
+// followed by RevisionCache().Suspend and Resume, or the cache serves the
+// old revision (on PostgreSQL the watcher sees it as any other process's).
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Close closes the database. Only the Store returned by New may be closed.
+// RevisionCache returns the store's cache of revisions, shared with the
+// Stores bound to its transactions.
+func (s *Store) RevisionCache() *RevisionCache { return s.revs }
+
+// Close stops the watcher, if any, and closes the prepared statements and
+// the database. Only the Store returned by New may be closed.
 func (s *Store) Close() error {
 	if s.tx != nil {
 		return fmt.Errorf("%s: Close called inside a transaction", s.d.Name)
 	}
-	return s.db.Close()
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	return errors.Join(s.stmts.close(), s.db.Close())
 }
 
 // Tx runs fn in one transaction: fn's writes all commit when it returns nil
@@ -149,7 +228,7 @@ func (s *Store) begin(ctx context.Context, fn func(s *Store) error) (err error) 
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", s.d.Name, err)
 	}
-	bound := &Store{db: s.db, d: s.d, q: tx, tx: &txState{tx: tx}}
+	bound := &Store{db: s.db, d: s.d, q: tx, tx: &txState{tx: tx}, stmts: s.stmts, revs: s.revs}
 	committed := false
 	defer func() {
 		if !committed {
@@ -162,7 +241,14 @@ func (s *Store) begin(ctx context.Context, fn func(s *Store) error) (err error) 
 		return err
 	}
 	committed = true
-	if err := tx.Commit(); err != nil {
+	// Announce the new revisions before they become visible and retire
+	// them after, whatever Commit says (a failed commit may still have
+	// landed): see RevisionCache for why both are needed.
+	accounts, policy := bound.tx.touched()
+	s.revs.markCommit(accounts, policy)
+	err = tx.Commit()
+	s.revs.doneCommit(accounts, policy)
+	if err != nil {
 		return fmt.Errorf("%s: commit: %w", s.d.Name, err)
 	}
 	return nil
@@ -172,7 +258,10 @@ func (s *Store) begin(ctx context.Context, fn func(s *Store) error) (err error) 
 // undoes fn's writes and leaves the transaction usable. PostgreSQL needs
 // this for a failed statement not to abort the whole transaction.
 func (s *Store) savepoint(ctx context.Context, fn func(s *Store) error) (err error) {
-	name := "sp" + strconv.FormatInt(s.tx.savepoints.Add(1), 10)
+	s.tx.mu.Lock()
+	s.tx.savepoints++
+	name := "sp" + strconv.FormatInt(s.tx.savepoints, 10)
+	s.tx.mu.Unlock()
 	if _, err := s.tx.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("%s: savepoint: %w", s.d.Name, err)
 	}
@@ -224,16 +313,39 @@ func (s *Store) rebind(query string) string {
 	return b.String()
 }
 
+// exec, query and queryRow run a query written with ? placeholders, as a
+// prepared statement when there is one (see stmt).
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return s.q.ExecContext(ctx, s.rebind(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.q.QueryContext(ctx, s.rebind(query), args...)
 }
 
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.q.QueryRowContext(ctx, s.rebind(query), args...)
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) row {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return row{err: err}
+	}
+	if st != nil {
+		return row{r: st.QueryRowContext(ctx, args...)}
+	}
+	return row{r: s.q.QueryRowContext(ctx, s.rebind(query), args...)}
 }
 
 // lock takes the dialect's transaction-scoped lock on key; s must be bound
@@ -256,9 +368,11 @@ func (s *Store) execOne(ctx context.Context, what string, query string, args ...
 }
 
 // bump increments the account's revision; every write of the account's
-// rows calls it in the same transaction. A missing account is ErrNotFound,
+// rows calls it in the same transaction, through write, so s is bound to a
+// transaction whose commit invalidates the cached revision. A missing account is ErrNotFound,
 // which also keeps rows from being written for an unknown account.
 func (s *Store) bump(ctx context.Context, accountID string) error {
+	s.tx.touch(accountID)
 	return s.execOne(ctx, "account "+accountID,
 		`UPDATE accounts SET revision = revision + 1 WHERE id = ?`, accountID)
 }

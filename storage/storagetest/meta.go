@@ -41,6 +41,8 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"Token", testMetaToken},
 		{"TenantIsolation", testMetaTenantIsolation},
 		{"Revision", testMetaRevision},
+		{"RevisionFresh", testMetaRevisionFresh},
+		{"RevisionMonotonic", testMetaRevisionMonotonic},
 		{"PolicyRules", testMetaPolicyRules},
 		{"Tx", testMetaTx},
 		{"AdminFilter", testMetaAdminFilter},
