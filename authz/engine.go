@@ -86,7 +86,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	sort.Strings(names)
 	opt := []func(*rego.Rego){
 		rego.Query(DecisionQuery),
-		rego.Store(inmem.NewFromObject(map[string]any{"holdfast": map[string]any{"catalog": data}})),
+		rego.Store(inmem.NewFromObjectWithOpts(map[string]any{"holdfast": map[string]any{"catalog": data}}, inmem.OptReturnASTValuesOnRead(true))),
 		rego.SetRegoVersion(ast.RegoV1),
 		rego.StrictBuiltinErrors(true),
 	}

@@ -2,6 +2,8 @@
 # create, edit, delete or reset the password of which administrator.
 package holdfast.authz
 
+import data.holdfast.catalog
+
 admin_actions := {"admins.view", "admins.create", "admins.edit", "admins.delete", "admins.reset_password"}
 
 admin_request if {
@@ -74,6 +76,7 @@ assigns if {
 }
 
 deny contains {"rule": "admins.platform_admin", "reason": "only a Platform Administrator can manage Platform Administrators"} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_change
 	some role in target_roles
 	role_base(role) == "platform_admin"
@@ -82,6 +85,7 @@ deny contains {"rule": "admins.platform_admin", "reason": "only a Platform Admin
 
 # No privilege escalation: the target's roles hold no right the subject lacks.
 deny contains {"rule": "admins.escalation", "reason": reason} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_change
 	some role in target_roles
 	missing := {r | some r in object.get(role, "rights", []); not r in subject_rights}
@@ -93,6 +97,7 @@ deny contains {"rule": "admins.escalation", "reason": reason} if {
 }
 
 deny contains {"rule": "admins.role_unavailable", "reason": unavailable_reason(role)} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.create"
 	role := input.resource.role
@@ -100,6 +105,7 @@ deny contains {"rule": "admins.role_unavailable", "reason": unavailable_reason(r
 }
 
 deny contains {"rule": "admins.role_unavailable", "reason": unavailable_reason(role)} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.edit"
 	role := input.resource.new_role
@@ -107,18 +113,21 @@ deny contains {"rule": "admins.role_unavailable", "reason": unavailable_reason(r
 }
 
 deny contains {"rule": "admins.one_role", "reason": "an administrator has exactly one role"} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name in {"admins.create", "admins.edit"}
 	object.get(input.resource, "roles_requested", catalog.rules.roles_per_admin) != catalog.rules.roles_per_admin
 }
 
 deny contains {"rule": "admins.one_role", "reason": "an administrator has exactly one role"} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.create"
 	not input.resource.role
 }
 
 deny contains {"rule": "admins.workload_required", "reason": sprintf("%s needs at least one workload", [role_name(after_role)])} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	assigns
 	"workload" in role_scope_kinds(after_role)
 	not after_scopes.all_workloads == true
@@ -126,12 +135,14 @@ deny contains {"rule": "admins.workload_required", "reason": sprintf("%s needs a
 }
 
 deny contains {"rule": "admins.unknown_workload", "reason": sprintf("unknown workload '%s'", [w])} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	assigns
 	some w in object.get(after_scopes, "workloads", [])
 	not catalog.workloads[w]
 }
 
 deny contains {"rule": "admins.legal_hold_type_required", "reason": sprintf("%s needs at least one legal hold type", [role_name(after_role)])} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	assigns
 	"legal_hold_type" in role_scope_kinds(after_role)
 	some r in object.get(after_role, "rights", [])
@@ -143,6 +154,7 @@ deny contains {"rule": "admins.legal_hold_type_required", "reason": sprintf("%s 
 profile_selection(s) := {"all": object.get(s, "all_profiles", false), "profiles": sort(object.get(s, "profiles", []))}
 
 deny contains {"rule": "admins.profiles_locked", "reason": sprintf("the profiles of a %s cannot be changed", [role_name(input.resource.role)])} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.edit"
 	role_base(input.resource.role) in catalog.rules.profiles_locked_for_roles
@@ -151,6 +163,7 @@ deny contains {"rule": "admins.profiles_locked", "reason": sprintf("the profiles
 }
 
 deny contains {"rule": "admins.cloud_admin_minimum", "reason": reason} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.delete"
 	role_base(input.resource.role) == "cloud_admin"
@@ -163,6 +176,7 @@ deny contains {"rule": "admins.cloud_admin_minimum", "reason": reason} if {
 
 # Moving the role away from Cloud Administrator removes one just the same.
 deny contains {"rule": "admins.cloud_admin_minimum", "reason": reason} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.edit"
 	role_base(input.resource.role) == "cloud_admin"
@@ -176,12 +190,14 @@ deny contains {"rule": "admins.cloud_admin_minimum", "reason": reason} if {
 }
 
 deny contains {"rule": "admins.self", "reason": "administrators cannot delete themselves"} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.delete"
 	input.resource.self == true
 }
 
 deny contains {"rule": "admins.self", "reason": "administrators cannot change their own role or scopes"} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.edit"
 	input.resource.self == true
@@ -193,6 +209,7 @@ own_assignment_change if role_change
 own_assignment_change if scope_change
 
 deny contains {"rule": "admins.first_admin", "reason": "the first administrator cannot change its own role"} if {
+	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.edit"
 	input.resource.self == true

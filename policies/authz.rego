@@ -7,7 +7,7 @@
 # duplicates. The input schema is in README.md.
 package holdfast.authz
 
-catalog := data.holdfast.catalog
+import data.holdfast.catalog
 
 subject_role := object.get(input.subject, "role", {})
 

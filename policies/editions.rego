@@ -2,6 +2,8 @@
 # (rights-and-roles.md section 1 and C7).
 package holdfast.authz
 
+import data.holdfast.catalog
+
 edition_name(e) := catalog.editions[e].name if {
 	catalog.editions[e]
 } else := e

@@ -3,6 +3,8 @@
 # in scope.rego.
 package holdfast.authz
 
+import data.holdfast.catalog
+
 resource_holds := object.get(input.resource, "holds", [])
 
 hold_name(h) := h.name if {

@@ -3,6 +3,8 @@
 # action.properties.operation create, edit or delete.
 package holdfast.authz
 
+import data.holdfast.catalog
+
 role_request if {
 	input.action.name == "roles.manage"
 	input.resource.type == "role"
@@ -55,40 +57,47 @@ role_deletable(role) if {
 }
 
 deny contains {"rule": "roles.operation", "reason": "the role operation must be create, edit or delete"} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_request
 	not role_operation in {"create", "edit", "delete"}
 }
 
 deny contains {"rule": "roles.unknown_role", "reason": sprintf("the role to %s is unknown", [role_operation])} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_request
 	role_operation in {"edit", "delete"}
 	not input.resource.role
 }
 
 deny contains {"rule": "roles.import_count", "reason": "a role can import the rights of at most one role"} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_writes
 	count(import_roles) > catalog.rules.max_import_sources
 }
 
 deny contains {"rule": "roles.not_importable", "reason": sprintf("rights cannot be imported from %s", [role_name(role)])} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_writes
 	some role in import_roles
 	not role_importable(role)
 }
 
 deny contains {"rule": "roles.not_editable", "reason": sprintf("%s cannot be edited", [role_name(input.resource.role)])} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_request
 	role_operation == "edit"
 	not role_editable(input.resource.role)
 }
 
 deny contains {"rule": "roles.not_deletable", "reason": sprintf("%s cannot be deleted", [role_name(input.resource.role)])} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_request
 	role_operation == "delete"
 	not role_deletable(input.resource.role)
 }
 
 deny contains {"rule": "roles.assigned", "reason": reason} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_request
 	role_operation == "delete"
 	n := object.get(input.resource, "assigned_admins", 0)
@@ -97,12 +106,14 @@ deny contains {"rule": "roles.assigned", "reason": reason} if {
 }
 
 deny contains {"rule": "roles.unknown_right", "reason": sprintf("unknown right '%s'", [r])} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_writes
 	some r in requested_rights
 	not catalog.rights[r]
 }
 
 deny contains {"rule": "roles.not_assignable", "reason": sprintf("the right to %s cannot be assigned to a role", [right_label(r)])} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_writes
 	some r in final_rights
 	catalog.rights[r]
@@ -110,6 +121,7 @@ deny contains {"rule": "roles.not_assignable", "reason": sprintf("the right to %
 }
 
 deny contains {"rule": "roles.legal_hold_rights", "reason": legal_hold_unavailable_reason} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_writes
 	some r in final_rights
 	legal_hold_right(r)
@@ -132,6 +144,7 @@ escalating_rights contains r if {
 }
 
 deny contains {"rule": "roles.escalation", "reason": reason} if {
+	input.resource.type == "role" # lets the rule index skip this rule for other resources
 	role_writes
 	count(escalating_rights) > 0
 	reason := sprintf(

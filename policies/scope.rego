@@ -3,6 +3,8 @@
 # role is bound to that scope kind (role_scope_kinds).
 package holdfast.authz
 
+import data.holdfast.catalog
+
 broad_scopes := {"platform", "product_account"}
 
 # role_scope_kinds are the scope kinds of a role object. A role holding
