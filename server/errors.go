@@ -41,6 +41,8 @@ var errorTable = []errorMapping{
 	{holdfast.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
 	{holdfast.ErrDenied, http.StatusForbidden, "forbidden"},
 	{holdfast.ErrNotFound, http.StatusNotFound, "not_found"},
+	{errNoRoute, http.StatusNotFound, "not_found"},
+	{errMethod, http.StatusMethodNotAllowed, "method_not_allowed"},
 	{errBadRequest, http.StatusBadRequest, "bad_request"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
 	{holdfast.ErrInvalid, http.StatusUnprocessableEntity, "invalid"},

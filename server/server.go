@@ -126,7 +126,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
 	s.registerRoutes()
-	s.handler = s.observe(s.recoverPanics(s.mux))
+	s.handler = s.observe(s.recoverPanics(s.jsonMisses(s.mux)))
 	return s, nil
 }
 
