@@ -22,6 +22,9 @@ var (
 	errBadRequest = errors.New("bad request")
 	// errTooLarge is a body over maxBodyBytes.
 	errTooLarge = errors.New("request body too large")
+	// errUpstream is an identity provider that cannot be reached or
+	// answers nonsense: not the caller's fault, and not ours.
+	errUpstream = errors.New("identity provider unavailable")
 )
 
 // maxBodyBytes bounds every request body.
@@ -48,6 +51,7 @@ var errorTable = []errorMapping{
 	{holdfast.ErrInvalid, http.StatusUnprocessableEntity, "invalid"},
 	{holdfast.ErrHeld, http.StatusConflict, "legal_hold"},
 	{holdfast.ErrConflict, http.StatusConflict, "conflict"},
+	{errUpstream, http.StatusBadGateway, "upstream"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
 	// The client left: nobody reads this response, and it is not a
 	// server failure to log.

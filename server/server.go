@@ -71,6 +71,9 @@ type Options struct {
 	Authenticators []Authenticator
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// Auth configures sign-in (sessions, passwords, SSO, SCIM); with a
+	// nil Auth.Identity only API tokens authenticate.
+	Auth AuthOptions
 }
 
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
@@ -88,6 +91,9 @@ type Server struct {
 	// OpenAPI completeness test. Immutable after New.
 	routes  []string
 	handler http.Handler
+	// auth is the sign-in machinery; nil when sign-in is off. Immutable
+	// after New.
+	auth *authState
 }
 
 // New returns a server over opts.Store and opts.Engine.
@@ -126,6 +132,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
 	s.registerRoutes()
+	if err := s.initAuth(opts.Auth); err != nil {
+		return nil, err
+	}
 	s.handler = s.observe(s.recoverPanics(s.jsonMisses(s.mux)))
 	return s, nil
 }

@@ -33,6 +33,17 @@ type Config struct {
 	BootstrapEmail    string
 	BootstrapPassword holdfast.Secret
 	BootstrapToken    holdfast.Secret
+
+	// Mail for reset and invitation links: SMTP when SMTPAddr is set,
+	// otherwise .eml files in <data-dir>/outbox.
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUsername string
+	SMTPPassword holdfast.Secret // environment only
+	// SAMLKeyFile and SAMLCertFile are the SP's PEM key pair; "" keeps a
+	// generated pair in <data-dir>/saml-sp.{key,crt}.
+	SAMLKeyFile  string
+	SAMLCertFile string
 }
 
 // Environment variables and defaults.
@@ -47,6 +58,12 @@ const (
 	envBootstrapEmail    = "HOLDFAST_BOOTSTRAP_ADMIN_EMAIL"
 	envBootstrapPassword = "HOLDFAST_BOOTSTRAP_ADMIN_PASSWORD"
 	envBootstrapToken    = "HOLDFAST_BOOTSTRAP_TOKEN"
+	envSMTPAddr          = "HOLDFAST_SMTP_ADDR"
+	envSMTPFrom          = "HOLDFAST_SMTP_FROM"
+	envSMTPUsername      = "HOLDFAST_SMTP_USERNAME"
+	envSMTPPassword      = "HOLDFAST_SMTP_PASSWORD"
+	envSAMLKeyFile       = "HOLDFAST_SAML_KEY_FILE"
+	envSAMLCertFile      = "HOLDFAST_SAML_CERT_FILE"
 
 	defaultAddr    = "127.0.0.1:8080"
 	defaultDataDir = "./holdfast-data"
@@ -88,6 +105,13 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 	c.BootstrapEmail = getenv(envBootstrapEmail)
 	c.BootstrapPassword = holdfast.Secret(getenv(envBootstrapPassword))
 	c.BootstrapToken = holdfast.Secret(getenv(envBootstrapToken))
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", getenv(envSMTPAddr),
+		"SMTP server host:port for reset and invitation mail ($"+envSMTPAddr+"; default: .eml files in <data-dir>/outbox)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", envOr(getenv, envSMTPFrom, "holdfast@localhost"), "sender address of mail ($"+envSMTPFrom+")")
+	fs.StringVar(&c.SMTPUsername, "smtp-username", getenv(envSMTPUsername), "SMTP user name ($"+envSMTPUsername+"; password in $"+envSMTPPassword+")")
+	c.SMTPPassword = holdfast.Secret(getenv(envSMTPPassword))
+	fs.StringVar(&c.SAMLKeyFile, "saml-key", getenv(envSAMLKeyFile), "SAML SP private key, PEM ($"+envSAMLKeyFile+"; default generated in <data-dir>)")
+	fs.StringVar(&c.SAMLCertFile, "saml-cert", getenv(envSAMLCertFile), "SAML SP certificate, PEM ($"+envSAMLCertFile+")")
 }
 
 // resolve fills defaults that depend on other fields.
@@ -127,6 +151,14 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--addr: %q is not host:port (for example 127.0.0.1:8080 or :8080)", c.Addr))
 	} else if _, err := net.LookupPort("tcp", port); err != nil || strings.Contains(host, "/") {
 		errs = append(errs, fmt.Errorf("--addr: %q has a bad port", c.Addr))
+	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--smtp-addr: %q is not host:port", c.SMTPAddr))
+		}
+	}
+	if (c.SAMLKeyFile == "") != (c.SAMLCertFile == "") {
+		errs = append(errs, errors.New("--saml-key and --saml-cert: give both or neither"))
 	}
 	if !holdfast.Edition(c.Edition).Valid() {
 		errs = append(errs, fmt.Errorf("--edition: %q is not one of elite_plus, elite, enterprise, business", c.Edition))

@@ -164,16 +164,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	auth, err := authOptions(cfg, store)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
 		Store:     store,
 		Engine:    engine,
 		Logger:    log,
 		PublicURL: cfg.PublicURL, // "" = taken from each request
 		Registry:  reg,
+		Auth:      auth,
 	})
 	if err != nil {
 		return err
 	}
+	go sweep(ctx, srv, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
