@@ -6,13 +6,10 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,62 +19,9 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/authz/opatest"
 	"github.com/holdfast/holdfast/storage/storagetest"
 )
-
-// opaBinary finds stock OPA: $HOLDFAST_OPA, then PATH, then GOPATH/bin.
-func opaBinary() (string, error) {
-	if p := os.Getenv("HOLDFAST_OPA"); p != "" {
-		return p, nil
-	}
-	if p, err := exec.LookPath("opa"); err == nil {
-		return p, nil
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "opa")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("opa not found (go install github.com/open-policy-agent/opa@v1.22.2)")
-}
-
-// opaServer runs stock OPA on bundle and returns its base URL.
-func opaServer(t *testing.T, bin, bundle string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "run", "--server", "--addr", addr, "--disable-telemetry", "--log-level", "error", "--bundle", bundle)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/health?bundles")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("opa did not become healthy: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 type opaDecision struct {
 	Allow   bool     `json:"allow"`
@@ -115,7 +59,7 @@ func askOPA(client *http.Client, base string, req holdfast.DecisionRequest) (opa
 // it into stock OPA and requires OPA's decisions, reasons and rules to equal
 // the engine's on every case.
 func TestBundleMatchesEngine(t *testing.T) {
-	bin, err := opaBinary()
+	bin, err := opatest.Binary()
 	if err != nil {
 		storagetest.SkipOrFail(t, "opa", err.Error())
 		return
@@ -136,7 +80,7 @@ func TestBundleMatchesEngine(t *testing.T) {
 			if err := out.Close(); err != nil {
 				t.Fatal(err)
 			}
-			base := opaServer(t, bin, path)
+			base := opatest.Serve(t, bin, path)
 			client := &http.Client{Timeout: 10 * time.Second}
 			var (
 				wg   sync.WaitGroup

@@ -1,0 +1,346 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/holdfast/holdfast"
+)
+
+// PruneResult says what Prune did.
+type PruneResult struct {
+	PacksWritten   int   // new packs holding live chunks of rewritten packs
+	PacksDeleted   int   // packs with no live chunk, and rewritten packs
+	OrphansDeleted int   // packs no index names (left by a crash)
+	ChunksRemoved  int   // chunks no snapshot names
+	BytesFreed     int64 // size of deleted packs minus size of new ones
+	PacksLocked    int   // packs given Object Lock retention for held data
+}
+
+// Prune collects chunks that no snapshot names and rewrites sparse packs.
+// It never deletes a snapshot (Forget does, and asks the hold checker) and
+// never a chunk that any remaining snapshot names; packs younger than
+// Options.PruneGrace are left alone, since a backup may be uploading into
+// them. holds decides which packs get Object Lock retention when
+// Options.LockFor is set; a nil checker locks nothing.
+//
+// Order, so a crash anywhere loses nothing: write new packs, write an index
+// superseding every index file read, swap the in-memory index, delete the
+// superseded index files, then delete old and orphaned packs. An account
+// whose snapshots or packs cannot all be read is not pruned (ErrDamaged):
+// what is live cannot be known.
+func (s *Store) Prune(ctx context.Context, holds holdfast.HoldChecker) (PruneResult, error) {
+	var res PruneResult
+	ids, err := s.accountIDs(ctx)
+	if err != nil {
+		return res, fmt.Errorf("storage: prune: %w", err)
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		a, err := s.account(ctx, id, false)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("storage: prune %s: %w", id, err))
+			continue
+		}
+		if err := s.pruneAccount(ctx, a, holds, &res); err != nil {
+			errs = append(errs, fmt.Errorf("storage: prune %s: %w", id, err))
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+func (s *Store) pruneAccount(ctx context.Context, a *account, holds holdfast.HoldChecker, res *PruneResult) error {
+	a.gc.Lock()
+	defer a.gc.Unlock()
+
+	recs, err := s.records(ctx, a)
+	if err != nil {
+		return err
+	}
+	live := map[holdfast.ChunkRef]bool{}
+	heldRefs := map[holdfast.ChunkRef]bool{}
+	heldUser := map[string]bool{}
+	for _, rec := range recs {
+		ci, err := s.items(ctx, a, rec)
+		if err != nil {
+			return err
+		}
+		held := false
+		if holds != nil && s.opts.LockFor > 0 {
+			h, ok := heldUser[rec.UserID]
+			if !ok {
+				h = isHeld(ctx, holds, a.id, rec.UserID)
+				heldUser[rec.UserID] = h
+			}
+			held = h
+		}
+		mark := func(r holdfast.ChunkRef) {
+			live[r] = true
+			if held {
+				heldRefs[r] = true
+			}
+		}
+		for _, r := range rec.Manifest {
+			mark(r)
+		}
+		for _, it := range ci.items {
+			for _, r := range it.Chunks {
+				mark(r)
+			}
+		}
+	}
+
+	cutoff := s.now().Add(-s.opts.PruneGrace)
+	if s.opts.PruneGrace < 0 {
+		cutoff = s.now().Add(time.Hour) // everything is old enough
+	}
+	var drop, repack, small []*packInfo
+	nowSec := uint32(s.now().Unix())
+	a.mu.Lock()
+	// Pinned chunks are live: a backup was told the store has them (or
+	// uploaded them) and may commit a snapshot naming them. Reading pins
+	// and publishing the plan under one hold of a.mu means every pin is
+	// either seen here or taken after the plan, when haveLocked already
+	// refuses doomed chunks.
+	for ref, l := range a.index {
+		if l.pinUntil > nowSec {
+			live[ref] = true
+		}
+	}
+	files := make([]string, 0, len(a.indexFiles))
+	for f := range a.indexFiles {
+		files = append(files, f)
+	}
+	kept := make([]*packInfo, 0, len(a.packs))
+	for _, p := range a.packs {
+		if !p.created.Before(cutoff) {
+			kept = append(kept, p)
+			continue
+		}
+		var total, liveBytes int64
+		for i, e := range p.entries {
+			total += int64(e.length)
+			if l := a.index[e.ref]; live[e.ref] && l.pack == p && int(l.i) == i {
+				liveBytes += int64(e.length)
+			}
+		}
+		switch {
+		case liveBytes == 0:
+			drop = append(drop, p)
+		case float64(liveBytes) < s.opts.RepackBelow*float64(total):
+			repack = append(repack, p)
+		case p.size < int64(s.opts.PackSize/4):
+			small = append(small, p)
+		default:
+			kept = append(kept, p)
+		}
+	}
+	// Small packs (one per commit that flushed a few chunks) are merged
+	// once there are enough of them to be worth a rewrite.
+	if len(small) >= 4 {
+		repack = append(repack, small...)
+	} else {
+		kept = append(kept, small...)
+	}
+	plan := &prunePlan{doomed: map[*packInfo]bool{}, live: live}
+	for _, p := range append(append([]*packInfo{}, drop...), repack...) {
+		plan.doomed[p] = true
+	}
+	a.prune = plan
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.prune = nil
+		a.mu.Unlock()
+	}()
+
+	var newPacks []*packInfo
+	if len(drop)+len(repack) > 0 {
+		if newPacks, err = s.rewrite(ctx, a, repack, live); err != nil {
+			return err
+		}
+		if err := s.hook("prune.packs-written"); err != nil {
+			return err
+		}
+		keys := a.getKeys()
+		name := indexName(a.id, s.now())
+		idx := s.encodeIndex(indexFile{supersedes: files, packs: append(append([]*packInfo{}, kept...), newPacks...)},
+			keys.data[keys.current], keys.current, name)
+		if err := s.blobs.Put(ctx, name, bytes.NewReader(idx), int64(len(idx))); err != nil {
+			return fmt.Errorf("write index: %w", err)
+		}
+		if err := s.hook("prune.index-written"); err != nil {
+			return err
+		}
+		a.mu.Lock()
+		// Chunks copied to new packs keep their pins.
+		pins := map[holdfast.ChunkRef]uint32{}
+		for _, p := range append(append([]*packInfo{}, drop...), repack...) {
+			delete(a.packs, p.id)
+			for i, e := range p.entries {
+				if l, ok := a.index[e.ref]; ok && l.pack == p && int(l.i) == i {
+					delete(a.index, e.ref)
+					if !live[e.ref] {
+						res.ChunksRemoved++
+					} else if l.pinUntil != 0 {
+						pins[e.ref] = l.pinUntil
+					}
+				}
+			}
+			res.BytesFreed += p.size
+		}
+		for _, p := range newPacks {
+			a.addPackLocked(p, 0)
+			res.BytesFreed -= p.size
+		}
+		for ref, until := range pins {
+			if l, ok := a.index[ref]; ok {
+				a.pinLocked(ref, l, until)
+			}
+		}
+		for _, f := range files {
+			delete(a.indexFiles, f)
+		}
+		a.indexFiles[name] = true
+		a.mu.Unlock()
+		res.PacksWritten += len(newPacks)
+
+		for _, f := range files {
+			if err := s.blobs.Delete(ctx, f); err != nil {
+				return fmt.Errorf("delete index %s: %w", f, err)
+			}
+		}
+		if err := s.hook("prune.index-deleted"); err != nil {
+			return err
+		}
+		for _, p := range append(append([]*packInfo{}, drop...), repack...) {
+			if err := s.blobs.Delete(ctx, packName(a.id, p.id)); err != nil {
+				return fmt.Errorf("delete pack %s: %w", p.id, err)
+			}
+			res.PacksDeleted++
+			if err := s.hook("prune.pack-deleted"); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.deleteOrphans(ctx, a, res); err != nil {
+		return err
+	}
+	return s.lockHeld(ctx, a, heldRefs, res)
+}
+
+// rewrite copies the live chunks of packs, still sealed, into new packs and
+// stores them. Each chunk is opened first: Prune must not carry damage
+// forward and then delete the only evidence.
+func (s *Store) rewrite(ctx context.Context, a *account, packs []*packInfo, live map[holdfast.ChunkRef]bool) ([]*packInfo, error) {
+	keys := a.getKeys()
+	var out []*packInfo
+	b := &packBuilder{}
+	emit := func() error {
+		if len(b.entries) == 0 {
+			return nil
+		}
+		data, id := b.finish(keys.data[keys.current], keys.current, a.id)
+		if err := s.blobs.Put(ctx, packName(a.id, id), bytes.NewReader(data), int64(len(data))); err != nil {
+			return fmt.Errorf("write pack: %w", err)
+		}
+		out = append(out, &packInfo{id: id, size: int64(len(data)), created: s.now().UTC(), entries: b.entries})
+		b = &packBuilder{}
+		return nil
+	}
+	for _, p := range packs {
+		data, err := s.readBlob(ctx, packName(a.id, p.id), p.size)
+		if err != nil {
+			return nil, fmt.Errorf("%w: read pack %s: %v", ErrDamaged, p.id, err)
+		}
+		for i, e := range p.entries {
+			a.mu.Lock()
+			l, ok := a.index[e.ref]
+			a.mu.Unlock()
+			if !live[e.ref] || !ok || l.pack != p || int(l.i) != i {
+				continue
+			}
+			if int64(e.off)+int64(e.length) > int64(len(data)) {
+				return nil, fmt.Errorf("%w: pack %s: chunk %s past its end", ErrDamaged, p.id, e.ref)
+			}
+			sealed := data[e.off : e.off+e.length]
+			if _, err := s.openChunk(keys, a.id, e, sealed); err != nil {
+				return nil, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, p.id, e.ref, err)
+			}
+			b.add(e.ref, e.keyID, e.rawLen, sealed)
+			if b.buf.Len() >= s.opts.PackSize {
+				if err := emit(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if err := emit(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// deleteOrphans removes packs that no index in force names and that no
+// writer is storing: leftovers of a crash between a pack and its index, or
+// of a Prune between its index and its deletions.
+func (s *Store) deleteOrphans(ctx context.Context, a *account, res *PruneResult) error {
+	var orphans []string
+	err := s.blobs.List(ctx, "packs/"+a.id+"/", func(name string, _ int64) error {
+		id := name[strings.LastIndexByte(name, '/')+1:]
+		a.mu.Lock()
+		_, known := a.packs[id]
+		busy := a.writing[id]
+		a.mu.Unlock()
+		if !known && !busy {
+			orphans = append(orphans, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list packs: %w", err)
+	}
+	for _, name := range orphans {
+		if err := s.blobs.Delete(ctx, name); err != nil {
+			return fmt.Errorf("delete orphan %s: %w", name, err)
+		}
+		res.OrphansDeleted++
+	}
+	return nil
+}
+
+// lockHeld gives every pack holding held data Object Lock retention until
+// now + LockFor, when the BlobStore can lock.
+func (s *Store) lockHeld(ctx context.Context, a *account, heldRefs map[holdfast.ChunkRef]bool, res *PruneResult) error {
+	locker, ok := s.blobs.(holdfast.BlobLocker)
+	if !ok || s.opts.LockFor <= 0 || len(heldRefs) == 0 {
+		return nil
+	}
+	packs := map[string]bool{}
+	a.mu.Lock()
+	for r := range heldRefs {
+		if l, ok := a.index[r]; ok {
+			packs[l.pack.id] = true
+		}
+	}
+	a.mu.Unlock()
+	until := s.now().Add(s.opts.LockFor)
+	for id := range packs {
+		err := locker.Lock(ctx, packName(a.id, id), until)
+		if errors.Is(err, errors.ErrUnsupported) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("lock pack %s: %w", id, err)
+		}
+		res.PacksLocked++
+	}
+	return nil
+}

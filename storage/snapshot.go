@@ -1,0 +1,461 @@
+package storage
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/holdfast/holdfast"
+)
+
+// Source is what a snapshot backs up.
+type Source string
+
+// Sources. A device snapshot is an endpoint's files; the others are a SaaS
+// source of the user.
+const (
+	SourceDevice   Source = "device"
+	SourceMail     Source = "mail"
+	SourceCalendar Source = "calendar"
+	SourceContacts Source = "contacts"
+	SourceFiles    Source = "files"
+)
+
+// Valid reports whether s is one of the sources.
+func (s Source) Valid() bool {
+	switch s {
+	case SourceDevice, SourceMail, SourceCalendar, SourceContacts, SourceFiles:
+		return true
+	}
+	return false
+}
+
+// Item is one file, message, event or contact of a snapshot. Its content is
+// the concatenation of its chunks' plaintext: for mail the original RFC 5322
+// bytes, for events and contacts the .ics, .vcf or Graph JSON as received.
+type Item struct {
+	// Path is unique within the snapshot: the file path, or for mail,
+	// events and contacts a path under their folder.
+	Path        string `json:"path"`
+	Folder      string `json:"folder,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	Size        int64  `json:"size"`
+	// Created and Modified are the source's times; Deleted is set when the
+	// item was deleted at the source and is kept for retention or holds.
+	Created  time.Time           `json:"created,omitzero"`
+	Modified time.Time           `json:"modified,omitzero"`
+	Deleted  time.Time           `json:"deleted,omitzero"`
+	Chunks   []holdfast.ChunkRef `json:"chunks,omitempty"`
+}
+
+// Snapshot is an immutable manifest of one backup of one source of a user.
+type Snapshot struct {
+	// ID is assigned by CommitSnapshot; IDs sort by commit time.
+	ID        string    `json:"id"`
+	AccountID string    `json:"account_id"`
+	UserID    string    `json:"user_id"`
+	Source    Source    `json:"source"`
+	Device    string    `json:"device"` // the device name, or the SaaS source's name
+	Time      time.Time `json:"time"`   // when the backup ran; CommitSnapshot's clock when zero
+	ItemCount int       `json:"item_count"`
+	Size      int64     `json:"size"` // sum of item sizes
+	// Items are set by CommitSnapshot's input and Snapshot, not by
+	// Snapshots.
+	Items []Item `json:"items,omitempty"`
+}
+
+// snapRecord is what a snapshot blob holds: the header, and the chunks of
+// the JSON item list (stored like data, so unchanged manifests deduplicate).
+type snapRecord struct {
+	Snapshot
+	Manifest     []holdfast.ChunkRef `json:"manifest"`
+	ManifestSize int64               `json:"manifest_size"`
+}
+
+// SnapshotFilter narrows Snapshots and Forget. AccountID is required; zero
+// fields do not filter.
+type SnapshotFilter struct {
+	AccountID string
+	UserID    string
+	Source    Source
+	Device    string
+	Since     time.Time // Time >= Since
+	Until     time.Time // Time < Until
+}
+
+func (f SnapshotFilter) match(s Snapshot) bool {
+	return (f.UserID == "" || s.UserID == f.UserID) &&
+		(f.Source == "" || s.Source == f.Source) &&
+		(f.Device == "" || s.Device == f.Device) &&
+		(f.Since.IsZero() || !s.Time.Before(f.Since)) &&
+		(f.Until.IsZero() || s.Time.Before(f.Until))
+}
+
+// MissingChunksError refuses a snapshot that names chunks the store does
+// not have; the client uploads Refs and commits again. It matches
+// holdfast.ErrInvalid.
+type MissingChunksError struct {
+	Refs []holdfast.ChunkRef
+}
+
+func (e *MissingChunksError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid input: snapshot names %d chunks the store does not have:", len(e.Refs))
+	for i, r := range e.Refs {
+		if i == 10 {
+			fmt.Fprintf(&b, " and %d more", len(e.Refs)-i)
+			break
+		}
+		b.WriteString(" " + r.String())
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, holdfast.ErrInvalid) true.
+func (e *MissingChunksError) Is(target error) bool { return target == holdfast.ErrInvalid }
+
+const snapMagic = "HFSNAP01"
+
+func snapName(account, id string) string { return "snapshots/" + account + "/" + id }
+
+func validateSnapshot(snap *Snapshot) error {
+	var v holdfast.ValidationError
+	if !validID(snap.AccountID) {
+		v.Add("account_id", "must be 1 to 128 of A-Z a-z 0-9 . _ -")
+	}
+	if snap.UserID == "" || len(snap.UserID) > 256 || !utf8.ValidString(snap.UserID) {
+		v.Add("user_id", "required, at most 256 bytes of UTF-8")
+	}
+	if !snap.Source.Valid() {
+		v.Add("source", "must be device, mail, calendar, contacts or files, not %q", snap.Source)
+	}
+	if snap.Device == "" || len(snap.Device) > 256 || !utf8.ValidString(snap.Device) {
+		v.Add("device", "required (the device or source name), at most 256 bytes of UTF-8")
+	}
+	paths := make(map[string]bool, len(snap.Items))
+	for i, it := range snap.Items {
+		if len(v.Fields) >= 20 {
+			v.Add("items", "more problems not listed")
+			break
+		}
+		f := fmt.Sprintf("items[%d]", i)
+		switch {
+		case it.Path == "" || len(it.Path) > 4096 || !utf8.ValidString(it.Path) || strings.ContainsRune(it.Path, 0):
+			v.Add(f+".path", "required, at most 4096 bytes of UTF-8 without NUL")
+		case paths[it.Path]:
+			v.Add(f+".path", "%q appears twice", it.Path)
+		}
+		paths[it.Path] = true
+		if it.Size < 0 || (it.Size == 0) != (len(it.Chunks) == 0) {
+			v.Add(f+".size", "must be 0 with no chunks, or positive with chunks")
+		}
+		if slices.Contains(it.Chunks, holdfast.ChunkRef{}) {
+			v.Add(f+".chunks", "the zero ref names no chunk")
+		}
+	}
+	return v.Err()
+}
+
+// CommitSnapshot stores snap (AccountID, UserID, Source, Device, Time and
+// Items set) and returns it with ID, Time, ItemCount and Size set.
+//
+// Every chunk it names must have been stored with PutChunk: otherwise it
+// returns a *MissingChunksError listing them (ErrInvalid) and stores
+// nothing. Item sizes must equal the sum of their chunks' sizes
+// (ErrInvalid). When CommitSnapshot returns nil, the snapshot and all its
+// chunks are durable.
+func (s *Store) CommitSnapshot(ctx context.Context, snap Snapshot) (Snapshot, error) {
+	snap.ID, snap.ItemCount, snap.Size = "", len(snap.Items), 0
+	if err := validateSnapshot(&snap); err != nil {
+		return Snapshot{}, err
+	}
+	a, err := s.account(ctx, snap.AccountID, true)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	var refs []holdfast.ChunkRef
+	for _, it := range snap.Items {
+		refs = append(refs, it.Chunks...)
+		snap.Size += it.Size
+	}
+	refs = dedupRefs(refs)
+
+	a.gc.RLock()
+	defer a.gc.RUnlock()
+	missing, err := s.makeDurable(ctx, a, refs)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if len(missing) > 0 {
+		return Snapshot{}, &MissingChunksError{Refs: missing}
+	}
+	var v holdfast.ValidationError
+	a.mu.Lock()
+	for i, it := range snap.Items {
+		var sum int64
+		for _, r := range it.Chunks {
+			sum += int64(a.index[r].entry().rawLen)
+		}
+		if sum != it.Size && len(v.Fields) < 20 {
+			v.Add(fmt.Sprintf("items[%d].size", i), "is %d but its chunks hold %d bytes", it.Size, sum)
+		}
+	}
+	a.mu.Unlock()
+	if err := v.Err(); err != nil {
+		return Snapshot{}, err
+	}
+
+	now := s.now().UTC()
+	if snap.Time.IsZero() {
+		snap.Time = now
+	}
+	snap.Time = snap.Time.UTC()
+	snap.ID = now.Format("20060102T150405.000000000Z") + "-" + randHex(4)
+	items := snap.Items
+	if items == nil {
+		items = []Item{}
+	}
+	manifest, err := json.Marshal(items)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("storage: encode manifest: %w", err)
+	}
+	rec := snapRecord{Snapshot: snap, ManifestSize: int64(len(manifest))}
+	rec.Items = nil
+	keys := a.getKeys()
+	err = keys.chunker.Split(bytes.NewReader(manifest), func(ref holdfast.ChunkRef, data []byte) error {
+		rec.Manifest = append(rec.Manifest, ref)
+		return s.putChunk(ctx, a, ref, data)
+	})
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if missing, err := s.makeDurable(ctx, a, rec.Manifest); err != nil || len(missing) > 0 {
+		return Snapshot{}, fmt.Errorf("storage: manifest not durable (%d chunks missing): %w", len(missing), errors.Join(err, ErrDamaged))
+	}
+	if err := s.hook("commit.chunks-durable"); err != nil {
+		return Snapshot{}, err
+	}
+	name := snapName(a.id, snap.ID)
+	blob, err := s.sealRecord(keys, name, rec)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if err := s.blobs.Put(ctx, name, bytes.NewReader(blob), int64(len(blob))); err != nil {
+		return Snapshot{}, fmt.Errorf("storage: write snapshot: %w", err)
+	}
+	if err := s.hook("commit.snapshot-written"); err != nil {
+		return Snapshot{}, err
+	}
+	a.snapMu.Lock()
+	a.snaps[snap.ID] = rec
+	a.snapMu.Unlock()
+	return snap, nil
+}
+
+func (s *Store) sealRecord(keys *accountKeys, name string, rec snapRecord) ([]byte, error) {
+	js, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("storage: encode snapshot: %w", err)
+	}
+	out := []byte(snapMagic)
+	out = binary.LittleEndian.AppendUint32(out, keys.current)
+	return seal(keys.data[keys.current], out, js, []byte("holdfast snapshot\x00"+name)), nil
+}
+
+func (s *Store) readRecord(ctx context.Context, a *account, name string) (snapRecord, error) {
+	var rec snapRecord
+	b, err := s.readBlob(ctx, name, 64<<20)
+	if err != nil {
+		return rec, err
+	}
+	if len(b) < len(snapMagic)+4 || string(b[:len(snapMagic)]) != snapMagic {
+		return rec, fmt.Errorf("%w: snapshot %s: not a snapshot blob", ErrDamaged, name)
+	}
+	aead := a.getKeys().data[binary.LittleEndian.Uint32(b[len(snapMagic):])]
+	if aead == nil {
+		return rec, fmt.Errorf("%w: snapshot %s: sealed with an unknown key", ErrDamaged, name)
+	}
+	js, err := unseal(aead, b[len(snapMagic)+4:], []byte("holdfast snapshot\x00"+name))
+	if err != nil {
+		return rec, fmt.Errorf("%w: snapshot %s: %v", ErrDamaged, name, err)
+	}
+	if err := json.Unmarshal(js, &rec); err != nil {
+		return rec, fmt.Errorf("%w: snapshot %s: %v", ErrDamaged, name, err)
+	}
+	if rec.AccountID != a.id || "snapshots/"+a.id+"/"+rec.ID != name {
+		return rec, fmt.Errorf("%w: snapshot %s: names itself %s/%s", ErrDamaged, name, rec.AccountID, rec.ID)
+	}
+	return rec, nil
+}
+
+// records returns every snapshot of the account, oldest first, reading
+// those not cached.
+func (s *Store) records(ctx context.Context, a *account) ([]snapRecord, error) {
+	var names []string
+	prefix := "snapshots/" + a.id + "/"
+	if err := s.blobs.List(ctx, prefix, func(name string, _ int64) error {
+		names = append(names, name)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("storage: list snapshots: %w", err)
+	}
+	out := make([]snapRecord, 0, len(names))
+	listed := make(map[string]bool, len(names))
+	for _, name := range names {
+		id := strings.TrimPrefix(name, prefix)
+		listed[id] = true
+		a.snapMu.Lock()
+		rec, ok := a.snaps[id]
+		a.snapMu.Unlock()
+		if !ok {
+			var err error
+			rec, err = s.readRecord(ctx, a, name)
+			if errors.Is(err, holdfast.ErrNotFound) {
+				continue // forgotten since listing
+			}
+			if err != nil {
+				return nil, err
+			}
+			a.snapMu.Lock()
+			a.snaps[id] = rec
+			a.snapMu.Unlock()
+		}
+		out = append(out, rec)
+	}
+	a.snapMu.Lock()
+	for id := range a.snaps {
+		if !listed[id] {
+			delete(a.snaps, id)
+		}
+	}
+	a.snapMu.Unlock()
+	slices.SortFunc(out, func(x, y snapRecord) int {
+		return cmp.Or(x.Time.Compare(y.Time), strings.Compare(x.ID, y.ID))
+	})
+	return out, nil
+}
+
+// Snapshots lists the snapshots matching f, oldest first, without items.
+// f.AccountID is required (ErrInvalid). A snapshot that cannot be read
+// fails the listing with ErrDamaged.
+func (s *Store) Snapshots(ctx context.Context, f SnapshotFilter) ([]Snapshot, error) {
+	a, err := s.account(ctx, f.AccountID, false)
+	if errors.Is(err, errNoAccount) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.records(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	var out []Snapshot
+	for _, r := range recs {
+		if f.match(r.Snapshot) {
+			out = append(out, r.Snapshot)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) record(ctx context.Context, account, id string) (*account, snapRecord, error) {
+	if !validID(id) {
+		return nil, snapRecord{}, fmt.Errorf("storage: snapshot %q: %w", id, holdfast.ErrNotFound)
+	}
+	a, err := s.account(ctx, account, false)
+	if errors.Is(err, errNoAccount) {
+		return nil, snapRecord{}, fmt.Errorf("storage: snapshot %s: %w", id, holdfast.ErrNotFound)
+	}
+	if err != nil {
+		return nil, snapRecord{}, err
+	}
+	a.snapMu.Lock()
+	rec, ok := a.snaps[id]
+	a.snapMu.Unlock()
+	if ok {
+		return a, rec, nil
+	}
+	rec, err = s.readRecord(ctx, a, snapName(account, id))
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return nil, snapRecord{}, fmt.Errorf("storage: snapshot %s: %w", id, holdfast.ErrNotFound)
+	}
+	if err != nil {
+		return nil, snapRecord{}, err
+	}
+	a.snapMu.Lock()
+	a.snaps[id] = rec
+	a.snapMu.Unlock()
+	return a, rec, nil
+}
+
+// Snapshot returns one snapshot with its items. Missing: ErrNotFound.
+func (s *Store) Snapshot(ctx context.Context, account, id string) (Snapshot, error) {
+	a, rec, err := s.record(ctx, account, id)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	ci, err := s.items(ctx, a, rec)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	snap := rec.Snapshot
+	snap.Items = slices.Clone(ci.items)
+	return snap, nil
+}
+
+// cachedItems is a decoded manifest. Immutable.
+type cachedItems struct {
+	id     string
+	items  []Item
+	byPath map[string]int
+}
+
+const itemCacheSize = 4
+
+func (s *Store) items(ctx context.Context, a *account, rec snapRecord) (*cachedItems, error) {
+	a.snapMu.Lock()
+	for i, c := range a.items {
+		if c.id == rec.ID {
+			// Move to the front: least recently used goes first.
+			a.items = append(append([]cachedItems{c}, a.items[:i]...), a.items[i+1:]...)
+			a.snapMu.Unlock()
+			return &c, nil
+		}
+	}
+	a.snapMu.Unlock()
+	manifest := make([]byte, 0, rec.ManifestSize)
+	for _, r := range rec.Manifest {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		data, err := s.readChunk(ctx, a, r)
+		if err != nil {
+			return nil, fmt.Errorf("storage: snapshot %s manifest: %w", rec.ID, err)
+		}
+		manifest = append(manifest, data...)
+	}
+	c := cachedItems{id: rec.ID}
+	if err := json.Unmarshal(manifest, &c.items); err != nil {
+		return nil, fmt.Errorf("%w: snapshot %s manifest: %v", ErrDamaged, rec.ID, err)
+	}
+	c.byPath = make(map[string]int, len(c.items))
+	for i, it := range c.items {
+		c.byPath[it.Path] = i
+	}
+	a.snapMu.Lock()
+	a.items = append([]cachedItems{c}, a.items...)
+	if len(a.items) > itemCacheSize {
+		a.items = a.items[:itemCacheSize]
+	}
+	a.snapMu.Unlock()
+	return &c, nil
+}
