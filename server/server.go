@@ -190,6 +190,7 @@ func (s *Server) registerRoutes() {
 	s.authed("POST /api/v1/legal-hold-types", s.createHoldType)
 	s.authed("PATCH /api/v1/legal-hold-types/{id}", s.updateHoldType)
 	s.authed("DELETE /api/v1/legal-hold-types/{id}", s.deleteHoldType)
+	s.registerHoldRoutes()
 
 	s.authed("GET /api/v1/account", s.getAccount)
 	s.authed("PATCH /api/v1/account/settings", s.updateSettings)

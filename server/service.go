@@ -93,7 +93,7 @@ func (s *Server) apply(ctx context.Context, c change, fn mutation) (string, erro
 			s.auditDenied(ctx, c, d)
 		}
 		if err != nil {
-			return "", err
+			return "", heldRefusal(err)
 		}
 		if i == 0 {
 			first = d

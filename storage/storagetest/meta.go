@@ -39,6 +39,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"HoldType", testMetaHoldType},
 		{"Hold", testMetaHold},
 		{"Token", testMetaToken},
+		{"HoldAccess", testMetaHoldAccess},
 		{"TenantIsolation", testMetaTenantIsolation},
 		{"Revision", testMetaRevision},
 		{"RevisionFresh", testMetaRevisionFresh},
