@@ -21,6 +21,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/policies"
+	"github.com/holdfast/holdfast/storage"
 )
 
 // Engine is the part of the decision engine (*authz.Engine) the server
@@ -71,6 +72,9 @@ type Options struct {
 	Authenticators []Authenticator
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// Data is the dedup store behind the backup and restore API
+	// (snapshot.go); nil leaves those routes out.
+	Data *storage.Store
 }
 
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
@@ -88,6 +92,7 @@ type Server struct {
 	// OpenAPI completeness test. Immutable after New.
 	routes  []string
 	handler http.Handler
+	data    *storage.Store // nil: no backup and restore API
 }
 
 // New returns a server over opts.Store and opts.Engine.
@@ -123,6 +128,7 @@ func New(opts Options) (*Server, error) {
 		now:       now,
 		metrics:   m,
 		mux:       http.NewServeMux(),
+		data:      opts.Data,
 	}
 	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
 	s.registerRoutes()
@@ -187,6 +193,8 @@ func (s *Server) registerRoutes() {
 
 	s.authed("GET /api/v1/audit", s.listAudit)
 	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
+
+	s.registerSnapshotRoutes()
 }
 
 // apiFunc is a handler that returns its error for the edge to write.

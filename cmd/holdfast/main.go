@@ -143,7 +143,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "version", buildVersion(), "db", redactDSN(cfg.DB), "edition", cfg.Edition)
+	log.Info("starting", "version", buildVersion(), "db", redactDSN(cfg.DB), "blob", redactDSN(cfg.Data.Blob), "edition", cfg.Edition)
 
 	store, err := openStore(ctx, cfg.DB)
 	if err != nil {
@@ -162,6 +162,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
+	data, _, err := openData(ctx, cfg.Data, cfg.DataDir, true)
+	if err != nil {
+		return fmt.Errorf("serve: chunk store: %w", err)
+	}
+	defer func() {
+		if err := data.Close(); err != nil {
+			log.Error("close chunk store", "err", err)
+		}
+	}()
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := server.New(server.Options{
@@ -170,6 +180,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Logger:    log,
 		PublicURL: cfg.PublicURL, // "" = taken from each request
 		Registry:  reg,
+		Data:      data,
 	})
 	if err != nil {
 		return err
