@@ -327,7 +327,7 @@ func snapshotEntity(sn storage.Snapshot) holdfast.Entity {
 
 // listSnapshots serves GET /api/v1/snapshots?user_id=&device_id=&source=
 // (restores.view on each snapshot's device): oldest first, without items.
-// user_id is required.
+// user_id (a user id, or an email) is required.
 func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
@@ -335,6 +335,13 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) error {
 		DeviceID: q.Get("device_id"), Source: storage.Source(q.Get("source"))}
 	if f.UserID == "" {
 		return fmt.Errorf("%w: user_id is required", errBadRequest)
+	}
+	if strings.Contains(f.UserID, "@") {
+		u, err := s.findUser(ctx, f.AccountID, f.UserID)
+		if err != nil {
+			return err
+		}
+		f.UserID = u.ID
 	}
 	if f.Source != "" && !f.Source.Valid() {
 		return fmt.Errorf("%w: source %q is not device, mail, calendar, contacts or files", errBadRequest, f.Source)

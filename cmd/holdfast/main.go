@@ -1,6 +1,10 @@
 // Command holdfast runs the Holdfast server and its tools.
 //
 //	holdfast serve     run the HTTP server (management API, AuthZEN, console)
+//	holdfast backup    back up files, mail, calendars or contacts to a server
+//	holdfast restore   restore a snapshot from a server
+//	holdfast check     verify the dedup store's packs, indexes and snapshots
+//	holdfast keys      rotate the dedup store's data keys
 //	holdfast bundle    write an account's OPA bundle
 //	holdfast version   print the version
 //
@@ -61,6 +65,10 @@ const usage = `Usage: holdfast <command> [flags]
 
 Commands:
   serve     run the server (management API /api/v1, AuthZEN /access/v1)
+  backup    back up PATH... of a user's device or SaaS source to a server
+  restore   restore a snapshot from a server into a directory
+  check     verify the dedup store (--read-data: every chunk)
+  keys      keys rotate: start a new data key for new data
   bundle    write an account's OPA bundle (.tar.gz)
   version   print the version
 
@@ -90,6 +98,14 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return serve(ctx, rest, getenv, stderr, h)
 	case "bundle":
 		return bundle(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, rest, getenv, stdout, stderr)
+	case "check":
+		return runCheck(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			return fmt.Errorf("version: unexpected argument %q", rest[0])
