@@ -85,6 +85,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 		"edition of the account created on first start: elite_plus, elite, enterprise, business ($"+envEdition+")")
 	fs.StringVar(&c.PublicURL, "public-url", getenv(envPublicURL), "URL clients use to reach this server ($"+envPublicURL+")")
 	c.Data.registerFlags(fs, getenv)
+	c.Data.registerJobFlags(fs, getenv)
 	fs.BoolVar(&c.Demo, "demo", false, "on an empty store, create a demo account with users, administrators and a legal hold")
 	c.registerLogFlags(fs, getenv)
 	c.BootstrapEmail = getenv(envBootstrapEmail)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage"
@@ -19,10 +20,15 @@ import (
 
 // Settings of the dedup store (serve, check, keys).
 const (
-	envBlob        = "HOLDFAST_BLOB"
-	envMasterKey   = "HOLDFAST_MASTER_KEY"
-	envS3AccessKey = "HOLDFAST_S3_ACCESS_KEY"
-	envS3SecretKey = "HOLDFAST_S3_SECRET_KEY"
+	envBlob         = "HOLDFAST_BLOB"
+	envMasterKey    = "HOLDFAST_MASTER_KEY"
+	envS3AccessKey  = "HOLDFAST_S3_ACCESS_KEY"
+	envS3SecretKey  = "HOLDFAST_S3_SECRET_KEY"
+	envCompactEvery = "HOLDFAST_COMPACT_EVERY"
+
+	// lockFor is the Object Lock retention given to packs holding held
+	// users' data, renewed by every compaction run while the hold lasts.
+	lockFor = 30 * 24 * time.Hour
 
 	masterKeyFile = "master.key"
 	blobDir       = "blobs"
@@ -38,6 +44,23 @@ type dataConfig struct {
 	MasterKey   holdfast.Secret
 	S3AccessKey string
 	S3SecretKey holdfast.Secret
+	// CompactEvery is the interval of the retention and compaction job
+	// (serve only); 0 turns it off.
+	CompactEvery time.Duration
+}
+
+// registerJobFlags registers the flags of serve's background jobs.
+func (c *dataConfig) registerJobFlags(fs *flag.FlagSet, getenv func(string) string) {
+	def := time.Hour
+	if v := getenv(envCompactEvery); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		} else {
+			def = -1 // reported by validate
+		}
+	}
+	fs.DurationVar(&c.CompactEvery, "compact-every", def,
+		"run retention and compaction this often (0 = never; $"+envCompactEvery+"); held users' data is never removed")
 }
 
 func (c *dataConfig) registerFlags(fs *flag.FlagSet, getenv func(string) string) {
@@ -53,6 +76,9 @@ func (c *dataConfig) validate() error {
 	var errs []error
 	if _, _, err := blobKind(c.Blob); err != nil {
 		errs = append(errs, fmt.Errorf("--blob: %w", err))
+	}
+	if c.CompactEvery < 0 {
+		errs = append(errs, fmt.Errorf("--compact-every: want a duration such as 1h, or 0"))
 	}
 	if c.MasterKey != "" {
 		if _, err := storage.ParseMasterKey(c.MasterKey.Reveal()); err != nil {
@@ -167,9 +193,28 @@ func openData(ctx context.Context, c dataConfig, dataDir string, create bool) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := storage.Open(ctx, blobs, storage.Options{MasterKey: key})
+	opts := storage.Options{MasterKey: key}
+	if l, ok := blobs.(*s3.Store); ok && l.Locking() {
+		opts.LockFor = lockFor
+	}
+	data, err := storage.Open(ctx, blobs, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return data, blobs, nil
+}
+
+// retentionOf returns the retention policy of a user's profile.
+func retentionOf(store holdfast.MetaStore) storage.RetentionFunc {
+	return func(ctx context.Context, accountID, userID string) (holdfast.Retention, error) {
+		u, err := store.GetUser(ctx, accountID, userID)
+		if err != nil {
+			return holdfast.Retention{}, err
+		}
+		p, err := store.GetProfile(ctx, accountID, u.ProfileID)
+		if err != nil {
+			return holdfast.Retention{}, err
+		}
+		return p.Retention, nil
+	}
 }

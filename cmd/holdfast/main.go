@@ -33,6 +33,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/postgres"
 	"github.com/holdfast/holdfast/storage/sqlite"
 )
@@ -187,6 +188,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			log.Error("close chunk store", "err", err)
 		}
 	}()
+
+	if cfg.Data.CompactEvery > 0 {
+		clog := log.With("component", "compaction")
+		go data.RunCompaction(ctx, cfg.Data.CompactEvery, retentionOf(store), storage.MetaHolds{Store: store},
+			func(res storage.CompactResult, err error) {
+				if err != nil {
+					clog.Error("compaction", "err", err)
+				}
+				clog.Info("compaction done", "forgotten", res.Forgotten, "kept_for_holds", res.Held,
+					"chunks_removed", res.Prune.ChunksRemoved, "bytes_freed", res.Prune.BytesFreed, "packs_locked", res.Prune.PacksLocked)
+			})
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
