@@ -138,10 +138,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // into v, refusing unknown members and trailing data. It returns errors
 // matching errBadRequest or errTooLarge.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeJSONLimit(w, r, v, maxBodyBytes)
+}
+
+// decodeJSONLimit is decodeJSON with a body limit of limit bytes, for the
+// few bodies (snapshot manifests, chunk lists) that are larger by nature.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if err := requireJSON(r); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/policies"
+	"github.com/holdfast/holdfast/storage"
 )
 
 // Engine is the part of the decision engine (*authz.Engine) the server
@@ -74,6 +75,9 @@ type Options struct {
 	// Auth configures sign-in (sessions, passwords, SSO, SCIM); with a
 	// nil Auth.Identity only API tokens authenticate.
 	Auth AuthOptions
+	// Data is the dedup store behind the backup and restore API
+	// (snapshot.go); nil leaves those routes out.
+	Data *storage.Store
 }
 
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
@@ -94,6 +98,7 @@ type Server struct {
 	// auth is the sign-in machinery; nil when sign-in is off. Immutable
 	// after New.
 	auth *authState
+	data    *storage.Store // nil: no backup and restore API
 }
 
 // New returns a server over opts.Store and opts.Engine.
@@ -129,6 +134,7 @@ func New(opts Options) (*Server, error) {
 		now:       now,
 		metrics:   m,
 		mux:       http.NewServeMux(),
+		data:      opts.Data,
 	}
 	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
 	s.registerRoutes()
@@ -197,6 +203,8 @@ func (s *Server) registerRoutes() {
 
 	s.authed("GET /api/v1/audit", s.listAudit)
 	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
+
+	s.registerSnapshotRoutes()
 }
 
 // apiFunc is a handler that returns its error for the edge to write.

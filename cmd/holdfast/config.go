@@ -19,14 +19,15 @@ import (
 // Config is everything `holdfast serve` can be told. Each field comes from
 // a flag, else from its HOLDFAST_* environment variable, else a default.
 type Config struct {
-	Addr      string // listen address, host:port
-	DataDir   string // where the embedded database lives
-	DB        string // metadata store: sqlite:PATH or postgres://...; "" = sqlite in DataDir
-	Edition   string // edition of the account the first start creates
-	PublicURL string // URL clients reach this server at; "" = derived from Addr
-	Demo      bool   // fill an empty store with demo data
-	LogLevel  string // debug, info, warn, error
-	LogFormat string // text or json
+	Addr      string     // listen address, host:port
+	DataDir   string     // where the embedded database lives
+	DB        string     // metadata store: sqlite:PATH or postgres://...; "" = sqlite in DataDir
+	Edition   string     // edition of the account the first start creates
+	PublicURL string     // URL clients reach this server at; "" = derived from Addr
+	Demo      bool       // fill an empty store with demo data
+	LogLevel  string     // debug, info, warn, error
+	LogFormat string     // text or json
+	Data      dataConfig // the dedup store: blob backend and master key
 
 	// Bootstrap of the first start; environment only, so secrets stay out
 	// of process listings.
@@ -100,6 +101,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Edition, "edition", envOr(getenv, envEdition, string(holdfast.EditionElite)),
 		"edition of the account created on first start: elite_plus, elite, enterprise, business ($"+envEdition+")")
 	fs.StringVar(&c.PublicURL, "public-url", getenv(envPublicURL), "URL clients use to reach this server ($"+envPublicURL+")")
+	c.Data.registerFlags(fs, getenv)
+	c.Data.registerJobFlags(fs, getenv)
 	fs.BoolVar(&c.Demo, "demo", false, "on an empty store, create a demo account with users, administrators and a legal hold")
 	c.registerLogFlags(fs, getenv)
 	c.BootstrapEmail = getenv(envBootstrapEmail)
@@ -119,6 +122,7 @@ func (c *Config) resolve() {
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "holdfast.db")
 	}
+	c.Data.resolve(c.DataDir)
 }
 
 // validateStore checks the store settings.
@@ -146,7 +150,7 @@ func (c *Config) validateLog() error {
 
 // Validate reports every problem with c at once.
 func (c *Config) Validate() error {
-	errs := []error{c.validateStore(), c.validateLog()}
+	errs := []error{c.validateStore(), c.validateLog(), c.Data.validate()}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr: %q is not host:port (for example 127.0.0.1:8080 or :8080)", c.Addr))
 	} else if _, err := net.LookupPort("tcp", port); err != nil || strings.Contains(host, "/") {
