@@ -76,12 +76,13 @@ type authState struct {
 	samlCrt *x509.Certificate
 
 	oidc oidcCache // guarded by its own mutex
+	saml samlCache // guarded by its own mutex
 
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a known one. Immutable.
 	dummyHash string
 
-	mu sync.Mutex // guards nothing but lazy SAML key creation
+	mu sync.Mutex // guards samlKey and samlCrt (created lazily when not configured)
 }
 
 // Errors of sign-in. Every refused password login gets errBadLogin, so an
@@ -147,6 +148,9 @@ func (s *Server) registerAuthRoutes() {
 
 	s.public("GET /auth/oidc/start", s.api(s.oidcStart))
 	s.public("GET /auth/oidc/callback", s.api(s.oidcCallback))
+	s.public("GET "+samlMetadataPath, s.api(s.samlMetadata))
+	s.public("GET "+samlStartPath, s.api(s.samlStart))
+	s.public("POST "+samlACSPath, s.api(s.samlACS))
 
 	s.authed("POST /api/v1/administrators/{id}/reset-password", s.sendResetLink)
 	s.authed("POST /api/v1/administrators/{id}/invite", s.sendInvite)

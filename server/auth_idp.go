@@ -192,6 +192,7 @@ func (s *Server) saveIdP(w http.ResponseWriter, r *http.Request, id string) erro
 		return err
 	}
 	s.auth.oidc.forget(c.ID)
+	s.auth.saml.forget(c.ID)
 	return writeJSON(w, status, s.viewIdP(r, c))
 }
 
@@ -208,6 +209,7 @@ func (s *Server) deleteIdP(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.auth.oidc.forget(id)
+	s.auth.saml.forget(id)
 	return noContent(w)
 }
 
