@@ -1,14 +1,17 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/xml"
 	"fmt"
 	"math/big"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,8 @@ import (
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/holdfast/holdfast"
 )
 
 // testSAMLIdP signs SAML responses the way an IdP does, with a key the
@@ -57,7 +62,7 @@ func (p *testSAMLIdP) metadata() *saml.EntityDescriptor {
 
 // samlAnswer describes a response; newSAMLAnswer gives a good one.
 type samlAnswer struct {
-	destination, inResponseTo, issuer, audience, recipient, nameID string
+	destination, inResponseTo, issuer, audience, recipient, nameID, email string
 	issued, notOnOrAfter                                           time.Time
 	noAudience, signAssertion, signResponse                        bool
 	signer                                                         dsig.X509KeyStore
@@ -66,7 +71,7 @@ type samlAnswer struct {
 func newSAMLAnswer(p *testSAMLIdP, acs, entity string) samlAnswer {
 	now := time.Now().UTC()
 	return samlAnswer{destination: acs, inResponseTo: "id-req1", issuer: p.entityID, audience: entity, recipient: acs,
-		nameID: "alice", issued: now, notOnOrAfter: now.Add(5 * time.Minute), signAssertion: true, signResponse: true, signer: p}
+		nameID: "alice", email: "alice@example.test", issued: now, notOnOrAfter: now.Add(5 * time.Minute), signAssertion: true, signResponse: true, signer: p}
 }
 
 func (a samlAnswer) xml(t testing.TB) []byte {
@@ -82,10 +87,10 @@ func (a samlAnswer) xml(t testing.TB) []byte {
 		`<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="%s" Recipient="%s" InResponseTo="%s"/></saml:SubjectConfirmation></saml:Subject>`+
 		`<saml:Conditions NotBefore="%s" NotOnOrAfter="%s">%s</saml:Conditions>`+
 		`<saml:AuthnStatement AuthnInstant="%s"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`+
-		`<saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>alice@example.test</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>`+
+		`<saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>%s</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>`+
 		`</saml:Assertion>`,
 		time.Now().UnixNano(), ts(a.issued), a.issuer, a.nameID, ts(a.notOnOrAfter), a.recipient, a.inResponseTo,
-		ts(a.issued.Add(-time.Minute)), ts(a.notOnOrAfter), aud, ts(a.issued))
+		ts(a.issued.Add(-time.Minute)), ts(a.notOnOrAfter), aud, ts(a.issued), a.email)
 	resp := fmt.Sprintf(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="%s" Destination="%s" InResponseTo="%s">`+
 		`<saml:Issuer>%s</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>%s</samlp:Response>`,
 		ts(a.issued), a.destination, a.inResponseTo, a.issuer, assertion)
@@ -211,4 +216,90 @@ func FuzzParseSignedAssertion(f *testing.F) {
 			t.Fatalf("accepted an unsigned answer: %q", raw)
 		}
 	})
+}
+
+// unsolicitedSAML configures p as an IdP of f's account that allows
+// IdP-initiated sign-in, and returns a function posting a signed answer
+// for nameID and email to the ACS from b.
+func unsolicitedSAML(t *testing.T, f *authFixture, p *testSAMLIdP) func(b *browser, nameID, email string) answer {
+	t.Helper()
+	md, err := xml.Marshal(p.metadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "saml", "name": "Test IdP",
+		"metadata_xml": string(md), "enabled": true, "allow_idp_initiated": true})
+	if w.Code != 201 {
+		t.Fatalf("create IdP: %d %s", w.Code, w.Body)
+	}
+	return func(b *browser, nameID, email string) answer {
+		a := newSAMLAnswer(p, f.ts.URL+samlACSPath, f.ts.URL+samlMetadataPath)
+		a.inResponseTo, a.nameID, a.email = "", nameID, email
+		return b.do("POST", samlACSPath, url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(a.xml(t))}})
+	}
+}
+
+func TestSSOLinkingByEmailThenSubject(t *testing.T) {
+	f := newAuthFixture(t)
+	ctx := context.Background()
+	ids := f.store.(holdfast.IdentityStore)
+	p := newTestSAMLIdP(t)
+	post := unsolicitedSAML(t, f, p)
+	alice := f.addAdmin("alice@example.test", "cloud_admin", "")
+	signedIn := func(t *testing.T, b *browser, a answer, want string) {
+		t.Helper()
+		if a.status != 303 || a.header.Get("Location") != "/" {
+			t.Fatalf("ACS: %d %s; log:\n%s", a.status, a.header.Get("Location"), f.logs)
+		}
+		if got := b.sessionEmail(); got != want {
+			t.Fatalf("session of %q, want %q", got, want)
+		}
+	}
+	refused := func(t *testing.T, b *browser, a answer) {
+		t.Helper()
+		if a.status != 303 || !strings.HasPrefix(a.header.Get("Location"), "/login?error=sso") || b.sessionEmail() != "" {
+			t.Fatalf("ACS: %d %s, want refused without a session", a.status, a.header.Get("Location"))
+		}
+	}
+
+	// An email nobody has: refused, nothing linked.
+	b := f.browser()
+	refused(t, b, post(b, "nobody-1", "nobody@example.test"))
+
+	// First sign-in: linked by the asserted email.
+	b = f.browser()
+	signedIn(t, b, post(b, "subject-1", "alice@example.test"), alice.Email)
+	links, err := ids.ListIdentityLinks(ctx, f.account.ID, alice.ID)
+	if err != nil || len(links) != 1 || links[0].Subject != "subject-1" || links[0].Issuer != p.entityID {
+		t.Fatalf("links %+v %v", links, err)
+	}
+	// Another subject asserting alice's email is someone else.
+	b = f.browser()
+	refused(t, b, post(b, "subject-2", "alice@example.test"))
+	// The linked subject is alice whatever email it asserts now.
+	b = f.browser()
+	signedIn(t, b, post(b, "subject-1", "not-alice@example.test"), alice.Email)
+
+	// An administrator of another account with the asserted email is not
+	// reachable through this account's IdP.
+	other := holdfast.Account{Name: "Other", Edition: f.account.Edition, CreatedAt: f.now, UpdatedAt: f.now}
+	if err := f.store.CreateAccount(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	ob := holdfast.Administrator{AccountID: other.ID, Name: "Bob", Email: "bob@other.test", RoleID: "cloud_admin",
+		State: holdfast.AdminActive, CreatedAt: f.now, UpdatedAt: f.now}
+	if err := f.store.CreateAdmin(ctx, &ob); err != nil {
+		t.Fatal(err)
+	}
+	b = f.browser()
+	refused(t, b, post(b, "bob", "bob@other.test"))
+
+	// A disabled administrator is refused even when linked.
+	a, _ := f.store.GetAdmin(ctx, f.account.ID, alice.ID)
+	a.State = holdfast.AdminDisabled
+	if err := f.store.UpdateAdmin(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	b = f.browser()
+	refused(t, b, post(b, "subject-1", "alice@example.test"))
 }
