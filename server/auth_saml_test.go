@@ -63,9 +63,9 @@ func (p *testSAMLIdP) metadata() *saml.EntityDescriptor {
 // samlAnswer describes a response; newSAMLAnswer gives a good one.
 type samlAnswer struct {
 	destination, inResponseTo, issuer, audience, recipient, nameID, email string
-	issued, notOnOrAfter                                           time.Time
-	noAudience, signAssertion, signResponse                        bool
-	signer                                                         dsig.X509KeyStore
+	issued, notOnOrAfter                                                  time.Time
+	noAudience, signAssertion, signResponse                               bool
+	signer                                                                dsig.X509KeyStore
 }
 
 func newSAMLAnswer(p *testSAMLIdP, acs, entity string) samlAnswer {
