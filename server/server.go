@@ -196,6 +196,8 @@ func (s *Server) registerRoutes() {
 
 	s.authed("GET /api/v1/audit", s.listAudit)
 	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
+
+	s.registerSCIM()
 }
 
 // apiFunc is a handler that returns its error for the edge to write.
