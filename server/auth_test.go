@@ -585,3 +585,37 @@ func TestLoginPage(t *testing.T) {
 		t.Error("login page without CSP or frame protection")
 	}
 }
+
+func TestNewAdministratorIsInvited(t *testing.T) {
+	f := newAuthFixture(t)
+	w := f.do("POST", "/api/v1/administrators", map[string]any{"name": "Sofia", "email": "sofia@example.com",
+		"role": "help_desk_admin", "scopes": map[string]any{"all_profiles": true, "all_workloads": true}})
+	if w.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	m := f.mail.next(t)
+	if m.to != "sofia@example.com" || !strings.Contains(m.subject, "invited") {
+		t.Fatalf("mail %+v", m)
+	}
+	b := f.browser()
+	wantStatus(t, "accept the invitation", b.do("POST", "/auth/password/reset", map[string]string{"token": linkToken(t, m.body),
+		"new": testPassword, "repeat": testPassword}), http.StatusNoContent)
+	nextStep(t, "first sign-in", b.do("POST", "/auth/login", map[string]string{"email": "sofia@example.com", "password": testPassword}), "done")
+	// Re-sent, the old link is void.
+	var a holdfast.Administrator
+	decode(t, w, &a)
+	if w := f.do("POST", "/api/v1/administrators/"+a.ID+"/invite", nil); w.Code != http.StatusAccepted {
+		t.Fatalf("re-send: %d %s", w.Code, w.Body)
+	}
+	first := linkToken(t, f.mail.next(t).body)
+	if w := f.do("POST", "/api/v1/administrators/"+a.ID+"/invite", nil); w.Code != http.StatusAccepted {
+		t.Fatalf("re-send: %d", w.Code)
+	}
+	second := linkToken(t, f.mail.next(t).body)
+	wantStatus(t, "voided invitation", b.do("POST", "/auth/password/reset", map[string]string{"token": first, "new": "Other-Secret-42", "repeat": "Other-Secret-42"}), http.StatusUnprocessableEntity)
+	wantStatus(t, "newest invitation", b.do("POST", "/auth/password/reset", map[string]string{"token": second, "new": "Other-Secret-42", "repeat": "Other-Secret-42"}), http.StatusNoContent)
+	f.engine.denyRight("admins.reset_password", "no")
+	if w := f.do("POST", "/api/v1/administrators/"+a.ID+"/reset-password", nil); w.Code != http.StatusForbidden {
+		t.Errorf("reset link without the right: %d", w.Code)
+	}
+}
