@@ -88,15 +88,14 @@ type authState struct {
 // Errors of sign-in. Every refused password login gets errBadLogin, so an
 // answer never tells whether an email exists, is locked or disabled.
 var (
-	errBadLogin       = fmt.Errorf("%w: wrong email or password, or the account is locked", holdfast.ErrUnauthenticated)
-	errSessionOver    = fmt.Errorf("%w: the session is over; sign in again", holdfast.ErrUnauthenticated)
-	errCSRF           = fmt.Errorf("%w: a change made with a session cookie needs the %s header of GET /auth/session", holdfast.ErrDenied, csrfHeader)
-	errSSORequired    = fmt.Errorf("%w: this account signs in through its identity provider", holdfast.ErrDenied)
-	errStepOwed       = fmt.Errorf("%w: finish signing in first", holdfast.ErrUnauthenticated)
-	errBadLink        = fmt.Errorf("%w: the link is invalid, used or expired; ask for a new one", holdfast.ErrInvalid)
-	errOutsideFence   = fmt.Errorf("%w: access from this network address is not allowed for this account", holdfast.ErrDenied)
-	errWrongMFA       = fmt.Errorf("%w: wrong or reused code", holdfast.ErrUnauthenticated)
-	errSignInDisabled = fmt.Errorf("%w: sign-in is not configured on this server", holdfast.ErrNotFound)
+	errBadLogin     = fmt.Errorf("%w: wrong email or password, or the account is locked", holdfast.ErrUnauthenticated)
+	errSessionOver  = fmt.Errorf("%w: the session is over; sign in again", holdfast.ErrUnauthenticated)
+	errCSRF         = fmt.Errorf("%w: a change made with a session cookie needs the %s header of GET /auth/session", holdfast.ErrDenied, csrfHeader)
+	errSSORequired  = fmt.Errorf("%w: this account signs in through its identity provider", holdfast.ErrDenied)
+	errStepOwed     = fmt.Errorf("%w: finish signing in first", holdfast.ErrUnauthenticated)
+	errBadLink      = fmt.Errorf("%w: the link is invalid, used or expired; ask for a new one", holdfast.ErrInvalid)
+	errOutsideFence = fmt.Errorf("%w: access from this network address is not allowed for this account", holdfast.ErrDenied)
+	errWrongMFA     = fmt.Errorf("%w: wrong or reused code", holdfast.ErrUnauthenticated)
 )
 
 // initAuth sets up sign-in when opts.Identity is set: it registers the
@@ -447,12 +446,4 @@ func (s *Server) identityIn(tx holdfast.MetaStore) holdfast.IdentityStore {
 		return ids
 	}
 	return s.auth.ids
-}
-
-// requireAuth returns errSignInDisabled when sign-in is off.
-func (s *Server) requireAuth() error {
-	if s.auth == nil {
-		return errSignInDisabled
-	}
-	return nil
 }

@@ -34,11 +34,14 @@ type idpView struct {
 	RedirectURI   string `json:"redirect_uri,omitempty"`
 	SPMetadataURL string `json:"sp_metadata_url,omitempty"`
 	ACSURL        string `json:"acs_url,omitempty"`
+	// LoginURL is the account's sign-in page, with this IdP's button.
+	LoginURL string `json:"login_url"`
 }
 
 func (s *Server) viewIdP(r *http.Request, c holdfast.IdPConfig) idpView {
 	v := idpView{IdPConfig: c, HasClientSecret: c.ClientSecret != ""}
 	base := s.baseURL(r)
+	v.LoginURL = base + "/login?account=" + url.QueryEscape(c.AccountID)
 	if c.Kind == holdfast.IdPOIDC {
 		v.RedirectURI = base + oidcCallbackPath
 	} else {

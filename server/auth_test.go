@@ -118,13 +118,6 @@ func (a answer) json(tb testing.TB, v any) {
 	}
 }
 
-func (a answer) code(tb testing.TB) string {
-	tb.Helper()
-	var env errorEnvelope
-	a.json(tb, &env)
-	return env.Error.Code
-}
-
 // do sends a request; body is JSON unless it is url.Values (a form).
 func (b *browser) do(method, path string, body any, header ...string) answer {
 	b.tb.Helper()
@@ -617,5 +610,36 @@ func TestNewAdministratorIsInvited(t *testing.T) {
 	f.engine.denyRight("admins.reset_password", "no")
 	if w := f.do("POST", "/api/v1/administrators/"+a.ID+"/reset-password", nil); w.Code != http.StatusForbidden {
 		t.Errorf("reset link without the right: %d", w.Code)
+	}
+}
+
+func TestLoginPageSSOButtonsStayWithinTheirAccount(t *testing.T) {
+	f := newAuthFixture(t)
+	ctx := context.Background()
+	ids := f.store.(holdfast.IdentityStore)
+	put := func(acct, id, name string) {
+		c := holdfast.IdPConfig{ID: id, AccountID: acct, Kind: holdfast.IdPOIDC, Name: name, Issuer: "https://idp.example/" + id,
+			ClientID: "c", Enabled: true, CreatedAt: f.now, UpdatedAt: f.now}
+		if err := ids.PutIdP(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(f.account.ID, "idp_a", "Acme Okta")
+	page := f.browser().do("GET", "/login", nil).body
+	if !strings.Contains(page, "Sign in with Acme Okta") || !strings.Contains(page, "/auth/oidc/start?idp=idp_a&amp;account="+f.account.ID) {
+		t.Fatalf("the only account's IdP is not offered:\n%s", page)
+	}
+	other := holdfast.Account{Name: "Other", Edition: f.account.Edition, CreatedAt: f.now, UpdatedAt: f.now}
+	if err := f.store.CreateAccount(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	put(other.ID, "idp_b", "Other Entra")
+	page = f.browser().do("GET", "/login", nil).body
+	if strings.Contains(page, "Acme Okta") || strings.Contains(page, "Other Entra") {
+		t.Errorf("with two accounts, /login lists IdPs:\n%s", page)
+	}
+	page = f.browser().do("GET", "/login?account="+other.ID, nil).body
+	if !strings.Contains(page, "Other Entra") || strings.Contains(page, "Acme Okta") {
+		t.Errorf("/login?account= shows another account's IdP:\n%s", page)
 	}
 }
