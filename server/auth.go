@@ -76,26 +76,26 @@ type authState struct {
 	samlCrt *x509.Certificate
 
 	oidc oidcCache // guarded by its own mutex
+	saml samlCache // guarded by its own mutex
 
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a known one. Immutable.
 	dummyHash string
 
-	mu sync.Mutex // guards nothing but lazy SAML key creation
+	mu sync.Mutex // guards samlKey and samlCrt (created lazily when not configured)
 }
 
 // Errors of sign-in. Every refused password login gets errBadLogin, so an
 // answer never tells whether an email exists, is locked or disabled.
 var (
-	errBadLogin       = fmt.Errorf("%w: wrong email or password, or the account is locked", holdfast.ErrUnauthenticated)
-	errSessionOver    = fmt.Errorf("%w: the session is over; sign in again", holdfast.ErrUnauthenticated)
-	errCSRF           = fmt.Errorf("%w: a change made with a session cookie needs the %s header of GET /auth/session", holdfast.ErrDenied, csrfHeader)
-	errSSORequired    = fmt.Errorf("%w: this account signs in through its identity provider", holdfast.ErrDenied)
-	errStepOwed       = fmt.Errorf("%w: finish signing in first", holdfast.ErrUnauthenticated)
-	errBadLink        = fmt.Errorf("%w: the link is invalid, used or expired; ask for a new one", holdfast.ErrInvalid)
-	errOutsideFence   = fmt.Errorf("%w: access from this network address is not allowed for this account", holdfast.ErrDenied)
-	errWrongMFA       = fmt.Errorf("%w: wrong or reused code", holdfast.ErrUnauthenticated)
-	errSignInDisabled = fmt.Errorf("%w: sign-in is not configured on this server", holdfast.ErrNotFound)
+	errBadLogin     = fmt.Errorf("%w: wrong email or password, or the account is locked", holdfast.ErrUnauthenticated)
+	errSessionOver  = fmt.Errorf("%w: the session is over; sign in again", holdfast.ErrUnauthenticated)
+	errCSRF         = fmt.Errorf("%w: a change made with a session cookie needs the %s header of GET /auth/session", holdfast.ErrDenied, csrfHeader)
+	errSSORequired  = fmt.Errorf("%w: this account signs in through its identity provider", holdfast.ErrDenied)
+	errStepOwed     = fmt.Errorf("%w: finish signing in first", holdfast.ErrUnauthenticated)
+	errBadLink      = fmt.Errorf("%w: the link is invalid, used or expired; ask for a new one", holdfast.ErrInvalid)
+	errOutsideFence = fmt.Errorf("%w: access from this network address is not allowed for this account", holdfast.ErrDenied)
+	errWrongMFA     = fmt.Errorf("%w: wrong or reused code", holdfast.ErrUnauthenticated)
 )
 
 // initAuth sets up sign-in when opts.Identity is set: it registers the
@@ -147,6 +147,9 @@ func (s *Server) registerAuthRoutes() {
 
 	s.public("GET /auth/oidc/start", s.api(s.oidcStart))
 	s.public("GET /auth/oidc/callback", s.api(s.oidcCallback))
+	s.public("GET "+samlMetadataPath, s.api(s.samlMetadata))
+	s.public("GET "+samlStartPath, s.api(s.samlStart))
+	s.public("POST "+samlACSPath, s.api(s.samlACS))
 
 	s.authed("POST /api/v1/administrators/{id}/reset-password", s.sendResetLink)
 	s.authed("POST /api/v1/administrators/{id}/invite", s.sendInvite)
@@ -443,12 +446,4 @@ func (s *Server) identityIn(tx holdfast.MetaStore) holdfast.IdentityStore {
 		return ids
 	}
 	return s.auth.ids
-}
-
-// requireAuth returns errSignInDisabled when sign-in is off.
-func (s *Server) requireAuth() error {
-	if s.auth == nil {
-		return errSignInDisabled
-	}
-	return nil
 }

@@ -34,11 +34,14 @@ type idpView struct {
 	RedirectURI   string `json:"redirect_uri,omitempty"`
 	SPMetadataURL string `json:"sp_metadata_url,omitempty"`
 	ACSURL        string `json:"acs_url,omitempty"`
+	// LoginURL is the account's sign-in page, with this IdP's button.
+	LoginURL string `json:"login_url"`
 }
 
 func (s *Server) viewIdP(r *http.Request, c holdfast.IdPConfig) idpView {
 	v := idpView{IdPConfig: c, HasClientSecret: c.ClientSecret != ""}
 	base := s.baseURL(r)
+	v.LoginURL = base + "/login?account=" + url.QueryEscape(c.AccountID)
 	if c.Kind == holdfast.IdPOIDC {
 		v.RedirectURI = base + oidcCallbackPath
 	} else {
@@ -192,6 +195,7 @@ func (s *Server) saveIdP(w http.ResponseWriter, r *http.Request, id string) erro
 		return err
 	}
 	s.auth.oidc.forget(c.ID)
+	s.auth.saml.forget(c.ID)
 	return writeJSON(w, status, s.viewIdP(r, c))
 }
 
@@ -208,6 +212,7 @@ func (s *Server) deleteIdP(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.auth.oidc.forget(id)
+	s.auth.saml.forget(id)
 	return noContent(w)
 }
 

@@ -247,3 +247,21 @@ func (s *Server) sendLink(w http.ResponseWriter, r *http.Request, right, purpose
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
 }
+
+// inviteNewAdmin mails a new administrator the invitation to set a first
+// password, when sign-in is on and the administrator may use a password
+// (under enforced SSO only platform and legal administrators do; the
+// others sign in through the IdP, linked by their email).
+func (s *Server) inviteNewAdmin(ctx context.Context, r *http.Request, a holdfast.Administrator) error {
+	if s.auth == nil {
+		return nil
+	}
+	acct, err := s.store.GetAccount(ctx, a.AccountID)
+	if err != nil {
+		return err
+	}
+	if acct.Settings.SSOEnforced && !passwordAllowed(a.RoleID) {
+		return nil
+	}
+	return s.issueLink(ctx, r, a, holdfast.LinkInvite)
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage/storagetest"
@@ -63,6 +64,21 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 		t.Errorf("redirect_uri = %q", v.RedirectURI)
 	}
 	of.idpID = v.ID
+	// The provider rereads its configuration about once a second: wait
+	// until it knows the new redirect URI (it then shows its login form
+	// instead of an error page).
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		page, _ := f.browser().follow(of.startURL("/"), nil)
+		if strings.Contains(page.body, `name="user"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the provider does not accept redirect URI %s:\n%.2000s", f.ts.URL+oidcCallbackPath, page.body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	f.logs.Reset()
 	return of
 }
 

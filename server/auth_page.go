@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -147,7 +148,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		} else if v.Forgot {
 			v.Title = "Reset your password"
 		} else {
-			idps, err := s.auth.ids.ListEnabledIdPs(r.Context())
+			idps, err := s.loginIdPs(r.Context(), q.Get("account"))
 			if err != nil {
 				s.writeError(w, r, err)
 				return
@@ -158,6 +159,34 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		v.Step = ""
 	}
 	s.writePage(w, r, loginTemplate, v)
+}
+
+// loginIdPs returns the SSO buttons of the sign-in page: the enabled
+// IdPs of account (the page's ?account=, which each IdP's login_url
+// carries); without one, those of the only account that has any. Never
+// those of several accounts at once: tenants do not see each other.
+func (s *Server) loginIdPs(ctx context.Context, account string) ([]holdfast.IdPConfig, error) {
+	var all []holdfast.IdPConfig
+	var err error
+	if account != "" {
+		all, err = s.auth.ids.ListIdPs(ctx, account)
+	} else {
+		all, err = s.auth.ids.ListEnabledIdPs(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []holdfast.IdPConfig
+	for _, c := range all {
+		if !c.Enabled {
+			continue
+		}
+		if len(out) > 0 && out[0].AccountID != c.AccountID {
+			return nil, nil
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // recoveryCodesPage shows the recovery codes once, after enrolment.

@@ -118,13 +118,6 @@ func (a answer) json(tb testing.TB, v any) {
 	}
 }
 
-func (a answer) code(tb testing.TB) string {
-	tb.Helper()
-	var env errorEnvelope
-	a.json(tb, &env)
-	return env.Error.Code
-}
-
 // do sends a request; body is JSON unless it is url.Values (a form).
 func (b *browser) do(method, path string, body any, header ...string) answer {
 	b.tb.Helper()
@@ -583,5 +576,70 @@ func TestLoginPage(t *testing.T) {
 	}
 	if a.header.Get("Content-Security-Policy") == "" || a.header.Get("X-Frame-Options") != "DENY" {
 		t.Error("login page without CSP or frame protection")
+	}
+}
+
+func TestNewAdministratorIsInvited(t *testing.T) {
+	f := newAuthFixture(t)
+	w := f.do("POST", "/api/v1/administrators", map[string]any{"name": "Sofia", "email": "sofia@example.com",
+		"role": "help_desk_admin", "scopes": map[string]any{"all_profiles": true, "all_workloads": true}})
+	if w.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	m := f.mail.next(t)
+	if m.to != "sofia@example.com" || !strings.Contains(m.subject, "invited") {
+		t.Fatalf("mail %+v", m)
+	}
+	b := f.browser()
+	wantStatus(t, "accept the invitation", b.do("POST", "/auth/password/reset", map[string]string{"token": linkToken(t, m.body),
+		"new": testPassword, "repeat": testPassword}), http.StatusNoContent)
+	nextStep(t, "first sign-in", b.do("POST", "/auth/login", map[string]string{"email": "sofia@example.com", "password": testPassword}), "done")
+	// Re-sent, the old link is void.
+	var a holdfast.Administrator
+	decode(t, w, &a)
+	if w := f.do("POST", "/api/v1/administrators/"+a.ID+"/invite", nil); w.Code != http.StatusAccepted {
+		t.Fatalf("re-send: %d %s", w.Code, w.Body)
+	}
+	first := linkToken(t, f.mail.next(t).body)
+	if w := f.do("POST", "/api/v1/administrators/"+a.ID+"/invite", nil); w.Code != http.StatusAccepted {
+		t.Fatalf("re-send: %d", w.Code)
+	}
+	second := linkToken(t, f.mail.next(t).body)
+	wantStatus(t, "voided invitation", b.do("POST", "/auth/password/reset", map[string]string{"token": first, "new": "Other-Secret-42", "repeat": "Other-Secret-42"}), http.StatusUnprocessableEntity)
+	wantStatus(t, "newest invitation", b.do("POST", "/auth/password/reset", map[string]string{"token": second, "new": "Other-Secret-42", "repeat": "Other-Secret-42"}), http.StatusNoContent)
+	f.engine.denyRight("admins.reset_password", "no")
+	if w := f.do("POST", "/api/v1/administrators/"+a.ID+"/reset-password", nil); w.Code != http.StatusForbidden {
+		t.Errorf("reset link without the right: %d", w.Code)
+	}
+}
+
+func TestLoginPageSSOButtonsStayWithinTheirAccount(t *testing.T) {
+	f := newAuthFixture(t)
+	ctx := context.Background()
+	ids := f.store.(holdfast.IdentityStore)
+	put := func(acct, id, name string) {
+		c := holdfast.IdPConfig{ID: id, AccountID: acct, Kind: holdfast.IdPOIDC, Name: name, Issuer: "https://idp.example/" + id,
+			ClientID: "c", Enabled: true, CreatedAt: f.now, UpdatedAt: f.now}
+		if err := ids.PutIdP(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(f.account.ID, "idp_a", "Acme Okta")
+	page := f.browser().do("GET", "/login", nil).body
+	if !strings.Contains(page, "Sign in with Acme Okta") || !strings.Contains(page, "/auth/oidc/start?idp=idp_a&amp;account="+f.account.ID) {
+		t.Fatalf("the only account's IdP is not offered:\n%s", page)
+	}
+	other := holdfast.Account{Name: "Other", Edition: f.account.Edition, CreatedAt: f.now, UpdatedAt: f.now}
+	if err := f.store.CreateAccount(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	put(other.ID, "idp_b", "Other Entra")
+	page = f.browser().do("GET", "/login", nil).body
+	if strings.Contains(page, "Acme Okta") || strings.Contains(page, "Other Entra") {
+		t.Errorf("with two accounts, /login lists IdPs:\n%s", page)
+	}
+	page = f.browser().do("GET", "/login?account="+other.ID, nil).body
+	if !strings.Contains(page, "Other Entra") || strings.Contains(page, "Acme Okta") {
+		t.Errorf("/login?account= shows another account's IdP:\n%s", page)
 	}
 }

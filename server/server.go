@@ -205,6 +205,7 @@ func (s *Server) registerRoutes() {
 	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
 
 	s.registerSnapshotRoutes()
+	s.registerSCIM()
 }
 
 // apiFunc is a handler that returns its error for the edge to write.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -80,13 +79,11 @@ func samlKeyPair(cfg Config) (crypto.Signer, *x509.Certificate, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("saml certificate %s: %w", crtFile, err)
 	}
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		return k, crt, nil
-	case *ecdsa.PrivateKey:
-		return k, crt, nil
+	k, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("saml key %s: an RSA key is required", keyFile)
 	}
-	return nil, nil, fmt.Errorf("saml key %s: RSA or ECDSA required", keyFile)
+	return k, crt, nil
 }
 
 func newSAMLKeyPair(keyFile, crtFile string) error {
