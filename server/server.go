@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/policies"
 )
@@ -71,6 +72,9 @@ type Options struct {
 	Authenticators []Authenticator
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// Export serves legal holds over WebDAV under /dav/holds/; nil
+	// answers 403 there.
+	Export *export.Exporter
 }
 
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
@@ -88,6 +92,7 @@ type Server struct {
 	// OpenAPI completeness test. Immutable after New.
 	routes  []string
 	handler http.Handler
+	export  *export.Exporter
 }
 
 // New returns a server over opts.Store and opts.Engine.
@@ -123,6 +128,7 @@ func New(opts Options) (*Server, error) {
 		now:       now,
 		metrics:   m,
 		mux:       http.NewServeMux(),
+		export:    opts.Export,
 	}
 	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
 	s.registerRoutes()
