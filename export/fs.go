@@ -111,7 +111,8 @@ type tree struct {
 	root *node
 }
 
-var errReadOnly = webdav.NewHTTPError(http.StatusForbidden, errors.New("the legal hold export is read-only"))
+// errReadOnly answers every write; it matches holdfast.ErrDenied.
+var errReadOnly = webdav.NewHTTPError(http.StatusForbidden, fmt.Errorf("%w: the legal hold export is read-only", holdfast.ErrDenied))
 
 func notFound(name string) error {
 	return webdav.NewHTTPError(http.StatusNotFound, fmt.Errorf("%s: %w", name, holdfast.ErrNotFound))

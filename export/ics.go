@@ -52,7 +52,7 @@ func ICS(ev storage.Event) ([]byte, error) {
 		}
 	}
 	setText := func(name, v string) {
-		if v = strings.ReplaceAll(v, "\r\n", "\n"); strings.TrimSpace(v) != "" {
+		if v = strings.ReplaceAll(stripControls(v), "\r\n", "\n"); strings.TrimSpace(v) != "" {
 			e.Props.SetText(name, strings.ReplaceAll(v, "\r", "\n"))
 		}
 	}
@@ -127,7 +127,7 @@ func clean(s string) string {
 			return -1
 		}
 		return r
-	}, s))
+	}, strings.ToValidUTF8(s, "\uFFFD")))
 }
 
 // paramSafe is clean without double quotes, which a parameter value cannot
