@@ -1,11 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/emersion/go-webdav"
@@ -89,7 +94,65 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	r2.URL.Path = prefix + strings.TrimPrefix(clean, "/"+holdID)
 	r2.URL.RawPath = ""
 	dav := &webdav.Handler{FileSystem: s.export.FS(h, prefix)}
-	dav.ServeHTTP(w, r2)
+	if r.Method != "PROPFIND" {
+		dav.ServeHTTP(w, r2)
+		return
+	}
+	// go-webdav leaves characters such as @ unescaped in hrefs; some
+	// clients (cadaver's neon) then fail to match a href to the URL they
+	// asked for. The multistatus is rewritten with every href fully
+	// percent-encoded, which names the same resource.
+	buf := &bufferedWriter{header: w.Header()}
+	dav.ServeHTTP(buf, r2)
+	out := hrefPattern.ReplaceAllFunc(buf.body.Bytes(), func(m []byte) []byte {
+		raw := html.UnescapeString(string(m[len("<href>") : len(m)-len("</href>")]))
+		p, err := url.PathUnescape(raw)
+		if err != nil {
+			return m
+		}
+		return []byte("<href>" + escapePath(p) + "</href>")
+	})
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(out)
+}
+
+// hrefPattern matches a href element of a go-webdav multistatus.
+var hrefPattern = regexp.MustCompile(`<href>[^<]*</href>`)
+
+// escapePath percent-encodes every byte of p but unreserved characters
+// (RFC 3986 2.3) and the slashes between segments.
+func escapePath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// bufferedWriter keeps a response to rewrite it.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
 }
 
 // davHold authenticates the request and returns the hold it may read.

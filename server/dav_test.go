@@ -191,7 +191,7 @@ func TestDAVServesHeldData(t *testing.T) {
 
 	// PROPFIND: depth 1 lists the custodian, depth infinity is refused.
 	res = f.dav(t, "PROPFIND", base, map[string]string{"Depth": "1"})
-	if got := string(body(t, res)); res.StatusCode != 207 || !strings.Contains(got, base+"ann@example.com/") {
+	if got := string(body(t, res)); res.StatusCode != 207 || !strings.Contains(got, base+"ann%40example.com/") {
 		t.Errorf("PROPFIND depth 1: %d %s", res.StatusCode, got)
 	}
 	res = f.dav(t, "PROPFIND", base+"ann@example.com/", map[string]string{"Depth": "1"})
