@@ -101,6 +101,8 @@ type node struct {
 	snapID, itemPath string
 	item             storage.Item
 	data             []byte
+	// contact is set on rendered contacts, for the CardDAV view.
+	contact *storage.Contact
 	// lazy computes data on first use (the manifest).
 	lazy func() ([]byte, error)
 	once sync.Once
@@ -523,6 +525,7 @@ func (f *holdFS) render(ctx context.Context, src storage.Source, snap storage.Sn
 		if err = json.Unmarshal(raw, &c); err == nil {
 			out, err = VCF(c)
 			n.mime = "text/vcard; charset=utf-8"
+			n.contact = &c
 		}
 	}
 	if err != nil {

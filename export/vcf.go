@@ -21,6 +21,48 @@ import (
 // nothing in a contact can start a property of its own. The output is
 // deterministic.
 func VCF(c storage.Contact) ([]byte, error) {
+	card, err := buildCard(c, structuredField)
+	if err != nil {
+		return nil, err
+	}
+	return encodeCard(card), nil
+}
+
+// Card returns the contact as a go-vcard Card whose values go-vcard's own
+// encoder writes correctly, for the CardDAV view (which encodes cards with
+// it): that encoder escapes no ; so a ; inside a component of N, ADR or
+// ORG becomes a comma there. The .vcf files of the WebDAV tree keep it.
+func Card(c storage.Contact) (vcard.Card, error) {
+	card, err := buildCard(c, func(components ...string) *vcard.Field {
+		parts := make([]string, len(components))
+		for i, p := range components {
+			parts[i] = strings.ReplaceAll(plain(p), ";", ",")
+		}
+		return &vcard.Field{Value: strings.Join(parts, ";")}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, fields := range card {
+		for _, f := range fields {
+			if f.Params[structuredMark] == nil {
+				f.Value = plain(f.Value)
+			}
+			delete(f.Params, structuredMark)
+		}
+	}
+	return card, nil
+}
+
+// plain is a value for go-vcard's encoder: no control characters but
+// newlines (it escapes those), CR LF as LF.
+func plain(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(stripControls(s), "\r\n", "\n"), "\r", "\n")
+}
+
+// buildCard is the card of the contact, structured values made by
+// structured.
+func buildCard(c storage.Contact, structuredField func(components ...string) *vcard.Field) (vcard.Card, error) {
 	uid := clean(c.UID)
 	if uid == "" {
 		return nil, fmt.Errorf("export: contact without a UID")
@@ -62,7 +104,7 @@ func VCF(c storage.Contact) ([]byte, error) {
 	if !c.Modified.IsZero() {
 		card.SetValue(vcard.FieldRevision, c.Modified.UTC().Format("20060102T150405Z"))
 	}
-	return encodeCard(card), nil
+	return card, nil
 }
 
 // formattedName is FN: the display name, else the name parts, else the

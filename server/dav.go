@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-webdav"
+	"github.com/emersion/go-webdav/caldav"
+	"github.com/emersion/go-webdav/carddav"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/legalhold"
@@ -27,7 +29,8 @@ import (
 // the caller may not read all get the same 403, so no answer tells what
 // exists; a wrong, expired or revoked credential is 401.
 
-// davAllow is every method the read-only tree serves.
+// davAllow is every method the read-only tree serves (and REPORT in the
+// caldav and carddav views).
 const davAllow = "OPTIONS, GET, HEAD, PROPFIND"
 
 // davRealm is the Basic realm WebDAV clients are challenged with.
@@ -54,9 +57,25 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		s.davError(w, r, http.StatusNotFound, "no legal hold named")
 		return
 	}
+	view := ""
+	if len(segs) == 2 {
+		view, _, _ = strings.Cut(segs[1], "/")
+		if view != "caldav" && view != "carddav" {
+			view = ""
+		}
+	}
 	if r.Method == http.MethodOptions {
-		w.Header().Set("DAV", "1")
-		w.Header().Set("Allow", davAllow)
+		switch view {
+		case "caldav":
+			w.Header().Set("DAV", "1, calendar-access")
+			w.Header().Set("Allow", davAllow+", REPORT")
+		case "carddav":
+			w.Header().Set("DAV", "1, addressbook")
+			w.Header().Set("Allow", davAllow+", REPORT")
+		default:
+			w.Header().Set("DAV", "1")
+			w.Header().Set("Allow", davAllow)
+		}
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -77,6 +96,12 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+	case "REPORT":
+		if view == "" {
+			w.Header().Set("Allow", davAllow)
+			s.davError(w, r, http.StatusForbidden, "REPORT is served only by the caldav and carddav views")
+			return
+		}
 	case "PROPFIND":
 		if d := r.Header.Get("Depth"); d != "0" && d != "1" {
 			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
@@ -92,9 +117,18 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	prefix := "/dav/holds/" + holdID
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = prefix + strings.TrimPrefix(clean, "/"+holdID)
+	if strings.HasSuffix(r.URL.Path, "/") && !strings.HasSuffix(r2.URL.Path, "/") {
+		r2.URL.Path += "/" // collections keep their slash: CalDAV compares paths
+	}
 	r2.URL.RawPath = ""
-	dav := &webdav.Handler{FileSystem: s.export.FS(h, prefix)}
-	if r.Method != "PROPFIND" {
+	var dav http.Handler = &webdav.Handler{FileSystem: s.export.FS(h, prefix)}
+	switch view {
+	case "caldav":
+		dav = &caldav.Handler{Backend: s.export.CalDAV(h, prefix+"/caldav"), Prefix: prefix + "/caldav"}
+	case "carddav":
+		dav = &carddav.Handler{Backend: s.export.CardDAV(h, prefix+"/carddav"), Prefix: prefix + "/carddav"}
+	}
+	if r.Method != "PROPFIND" && r.Method != "REPORT" {
 		dav.ServeHTTP(w, r2)
 		return
 	}

@@ -135,3 +135,33 @@ func TestCadaverListsAndDownloads(t *testing.T) {
 		t.Errorf("cadaver put was not refused with 403:\n%s", out)
 	}
 }
+
+func TestVdirsyncerSyncsCalDAVAndCardDAV(t *testing.T) {
+	tool(t, "vdirsyncer", "vdirsyncer")
+	script := filepath.Join(sharedDir(), "peers", "webdav-clients", "check-dav-sync")
+	if !exists(script) {
+		storagetest.SkipOrFail(t, "vdirsyncer", script+" is missing")
+	}
+	f := newDAVFixture(t)
+	base := f.url + "/dav/holds/" + f.hold
+	out := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), script, "--caldav", base+"/caldav/", "--carddav", base+"/carddav/", f.userName, f.password)
+	cmd.Env = append(os.Environ(), "DAV_SYNC_OUT="+out)
+	got, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("check-dav-sync: %v\n%s", err, got)
+	}
+	for _, want := range []string{"caldav collection ann@example.com: 1 items", "carddav collection ann@example.com: 1 items", "ics: 1 valid, 0 invalid", "vcf: 1 valid, 0 invalid"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("check-dav-sync output lacks %q:\n%s", want, got)
+		}
+	}
+	// The synced event is the one backed up.
+	ics, err := filepath.Glob(filepath.Join(out, "caldav", "*", "*.ics"))
+	if err != nil || len(ics) != 1 {
+		t.Fatalf("synced events: %v %v", ics, err)
+	}
+	if b, _ := os.ReadFile(ics[0]); !strings.Contains(string(b), "UID:ev-1@example.com") {
+		t.Errorf("synced event:\n%s", b)
+	}
+}

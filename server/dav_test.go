@@ -317,3 +317,34 @@ func summary(t *testing.T, cal *ical.Calendar) string {
 	}
 	return s
 }
+
+func TestDAVCalendarViewsAreReadOnly(t *testing.T) {
+	f := newDAVFixture(t)
+	base := "/dav/holds/" + f.hold
+	obj := base + "/caldav/counsel/calendars/ann@example.com/ev-1.ics"
+	res := f.dav(t, "GET", obj, nil)
+	b := body(t, res)
+	if res.StatusCode != 200 || !bytes.Contains(b, []byte("UID:ev-1@example.com")) {
+		t.Fatalf("GET calendar object: %d %s", res.StatusCode, b)
+	}
+	card := base + "/carddav/counsel/contacts/ann@example.com/c-1.vcf"
+	if res := f.dav(t, "GET", card, nil); res.StatusCode != 200 || !bytes.Contains(body(t, res), []byte("UID:c-1")) {
+		t.Errorf("GET address object: %d", res.StatusCode)
+	}
+	for _, m := range []string{"PUT", "DELETE", "MKCOL", "PROPPATCH", "MKCALENDAR"} {
+		if res := f.dav(t, m, obj, nil); res.StatusCode != 403 {
+			t.Errorf("%s on the calendar view: %d, want 403", m, res.StatusCode)
+		}
+	}
+	if res := f.dav(t, "REPORT", base+"/ann@example.com/", nil); res.StatusCode != 403 {
+		t.Errorf("REPORT on the file tree: %d", res.StatusCode)
+	}
+	res = f.dav(t, "OPTIONS", base+"/caldav/", nil)
+	if !strings.Contains(res.Header.Get("DAV"), "calendar-access") {
+		t.Errorf("OPTIONS caldav: DAV %q", res.Header.Get("DAV"))
+	}
+	// Another custodian's collection does not exist.
+	if res := f.dav(t, "GET", base+"/caldav/counsel/calendars/bob@example.com/ev-1.ics", nil); res.StatusCode != 404 {
+		t.Errorf("unknown calendar: %d", res.StatusCode)
+	}
+}
