@@ -38,6 +38,9 @@ func (s *Server) registerHoldRoutes() {
 	s.authed("GET /api/v1/legal-holds/{id}/webdav", s.getHoldAccess)
 	s.authed("POST /api/v1/legal-holds/{id}/webdav", s.rotateHoldAccess)
 	s.authed("DELETE /api/v1/legal-holds/{id}/webdav", s.revokeHoldAccess)
+	// WebDAV is not part of the JSON API (nor of its OpenAPI document):
+	// every method reaches serveDAV, which answers in WebDAV's terms.
+	s.mux.Handle("/dav/holds/", s.route("/dav/holds/", http.HandlerFunc(s.serveDAV)))
 }
 
 // holdView is a hold as the API shows it.

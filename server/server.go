@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/policies"
 	"github.com/holdfast/holdfast/storage"
@@ -78,6 +79,9 @@ type Options struct {
 	// Data is the dedup store behind the backup and restore API
 	// (snapshot.go); nil leaves those routes out.
 	Data *storage.Store
+	// Export serves legal holds over WebDAV under /dav/holds/; nil
+	// answers 403 there.
+	Export *export.Exporter
 }
 
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
@@ -97,8 +101,9 @@ type Server struct {
 	handler http.Handler
 	// auth is the sign-in machinery; nil when sign-in is off. Immutable
 	// after New.
-	auth *authState
-	data    *storage.Store // nil: no backup and restore API
+	auth   *authState
+	data   *storage.Store // nil: no backup and restore API
+	export *export.Exporter
 }
 
 // New returns a server over opts.Store and opts.Engine.
@@ -135,6 +140,7 @@ func New(opts Options) (*Server, error) {
 		metrics:   m,
 		mux:       http.NewServeMux(),
 		data:      opts.Data,
+		export:    opts.Export,
 	}
 	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
 	s.registerRoutes()

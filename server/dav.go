@@ -1,0 +1,246 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-webdav"
+	"github.com/emersion/go-webdav/caldav"
+	"github.com/emersion/go-webdav/carddav"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/legalhold"
+)
+
+// The WebDAV mount of legal holds: /dav/holds/{hold}/... serves the hold's
+// export (package export) read-only to counsel. A request signs in with
+// HTTP Basic: the hold's generated credential (it opens that hold only),
+// or a Cloud Administrator's email and API token (the engine must allow
+// legal_holds.view on the hold). A missing hold, another hold, and a hold
+// the caller may not read all get the same 403, so no answer tells what
+// exists; a wrong, expired or revoked credential is 401.
+
+// davAllow is every method the read-only tree serves (and REPORT in the
+// caldav and carddav views).
+const davAllow = "OPTIONS, GET, HEAD, PROPFIND"
+
+// davRealm is the Basic realm WebDAV clients are challenged with.
+const davRealm = `Basic realm="Holdfast legal hold", charset="UTF-8"`
+
+// davAdminRoles are the roles whose API tokens open WebDAV (W17, W18).
+var davAdminRoles = map[string]bool{"cloud_admin": true, "platform_admin": true}
+
+var errNoHoldAccess = fmt.Errorf("%w: no access to this legal hold", holdfast.ErrDenied)
+
+// serveDAV serves /dav/holds/{path...}.
+func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
+	// Normalize first: authorization looks at the cleaned path only, so
+	// ../ or // cannot reach another hold.
+	rest := strings.TrimPrefix(r.URL.Path, "/dav/holds/")
+	clean := path.Clean("/" + rest)
+	if strings.Contains(rest, "\\") || strings.Contains(rest, "\x00") {
+		s.davError(w, r, http.StatusBadRequest, "bad path")
+		return
+	}
+	segs := strings.SplitN(strings.TrimPrefix(clean, "/"), "/", 2)
+	holdID := segs[0]
+	if holdID == "" {
+		s.davError(w, r, http.StatusNotFound, "no legal hold named")
+		return
+	}
+	view := ""
+	if len(segs) == 2 {
+		view, _, _ = strings.Cut(segs[1], "/")
+		if view != "caldav" && view != "carddav" {
+			view = ""
+		}
+	}
+	if r.Method == http.MethodOptions {
+		switch view {
+		case "caldav":
+			w.Header().Set("DAV", "1, calendar-access")
+			w.Header().Set("Allow", davAllow+", REPORT")
+		case "carddav":
+			w.Header().Set("DAV", "1, addressbook")
+			w.Header().Set("Allow", davAllow+", REPORT")
+		default:
+			w.Header().Set("DAV", "1")
+			w.Header().Set("Allow", davAllow)
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	h, err := s.davHold(r, holdID)
+	if err != nil {
+		if errors.Is(err, holdfast.ErrUnauthenticated) {
+			w.Header().Set("WWW-Authenticate", davRealm)
+			s.davError(w, r, http.StatusUnauthorized, "sign in with the legal hold's WebDAV credentials")
+			return
+		}
+		if errors.Is(err, holdfast.ErrDenied) || errors.Is(err, holdfast.ErrNotFound) {
+			s.davError(w, r, http.StatusForbidden, "no access to this legal hold")
+			return
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelError, "webdav sign-in failed", slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
+		s.davError(w, r, http.StatusInternalServerError, "internal error")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case "REPORT":
+		if view == "" {
+			w.Header().Set("Allow", davAllow)
+			s.davError(w, r, http.StatusForbidden, "REPORT is served only by the caldav and carddav views")
+			return
+		}
+	case "PROPFIND":
+		if d := r.Header.Get("Depth"); d != "0" && d != "1" {
+			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>` + "\n"))
+			return
+		}
+	default:
+		w.Header().Set("Allow", davAllow)
+		s.davError(w, r, http.StatusForbidden, "the legal hold export is read-only")
+		return
+	}
+	prefix := "/dav/holds/" + holdID
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = prefix + strings.TrimPrefix(clean, "/"+holdID)
+	if strings.HasSuffix(r.URL.Path, "/") && !strings.HasSuffix(r2.URL.Path, "/") {
+		r2.URL.Path += "/" // collections keep their slash: CalDAV compares paths
+	}
+	r2.URL.RawPath = ""
+	var dav http.Handler = &webdav.Handler{FileSystem: s.export.FS(h, prefix)}
+	switch view {
+	case "caldav":
+		dav = &caldav.Handler{Backend: s.export.CalDAV(h, prefix+"/caldav"), Prefix: prefix + "/caldav"}
+	case "carddav":
+		dav = &carddav.Handler{Backend: s.export.CardDAV(h, prefix+"/carddav"), Prefix: prefix + "/carddav"}
+	}
+	if r.Method != "PROPFIND" && r.Method != "REPORT" {
+		dav.ServeHTTP(w, r2)
+		return
+	}
+	// go-webdav leaves characters such as @ unescaped in hrefs; some
+	// clients (cadaver's neon) then fail to match a href to the URL they
+	// asked for. The multistatus is rewritten with every href fully
+	// percent-encoded, which names the same resource.
+	buf := &bufferedWriter{header: w.Header()}
+	dav.ServeHTTP(buf, r2)
+	out := hrefPattern.ReplaceAllFunc(buf.body.Bytes(), func(m []byte) []byte {
+		raw := html.UnescapeString(string(m[len("<href>") : len(m)-len("</href>")]))
+		p, err := url.PathUnescape(raw)
+		if err != nil {
+			return m
+		}
+		return []byte("<href>" + escapePath(p) + "</href>")
+	})
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(out)
+}
+
+// hrefPattern matches a href element of a go-webdav multistatus.
+var hrefPattern = regexp.MustCompile(`<href>[^<]*</href>`)
+
+// escapePath percent-encodes every byte of p but unreserved characters
+// (RFC 3986 2.3) and the slashes between segments.
+func escapePath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// bufferedWriter keeps a response to rewrite it.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// davHold authenticates the request and returns the hold it may read.
+func (s *Server) davHold(r *http.Request, holdID string) (holdfast.LegalHold, error) {
+	ctx := r.Context()
+	if s.export == nil {
+		return holdfast.LegalHold{}, fmt.Errorf("%w: no export is configured", holdfast.ErrNotFound)
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok || user == "" || pass == "" {
+		return holdfast.LegalHold{}, legalhold.ErrBadCredential
+	}
+	if legalhold.IsHoldUser(user) {
+		as, err := holdAccess(s.store)
+		if err != nil {
+			return holdfast.LegalHold{}, err
+		}
+		c, err := legalhold.Authenticate(ctx, as, user, pass, s.now())
+		if err != nil {
+			return holdfast.LegalHold{}, err
+		}
+		if c.HoldID != holdID {
+			return holdfast.LegalHold{}, errNoHoldAccess
+		}
+		return s.store.GetHold(ctx, c.AccountID, holdID)
+	}
+	p, err := s.tokens.Authenticate(ctx, pass, s.now())
+	if err != nil {
+		if errors.Is(err, holdfast.ErrUnauthenticated) {
+			return holdfast.LegalHold{}, legalhold.ErrBadCredential
+		}
+		return holdfast.LegalHold{}, err
+	}
+	if !strings.EqualFold(p.Email, user) {
+		return holdfast.LegalHold{}, legalhold.ErrBadCredential
+	}
+	a, err := s.store.GetAdmin(ctx, p.AccountID, p.AdminID)
+	if err != nil {
+		return holdfast.LegalHold{}, err
+	}
+	if !davAdminRoles[a.RoleID] {
+		return holdfast.LegalHold{}, errNoHoldAccess
+	}
+	ctx = holdfast.WithPrincipal(ctx, p)
+	if _, err := s.decide(ctx, check{right: "legal_holds.view", resource: holdEntity(holdID, nil)}); err != nil {
+		return holdfast.LegalHold{}, err
+	}
+	return s.store.GetHold(ctx, p.AccountID, holdID)
+}
+
+// davError writes a short plain-text error.
+func (s *Server) davError(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintln(w, msg)
+}
