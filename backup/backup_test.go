@@ -28,6 +28,13 @@ const token = "hf_backup-test-token-0123456789abcdef"
 // realServer runs the real server (SQLite, the real engine, a filesystem
 // chunk store) with one user who has an endpoint "laptop".
 func realServer(tb testing.TB) (*httptest.Server, *storage.Store) {
+	hs, data, _ := realServerDir(tb)
+	return hs, data
+}
+
+// realServerDir is realServer that also returns the chunk store's
+// directory.
+func realServerDir(tb testing.TB) (*httptest.Server, *storage.Store, string) {
 	tb.Helper()
 	ctx := context.Background()
 	meta, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "holdfast.db"))
@@ -56,7 +63,8 @@ func realServer(tb testing.TB) (*httptest.Server, *storage.Store) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	blobs, err := fs.New(tb.TempDir())
+	blobDir := tb.TempDir()
+	blobs, err := fs.New(blobDir)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -70,7 +78,7 @@ func realServer(tb testing.TB) (*httptest.Server, *storage.Store) {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(hs.Close)
-	return hs, data
+	return hs, data, blobDir
 }
 
 // countingTransport counts chunk uploads by ref and can cut the run off
