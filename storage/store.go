@@ -402,15 +402,21 @@ func indexName(account string, now time.Time) string {
 // sealChunk compresses (when that helps) and encrypts a chunk with the
 // account's current data key.
 func (s *Store) sealChunk(keys *accountKeys, account string, ref holdfast.ChunkRef, data []byte) ([]byte, uint32) {
-	payload := make([]byte, 1, len(data)+1)
-	payload[0] = flagZstd
+	buf := payloadBufs.Get().(*[]byte)
+	defer payloadBufs.Put(buf)
+	payload := append((*buf)[:0], flagZstd)
 	payload = s.enc.EncodeAll(data, payload)
 	if len(payload) >= len(data)+1 {
 		payload = append(payload[:0], flagRaw)
 		payload = append(payload, data...)
 	}
+	*buf = payload[:0]
 	return seal(keys.data[keys.current], nil, payload, chunkAAD(account, ref)), keys.current
 }
+
+// payloadBufs holds the compression buffers of sealChunk, which seal
+// copies out of.
+var payloadBufs = sync.Pool{New: func() any { b := make([]byte, 0, MaxChunk+1024); return &b }}
 
 func (s *Store) openChunk(keys *accountKeys, account string, e packEntry, sealed []byte) ([]byte, error) {
 	aead := keys.data[e.keyID]
