@@ -79,8 +79,8 @@ func TestPerformanceReport(t *testing.T) {
 	first := run()
 	cpu := cpuTime() - cpu0
 	firstTP := float64(total) / first.Duration.Seconds()
-	add("first backup over loopback", fmt.Sprintf("%s (%s uploaded in %v; client and server together used %.0f%% CPU)",
-		mbps(total, first.Duration), size(first.UploadedBytes), first.Duration.Round(time.Millisecond), 100*cpu.Seconds()/first.Duration.Seconds()))
+	add("first backup over loopback", fmt.Sprintf("%s (%s uploaded in %v; client and server together used %.0f%% CPU, %s per CPU-second)",
+		mbps(total, first.Duration), size(first.UploadedBytes), first.Duration.Round(time.Millisecond), 100*cpu.Seconds()/first.Duration.Seconds(), mbps(total, cpu)))
 	second := run()
 	add("second backup, unchanged", fmt.Sprintf("%s (%d chunks uploaded)", mbps(total, second.Duration), second.Uploaded))
 	ours := dirSize(t, blobDir)
@@ -120,6 +120,7 @@ func TestPerformanceReport(t *testing.T) {
 		genCorpus(t, corpus, int64(mb)<<20)
 		repo := filepath.Join(work, "restic-repo")
 		env := append(os.Environ(), "RESTIC_PASSWORD=bench", "RESTIC_REPOSITORY="+repo, "RESTIC_CACHE_DIR="+filepath.Join(work, "restic-cache"))
+		var rCPU time.Duration
 		sh := func(args ...string) time.Duration {
 			cmd := exec.Command(restic, args...)
 			cmd.Env = env
@@ -127,13 +128,16 @@ func TestPerformanceReport(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("restic %v: %v\n%s", args, err, out)
 			}
+			rCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 			return time.Since(start)
 		}
 		sh("init")
 		rFirst := sh("backup", "--quiet", corpus)
+		firstCPU := rCPU
 		rSecond := sh("backup", "--quiet", corpus)
 		rSize := dirSize(t, repo)
-		add("restic first backup (local repository, no network)", fmt.Sprintf("%s; Holdfast / restic throughput = %.2fx", mbps(total, rFirst), firstTP/(float64(total)/rFirst.Seconds())))
+		add("restic first backup (local repository, no network)", fmt.Sprintf("%s, %s per CPU-second; Holdfast / restic throughput = %.2fx, per CPU-second = %.2fx",
+			mbps(total, rFirst), mbps(total, firstCPU), firstTP/(float64(total)/rFirst.Seconds()), firstCPU.Seconds()/cpu.Seconds()))
 		add("restic second backup, unchanged", mbps(total, rSecond))
 		add("restic repository after 2 snapshots", fmt.Sprintf("%s; Holdfast / restic stored size = %.2fx", size(rSize), float64(ours)/float64(rSize)))
 	} else {
