@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -76,7 +77,17 @@ func TestPerformanceReport(t *testing.T) {
 		return res
 	}
 	cpu0 := cpuTime()
+	if prof := os.Getenv("HOLDFAST_BENCH_CPUPROFILE"); prof != "" {
+		f, err := os.Create(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	first := run()
+	pprof.StopCPUProfile()
 	cpu := cpuTime() - cpu0
 	firstTP := float64(total) / first.Duration.Seconds()
 	add("first backup over loopback", fmt.Sprintf("%s (%s uploaded in %v; client and server together used %.0f%% CPU, %s per CPU-second)",
