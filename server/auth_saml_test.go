@@ -249,7 +249,7 @@ func TestSSOLinkingByEmailThenSubject(t *testing.T) {
 	signedIn := func(t *testing.T, b *browser, a answer, want string) {
 		t.Helper()
 		if a.status != 303 || a.header.Get("Location") != "/" {
-			t.Fatalf("ACS: %d %s; log:\n%s", a.status, a.header.Get("Location"), f.logs)
+			t.Fatalf("ACS: %d %s; log:\n%s", a.status, a.header.Get("Location"), f.log)
 		}
 		if got := b.sessionEmail(); got != want {
 			t.Fatalf("session of %q, want %q", got, want)

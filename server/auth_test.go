@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -55,13 +56,40 @@ type authFixture struct {
 	*fixture
 	mail *fakeMailer
 	ts   *httptest.Server
+	log  *lockedBuffer // the server's log: handlers write it from other goroutines
+}
+
+// lockedBuffer is a log buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder // guarded by mu
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }
 
 func newAuthFixture(tb testing.TB, configure ...func(*fixture, *Options)) *authFixture {
 	tb.Helper()
 	mail := &fakeMailer{got: make(chan struct{}, 100)}
+	log := &lockedBuffer{}
 	all := append([]func(*fixture, *Options){func(_ *fixture, o *Options) {
 		o.Auth = AuthOptions{Identity: o.Store.(holdfast.IdentityStore), Mailer: mail}
+		o.Logger = slog.New(slog.NewJSONHandler(log, nil))
 	}}, configure...)
 	f := newFixture(tb, all...)
 	ts := httptest.NewServer(f.handler)
@@ -69,7 +97,7 @@ func newAuthFixture(tb testing.TB, configure ...func(*fixture, *Options)) *authF
 	// The fixture's clock is far from the wall clock; move it to now so
 	// that cookies and the clock agree.
 	f.now = time.Now().UTC()
-	return &authFixture{fixture: f, mail: mail, ts: ts}
+	return &authFixture{fixture: f, mail: mail, ts: ts, log: log}
 }
 
 // addAdmin creates an active administrator with role and password.
