@@ -671,3 +671,30 @@ func TestLoginPageSSOButtonsStayWithinTheirAccount(t *testing.T) {
 		t.Errorf("/login?account= shows another account's IdP:\n%s", page)
 	}
 }
+
+func TestSignInAttemptsLimitedPerAddress(t *testing.T) {
+	f := newAuthFixture(t)
+	try := func(ip string) *httptest.ResponseRecorder {
+		return f.from(ip, "POST", "/auth/login", map[string]string{"email": "nobody@example.com", "password": "Wrong-Password-1"}, &http.Cookie{Name: "x", Value: "y"})
+	}
+	for i := range attemptsPerIP {
+		if w := try("198.51.100.1"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, w.Code)
+		}
+	}
+	w := try("198.51.100.1")
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || errorOf(t, w).Code != "rate_limited" {
+		t.Fatalf("attempt over the limit: %d %s", w.Code, w.Body)
+	}
+	// Forgot-password counts too, with the same answer for any email.
+	if w := f.from("198.51.100.1", "POST", "/auth/password/forgot", map[string]string{"email": "root@example.com"}, &http.Cookie{Name: "x", Value: "y"}); w.Code != http.StatusTooManyRequests {
+		t.Errorf("forgot over the limit: %d", w.Code)
+	}
+	if w := try("198.51.100.2"); w.Code != http.StatusUnauthorized {
+		t.Errorf("another address: %d", w.Code)
+	}
+	f.now = f.now.Add(attemptWindow)
+	if w := try("198.51.100.1"); w.Code != http.StatusUnauthorized {
+		t.Errorf("next window: %d", w.Code)
+	}
+}
