@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"sync"
 	"time"
@@ -66,6 +67,10 @@ func (s *Server) limited(next http.Handler) http.Handler {
 		if !s.auth.attempts.allow(ipString(clientIP(r)), s.now()) {
 			s.metrics.signIns.WithLabelValues("any", holdfast.OutcomeDenied).Inc()
 			w.Header().Set("Retry-After", "60")
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+				http.Redirect(w, r, "/login?error=rate_limited", http.StatusSeeOther) // the sign-in page's form
+				return
+			}
 			s.writeError(w, r, errTooManyAttempts)
 			return
 		}

@@ -690,6 +690,21 @@ func TestSignInAttemptsLimitedPerAddress(t *testing.T) {
 	if w := f.from("198.51.100.1", "POST", "/auth/password/forgot", map[string]string{"email": "root@example.com"}, &http.Cookie{Name: "x", Value: "y"}); w.Code != http.StatusTooManyRequests {
 		t.Errorf("forgot over the limit: %d", w.Code)
 	}
+	// The sign-in page's form gets the page back, with the reason.
+	req := httptest.NewRequest("POST", "/auth/login", strings.NewReader("email=a%40b.c&password=x"))
+	req.RemoteAddr = "198.51.100.1:4000"
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login?error=rate_limited" {
+		t.Errorf("form over the limit: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	if page := f.browser().do("GET", "/login?error=rate_limited", nil); !strings.Contains(page.body, "Too many attempts") {
+		t.Errorf("the page does not explain rate_limited")
+	}
+	if page := f.browser().do("GET", "/login?error=sso", nil); !strings.Contains(page.body, "Single sign-on did not work") {
+		t.Errorf("the page does not explain sso")
+	}
 	if w := try("198.51.100.2"); w.Code != http.StatusUnauthorized {
 		t.Errorf("another address: %d", w.Code)
 	}
