@@ -713,3 +713,44 @@ func TestSignInAttemptsLimitedPerAddress(t *testing.T) {
 		t.Errorf("next window: %d", w.Code)
 	}
 }
+
+// TestLoginPageFormFlow signs in through the HTML forms alone, as a
+// browser without script would: password, MFA enrolment, recovery codes.
+func TestLoginPageFormFlow(t *testing.T) {
+	f := newAuthFixture(t)
+	f.setPassword(f.admin, testPassword)
+	b := f.browser()
+	page, pageURL := b.follow(f.ts.URL+"/login?return_to=/api/v1/account", nil)
+	page, pageURL = b.submit(page, pageURL, "password", map[string]string{"email": f.admin.Email, "password": testPassword}, nil)
+	if !strings.Contains(pageURL, "step=mfa_enroll") || !strings.Contains(page.body, "Set up multi-factor authentication") {
+		t.Fatalf("after the password form: %s\n%s", pageURL, page.body)
+	}
+	i := strings.Index(page.body, "Key: <code>")
+	if i < 0 {
+		t.Fatalf("no key on the enrolment page:\n%s", page.body)
+	}
+	secret := page.body[i+len("Key: <code>"):]
+	secret = secret[:strings.Index(secret, "</code>")]
+	code, err := idp.TOTPCode(holdfast.Secret(secret), f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = b.submit(page, pageURL, "code", map[string]string{"code": code}, nil)
+	if page.status != http.StatusOK || strings.Count(page.body, "<li><code>") != idp.RecoveryCodeCount || page.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("recovery codes page: %d\n%s", page.status, page.body)
+	}
+	if !strings.Contains(page.body, `href="/api/v1/account"`) {
+		t.Errorf("the recovery codes page does not continue to return_to:\n%s", page.body)
+	}
+	if got := b.sessionEmail(); got != f.admin.Email {
+		t.Fatalf("session of %q", got)
+	}
+	// A wrong code on the MFA form comes back to the form with the error.
+	b2 := f.browser()
+	page, pageURL = b2.follow(f.ts.URL+"/login", nil)
+	page, pageURL = b2.submit(page, pageURL, "password", map[string]string{"email": f.admin.Email, "password": testPassword}, nil)
+	page, pageURL = b2.submit(page, pageURL, "code", map[string]string{"code": "000000"}, nil)
+	if !strings.Contains(pageURL, "step=mfa") || !strings.Contains(page.body, `role="alert"`) || b2.sessionEmail() != "" {
+		t.Errorf("wrong MFA code through the form: %s\n%s", pageURL, page.body)
+	}
+}
