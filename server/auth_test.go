@@ -517,6 +517,9 @@ func TestChangePasswordPolicyAndHistory(t *testing.T) {
 		return a
 	}
 	wantStatus(t, "wrong current", change("Wrong-Current-1", "Brand-New-Pass-1", "Brand-New-Pass-1"), http.StatusUnprocessableEntity)
+	if c, _ := f.store.(holdfast.IdentityStore).GetCredentials(context.Background(), f.account.ID, admin.ID); c.FailedLogins != 1 {
+		t.Errorf("a wrong current password is not counted as a failure: %d", c.FailedLogins)
+	}
 	wantStatus(t, "no special character", change(testPassword, "BrandNewPass12", "BrandNewPass12"), http.StatusUnprocessableEntity)
 	wantStatus(t, "too long", change(testPassword, "Aa1!"+strings.Repeat("x", 61), "Aa1!"+strings.Repeat("x", 61)), http.StatusUnprocessableEntity)
 	wantStatus(t, "repeat differs", change(testPassword, "Brand-New-Pass-1", "Brand-New-Pass-2"), http.StatusUnprocessableEntity)
