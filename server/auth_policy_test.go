@@ -157,7 +157,19 @@ func TestIdentityProviderAPI(t *testing.T) {
 			t.Errorf("POST %v: %d %s", bad, w.Code, w.Body)
 		}
 	}
-	w = f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "oidc", "name": "Okta", "issuer": "https://idp.example",
+	// A provider answering discovery; a wrong issuer is refused at once.
+	var disco *httptest.Server
+	disco = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%[1]s/authorize","token_endpoint":"%[1]s/token","jwks_uri":"%[1]s/jwks"}`, disco.URL)
+	}))
+	defer disco.Close()
+	w = f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "oidc", "name": "Okta", "issuer": disco.URL + "/",
+		"client_id": "c", "enabled": true})
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "issuer") {
+		t.Errorf("issuer with a trailing slash the provider does not use: %d %s", w.Code, w.Body)
+	}
+	w = f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "oidc", "name": "Okta", "issuer": disco.URL,
 		"client_id": "c", "client_secret": "s3cret-value", "enabled": true})
 	if w.Code != http.StatusCreated || strings.Contains(w.Body.String(), "s3cret-value") {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
@@ -165,7 +177,7 @@ func TestIdentityProviderAPI(t *testing.T) {
 	var v idpView
 	decode(t, w, &v)
 	// PUT without a secret keeps it.
-	w = f.do("PUT", "/api/v1/identity-providers/"+v.ID, map[string]any{"kind": "oidc", "name": "Okta 2", "issuer": "https://idp.example",
+	w = f.do("PUT", "/api/v1/identity-providers/"+v.ID, map[string]any{"kind": "oidc", "name": "Okta 2", "issuer": disco.URL,
 		"client_id": "c", "enabled": false})
 	if w.Code != 200 {
 		t.Fatalf("put: %d %s", w.Code, w.Body)
