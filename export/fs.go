@@ -262,7 +262,14 @@ func (f *holdFS) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if data, err := n.content(); err != nil || data != nil {
 		return nopCloser{bytes.NewReader(data)}, err
 	}
-	return f.e.opts.Data.OpenItem(ctx, f.hold.AccountID, n.snapID, n.itemPath)
+	r, err := f.e.opts.Data.OpenItem(ctx, f.hold.AccountID, n.snapID, n.itemPath)
+	if err != nil {
+		return nil, err
+	}
+	if r.Size() <= prefetchBlock {
+		return r, nil // one block: nothing to overlap
+	}
+	return newPrefetchReader(ctx, r), nil
 }
 
 type nopCloser struct{ *bytes.Reader }

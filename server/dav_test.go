@@ -73,7 +73,7 @@ type davFixture struct {
 // RFC 5322 appendix A.1.1, with CRLF.
 const simpleMessage = "From: John Doe <jdoe@machine.example>\r\nTo: Mary Smith <mary@example.net>\r\nSubject: Saying Hello\r\nDate: Fri, 21 Nov 1997 09:55:06 -0600\r\nMessage-ID: <1234@local.machine.example>\r\n\r\nThis is a message just to say hello.\r\nSo, \"Hello\".\r\n"
 
-func newDAVFixture(t *testing.T) *davFixture {
+func newDAVFixture(t testing.TB) *davFixture {
 	t.Helper()
 	rf := newRealFixture(t)
 	blobs, err := fs.New(t.TempDir())
