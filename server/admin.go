@@ -140,6 +140,9 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.inviteNewAdmin(ctx, r, a); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusCreated, a)
 }
 

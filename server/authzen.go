@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/holdfast/holdfast"
 )
@@ -100,11 +103,12 @@ func (s *Server) evaluation(w http.ResponseWriter, r *http.Request) error {
 	if err := s.authorizePEP(ctx); err != nil {
 		return err
 	}
-	body, err := readAuthZEN(w, r)
+	body, release, err := readAuthZEN(w, r)
 	if err != nil {
 		return err
 	}
-	req, err := parseEvaluation(body)
+	defer release()
+	req, err := parseEvaluation(evalMembers(body, nil))
 	if err != nil {
 		return err
 	}
@@ -129,16 +133,17 @@ func (s *Server) evaluations(w http.ResponseWriter, r *http.Request) error {
 	if err := s.authorizePEP(ctx); err != nil {
 		return err
 	}
-	body, err := readAuthZEN(w, r)
+	body, release, err := readAuthZEN(w, r)
 	if err != nil {
 		return err
 	}
+	defer release()
 	b, err := parseBatch(body)
 	if err != nil {
 		return err
 	}
 	if len(b.items) == 0 {
-		req, err := parseEvaluation(body)
+		req, err := parseEvaluation(b.defaults)
 		if err != nil {
 			return err
 		}
@@ -163,20 +168,11 @@ func (s *Server) evaluations(w http.ResponseWriter, r *http.Request) error {
 
 // evaluateItem merges item with the batch defaults and decides it. A bad
 // item or an engine failure is a denied item carrying the error.
-func (s *Server) evaluateItem(ctx context.Context, b batch, item any) evaluationResponse {
-	obj, ok := item.(map[string]any)
-	if !ok {
+func (s *Server) evaluateItem(ctx context.Context, b batch, item *fastjson.Value) evaluationResponse {
+	if item.Type() != fastjson.TypeObject {
 		return itemError(http.StatusBadRequest, "an evaluation must be a JSON object")
 	}
-	merged := make(map[string]any, 4)
-	for _, k := range []string{"subject", "action", "resource", "context"} {
-		if v, ok := obj[k]; ok && v != nil {
-			merged[k] = v
-		} else if v, ok := b.defaults[k]; ok {
-			merged[k] = v
-		}
-	}
-	req, err := parseEvaluation(merged)
+	req, err := parseEvaluation(evalMembers(item, &b.defaults))
 	if err != nil {
 		return itemError(http.StatusBadRequest, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
 	}
@@ -238,141 +234,227 @@ func (s *Server) authorizePEP(ctx context.Context) error {
 	return err
 }
 
+// authzenParsers parse request bodies. A parsed value lives in its
+// parser's memory until the parser is returned to the pool, so handlers
+// copy every string they keep (parseEvaluation does).
+var authzenParsers fastjson.ParserPool
+
 // readAuthZEN reads a JSON object body. A non-JSON content type, an empty
-// or malformed body or a body that is not an object is errBadRequest.
-func readAuthZEN(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+// or malformed body or a body that is not an object is errBadRequest. The
+// caller must call release when done with the value, and keep nothing of
+// it afterwards.
+func readAuthZEN(w http.ResponseWriter, r *http.Request) (*fastjson.Value, func(), error) {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		return nil, fmt.Errorf("%w: Content-Type must be application/json", errBadRequest)
+		return nil, nil, fmt.Errorf("%w: Content-Type must be application/json", errBadRequest)
 	}
 	if err := requireJSON(r); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
-		return nil, bodyError(err)
+		return nil, nil, bodyError(err)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, fmt.Errorf("%w: request body is empty", errBadRequest)
+		return nil, nil, fmt.Errorf("%w: request body is empty", errBadRequest)
 	}
+	p := authzenParsers.Get()
+	v, err := p.ParseBytes(raw)
+	if err != nil {
+		authzenParsers.Put(p)
+		return nil, nil, malformedJSON(raw)
+	}
+	if v.Type() != fastjson.TypeObject {
+		authzenParsers.Put(p)
+		return nil, nil, fmt.Errorf("%w: request body must be a JSON object", errBadRequest)
+	}
+	return v, func() { authzenParsers.Put(p) }, nil
+}
+
+// malformedJSON explains why raw, which the fast parser refused, is not
+// one JSON value, in encoding/json's words (a byte offset, truncation, or
+// trailing data). This runs only for bad requests.
+func malformedJSON(raw []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, bodyError(err)
+		return bodyError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: request body holds more than one JSON value", errBadRequest)
+		return fmt.Errorf("%w: request body holds more than one JSON value", errBadRequest)
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: request body must be a JSON object", errBadRequest)
+	return fmt.Errorf("%w: request body is not valid JSON", errBadRequest)
+}
+
+// member returns obj's member key, nil when it is absent or null. Like
+// encoding/json, the last of duplicate members wins. obj must be an object.
+func member(obj *fastjson.Value, key string) *fastjson.Value {
+	var found *fastjson.Value
+	o, _ := obj.Object()
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if string(k) == key {
+			found = v
+		}
+	})
+	if found != nil && found.Type() == fastjson.TypeNull {
+		return nil
 	}
-	return obj, nil
+	return found
+}
+
+// evalEntities are the four members of an evaluation, each nil when absent.
+type evalEntities struct {
+	subject, action, resource, context *fastjson.Value
+}
+
+// evalMembers reads the members of the evaluation obj; a member obj lacks
+// is taken from defaults when given (whole-object replacement).
+func evalMembers(obj *fastjson.Value, defaults *evalEntities) evalEntities {
+	m := evalEntities{
+		subject:  member(obj, "subject"),
+		action:   member(obj, "action"),
+		resource: member(obj, "resource"),
+		context:  member(obj, "context"),
+	}
+	if defaults != nil {
+		m.subject = cmp.Or(m.subject, defaults.subject)
+		m.action = cmp.Or(m.action, defaults.action)
+		m.resource = cmp.Or(m.resource, defaults.resource)
+		m.context = cmp.Or(m.context, defaults.context)
+	}
+	return m
 }
 
 // parseEvaluation reads one complete evaluation: subject, action and
 // resource are required with their type/id/name strings; properties and
 // context must be objects. Unknown members are ignored; a null member is
 // treated as absent.
-func parseEvaluation(body map[string]any) (holdfast.DecisionRequest, error) {
+func parseEvaluation(m evalEntities) (holdfast.DecisionRequest, error) {
 	var req holdfast.DecisionRequest
 	var err error
-	if req.Subject, err = parseEntity(body, "subject"); err != nil {
+	if req.Subject, err = parseEntity(m.subject, "subject"); err != nil {
 		return req, err
 	}
-	if req.Action, err = parseAction(body); err != nil {
+	if req.Action, err = parseAction(m.action); err != nil {
 		return req, err
 	}
-	if req.Resource, err = parseEntity(body, "resource"); err != nil {
+	if req.Resource, err = parseEntity(m.resource, "resource"); err != nil {
 		return req, err
 	}
-	if req.Context, err = optionalObject(body, "context"); err != nil {
+	if req.Context, err = optionalObject(m.context, "context"); err != nil {
 		return req, err
 	}
 	return req, nil
 }
 
-// parseEntity reads the subject or resource member of body.
-func parseEntity(body map[string]any, name string) (holdfast.Entity, error) {
+// parseEntity reads a subject or resource (name labels it in errors).
+func parseEntity(v *fastjson.Value, name string) (holdfast.Entity, error) {
 	var e holdfast.Entity
-	obj, err := requiredObject(body, name)
-	if err != nil {
+	if err := requiredObject(v, name); err != nil {
 		return e, err
 	}
-	if e.Type, err = requiredString(obj, name, "type"); err != nil {
+	var err error
+	if e.Type, err = requiredString(v, name, "type"); err != nil {
 		return e, err
 	}
-	if e.ID, err = requiredString(obj, name, "id"); err != nil {
+	if e.ID, err = requiredString(v, name, "id"); err != nil {
 		return e, err
 	}
-	if e.Properties, err = optionalObject(obj, name+".properties"); err != nil {
+	if e.Properties, err = optionalObject(member(v, "properties"), name+".properties"); err != nil {
 		return e, err
 	}
 	return e, nil
 }
 
-// parseAction reads the action member of body.
-func parseAction(body map[string]any) (holdfast.Action, error) {
+// parseAction reads an action.
+func parseAction(v *fastjson.Value) (holdfast.Action, error) {
 	var a holdfast.Action
-	obj, err := requiredObject(body, "action")
-	if err != nil {
+	if err := requiredObject(v, "action"); err != nil {
 		return a, err
 	}
-	if a.Name, err = requiredString(obj, "action", "name"); err != nil {
+	var err error
+	if a.Name, err = requiredString(v, "action", "name"); err != nil {
 		return a, err
 	}
-	if a.Properties, err = optionalObject(obj, "action.properties"); err != nil {
+	if a.Properties, err = optionalObject(member(v, "properties"), "action.properties"); err != nil {
 		return a, err
 	}
 	return a, nil
 }
 
-func requiredObject(body map[string]any, name string) (map[string]any, error) {
-	v, ok := body[name]
-	if !ok || v == nil {
-		return nil, fmt.Errorf("%w: %s is missing", errBadRequest, name)
+func requiredObject(v *fastjson.Value, name string) error {
+	if v == nil {
+		return fmt.Errorf("%w: %s is missing", errBadRequest, name)
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s must be a JSON object", errBadRequest, name)
+	if v.Type() != fastjson.TypeObject {
+		return fmt.Errorf("%w: %s must be a JSON object", errBadRequest, name)
 	}
-	return obj, nil
+	return nil
 }
 
-func requiredString(obj map[string]any, parent, name string) (string, error) {
-	v, ok := obj[name]
-	if !ok || v == nil {
+// requiredString reads the string member name of obj, as a copy.
+func requiredString(obj *fastjson.Value, parent, name string) (string, error) {
+	v := member(obj, name)
+	if v == nil {
 		return "", fmt.Errorf("%w: %s.%s is missing", errBadRequest, parent, name)
 	}
-	s, ok := v.(string)
-	if !ok {
+	b, err := v.StringBytes()
+	if err != nil {
 		return "", fmt.Errorf("%w: %s.%s must be a string", errBadRequest, parent, name)
 	}
-	if s == "" {
+	if len(b) == 0 {
 		return "", fmt.Errorf("%w: %s.%s must not be empty", errBadRequest, parent, name)
 	}
-	return s, nil
+	return string(b), nil
 }
 
-// optionalObject reads member key of obj (label names it in errors).
-func optionalObject(obj map[string]any, label string) (map[string]any, error) {
-	key := label[strings.LastIndex(label, ".")+1:]
-	v, ok := obj[key]
-	if !ok || v == nil {
+// optionalObject converts v, an object member labelled label, to a map;
+// absent (nil) is a nil map.
+func optionalObject(v *fastjson.Value, label string) (map[string]any, error) {
+	if v == nil {
 		return nil, nil
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
+	if v.Type() != fastjson.TypeObject {
 		return nil, fmt.Errorf("%w: %s must be a JSON object", errBadRequest, label)
 	}
+	m, _ := jsonAny(v).(map[string]any)
 	return m, nil
+}
+
+// jsonAny converts v to the value encoding/json would decode with
+// UseNumber: maps, slices, strings, json.Number, bools and nil. Every
+// string is copied out of the parser's memory.
+func jsonAny(v *fastjson.Value) any {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		m := make(map[string]any, o.Len())
+		o.Visit(func(k []byte, x *fastjson.Value) { m[string(k)] = jsonAny(x) })
+		return m
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		out := make([]any, len(a))
+		for i, x := range a {
+			out[i] = jsonAny(x)
+		}
+		return out
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return string(b)
+	case fastjson.TypeNumber:
+		return json.Number(v.MarshalTo(nil))
+	case fastjson.TypeTrue:
+		return true
+	case fastjson.TypeFalse:
+		return false
+	}
+	return nil
 }
 
 // batch is a parsed /access/v1/evaluations request.
 type batch struct {
-	defaults       map[string]any // top-level subject, action, resource, context
-	items          []any
+	defaults       evalEntities // top-level subject, action, resource, context
+	items          []*fastjson.Value
 	semantic       string
 	includeContext bool
 }
@@ -381,42 +463,43 @@ type batch struct {
 // (an object with a known evaluations_semantic and a boolean
 // include_context) and the defaults, which must be objects when present
 // but are checked for completeness only after merging into each item.
-func parseBatch(body map[string]any) (batch, error) {
-	b := batch{defaults: map[string]any{}, semantic: semanticExecuteAll}
-	for _, k := range []string{"subject", "action", "resource", "context"} {
-		v, ok := body[k]
-		if !ok || v == nil {
-			continue
+func parseBatch(body *fastjson.Value) (batch, error) {
+	b := batch{defaults: evalMembers(body, nil), semantic: semanticExecuteAll}
+	for _, d := range []struct {
+		name string
+		v    *fastjson.Value
+	}{{"subject", b.defaults.subject}, {"action", b.defaults.action}, {"resource", b.defaults.resource}, {"context", b.defaults.context}} {
+		if d.v != nil && d.v.Type() != fastjson.TypeObject {
+			return b, fmt.Errorf("%w: %s must be a JSON object", errBadRequest, d.name)
 		}
-		if _, isObject := v.(map[string]any); !isObject {
-			return b, fmt.Errorf("%w: %s must be a JSON object", errBadRequest, k)
-		}
-		b.defaults[k] = v
 	}
-	if v, ok := body["evaluations"]; ok && v != nil {
-		items, isArray := v.([]any)
-		if !isArray {
+	if v := member(body, "evaluations"); v != nil {
+		items, err := v.Array()
+		if err != nil {
 			return b, fmt.Errorf("%w: evaluations must be a JSON array", errBadRequest)
 		}
 		b.items = items
 	}
-	opts, err := optionalObject(body, "options")
-	if err != nil {
-		return b, err
+	opts := member(body, "options")
+	if opts == nil {
+		return b, nil
 	}
-	if v, ok := opts["evaluations_semantic"]; ok && v != nil {
-		sem, _ := v.(string)
-		switch sem {
+	if opts.Type() != fastjson.TypeObject {
+		return b, fmt.Errorf("%w: options must be a JSON object", errBadRequest)
+	}
+	if v := member(opts, "evaluations_semantic"); v != nil {
+		sem, _ := v.StringBytes()
+		switch string(sem) {
 		case semanticExecuteAll, semanticDenyOnFirstDeny, semanticPermitOnFirstPermit:
-			b.semantic = sem
+			b.semantic = string(sem)
 		default:
 			return b, fmt.Errorf("%w: options.evaluations_semantic must be %s, %s or %s",
 				errBadRequest, semanticExecuteAll, semanticDenyOnFirstDeny, semanticPermitOnFirstPermit)
 		}
 	}
-	if v, ok := opts["include_context"]; ok && v != nil {
-		inc, isBool := v.(bool)
-		if !isBool {
+	if v := member(opts, "include_context"); v != nil {
+		inc, err := v.Bool()
+		if err != nil {
 			return b, fmt.Errorf("%w: options.include_context must be a boolean", errBadRequest)
 		}
 		b.includeContext = inc

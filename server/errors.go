@@ -22,6 +22,9 @@ var (
 	errBadRequest = errors.New("bad request")
 	// errTooLarge is a body over maxBodyBytes.
 	errTooLarge = errors.New("request body too large")
+	// errUpstream is an identity provider that cannot be reached or
+	// answers nonsense: not the caller's fault, and not ours.
+	errUpstream = errors.New("identity provider unavailable")
 )
 
 // maxBodyBytes bounds every request body.
@@ -48,6 +51,7 @@ var errorTable = []errorMapping{
 	{holdfast.ErrInvalid, http.StatusUnprocessableEntity, "invalid"},
 	{holdfast.ErrHeld, http.StatusConflict, "legal_hold"},
 	{holdfast.ErrConflict, http.StatusConflict, "conflict"},
+	{errUpstream, http.StatusBadGateway, "upstream"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
 	// The client left: nobody reads this response, and it is not a
 	// server failure to log.
@@ -134,10 +138,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // into v, refusing unknown members and trailing data. It returns errors
 // matching errBadRequest or errTooLarge.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeJSONLimit(w, r, v, maxBodyBytes)
+}
+
+// decodeJSONLimit is decodeJSON with a body limit of limit bytes, for the
+// few bodies (snapshot manifests, chunk lists) that are larger by nature.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if err := requireJSON(r); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)

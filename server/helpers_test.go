@@ -160,7 +160,7 @@ type fixture struct {
 	now     time.Time
 }
 
-func newFixture(tb testing.TB) *fixture {
+func newFixture(tb testing.TB, configure ...func(*fixture, *Options)) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "holdfast.db"))
@@ -175,12 +175,16 @@ func newFixture(tb testing.TB) *fixture {
 	f := &fixture{t: tb, store: store, account: res.Account, admin: res.Admin, logs: &bytes.Buffer{},
 		now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	f.engine = &fakeEngine{store: store, cat: testCatalog}
-	f.srv, err = New(Options{
+	opts := Options{
 		Store:  store,
 		Engine: f.engine,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
 		Now:    func() time.Time { return f.now },
-	})
+	}
+	for _, c := range configure {
+		c(f, &opts)
+	}
+	f.srv, err = New(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -15,6 +15,7 @@ type metrics struct {
 	requests  *prometheus.CounterVec   // http_requests_total{route,method,code}
 	duration  *prometheus.HistogramVec // http_request_duration_seconds{route,method}
 	decisions *prometheus.CounterVec   // holdfast_decisions_total{decision}
+	signIns   *prometheus.CounterVec   // holdfast_sign_ins_total{method,outcome}
 	handler   http.Handler             // GET /metrics
 }
 
@@ -42,6 +43,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "holdfast_decisions_total",
 			Help: "Authorization decisions made, by outcome (allow or deny).",
 		}, []string{"decision"}),
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "holdfast_sign_ins_total",
+			Help: "Administrator sign-in attempts, by method (password, oidc, saml) and outcome.",
+		}, []string{"method", "outcome"}),
 	}
 	var err error
 	if m.requests, err = register(reg, m.requests); err != nil {
@@ -51,6 +56,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.decisions, err = register(reg, m.decisions); err != nil {
+		return nil, err
+	}
+	if m.signIns, err = register(reg, m.signIns); err != nil {
 		return nil, err
 	}
 	// Both outcomes are exported from the start, so a rate over them

@@ -22,6 +22,7 @@ import (
 	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/policies"
+	"github.com/holdfast/holdfast/storage"
 )
 
 // Engine is the part of the decision engine (*authz.Engine) the server
@@ -72,6 +73,12 @@ type Options struct {
 	Authenticators []Authenticator
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// Auth configures sign-in (sessions, passwords, SSO, SCIM); with a
+	// nil Auth.Identity only API tokens authenticate.
+	Auth AuthOptions
+	// Data is the dedup store behind the backup and restore API
+	// (snapshot.go); nil leaves those routes out.
+	Data *storage.Store
 	// Export serves legal holds over WebDAV under /dav/holds/; nil
 	// answers 403 there.
 	Export *export.Exporter
@@ -92,7 +99,11 @@ type Server struct {
 	// OpenAPI completeness test. Immutable after New.
 	routes  []string
 	handler http.Handler
-	export  *export.Exporter
+	// auth is the sign-in machinery; nil when sign-in is off. Immutable
+	// after New.
+	auth   *authState
+	data   *storage.Store // nil: no backup and restore API
+	export *export.Exporter
 }
 
 // New returns a server over opts.Store and opts.Engine.
@@ -128,10 +139,14 @@ func New(opts Options) (*Server, error) {
 		now:       now,
 		metrics:   m,
 		mux:       http.NewServeMux(),
+		data:      opts.Data,
 		export:    opts.Export,
 	}
 	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
 	s.registerRoutes()
+	if err := s.initAuth(opts.Auth); err != nil {
+		return nil, err
+	}
 	s.handler = s.observe(s.recoverPanics(s.jsonMisses(s.mux)))
 	return s, nil
 }
@@ -194,6 +209,9 @@ func (s *Server) registerRoutes() {
 
 	s.authed("GET /api/v1/audit", s.listAudit)
 	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
+
+	s.registerSnapshotRoutes()
+	s.registerSCIM()
 }
 
 // apiFunc is a handler that returns its error for the edge to write.

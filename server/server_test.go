@@ -698,7 +698,7 @@ func TestMiddleware(t *testing.T) {
 }
 
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
-	f := newFixture(t)
+	f := newAuthFixture(t) // with sign-in on, as cmd/holdfast serves it
 	w := f.do("GET", "/api/v1/openapi.json", nil)
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`

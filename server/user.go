@@ -98,15 +98,19 @@ func (s *Server) profileScope(ctx context.Context) ([]string, error) {
 
 // getUser serves GET /api/v1/users/{id} (users.view).
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
-	ctx, id := r.Context(), r.PathValue("id")
-	if _, err := s.decide(ctx, check{right: "users.view", resource: userEntity(id, nil)}); err != nil {
-		return err
-	}
-	u, err := s.store.GetUser(ctx, principal(ctx).AccountID, id)
+	u, err := s.viewUser(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, u)
+}
+
+// viewUser returns user id of the caller's account (users.view).
+func (s *Server) viewUser(ctx context.Context, id string) (holdfast.User, error) {
+	if _, err := s.decide(ctx, check{right: "users.view", resource: userEntity(id, nil)}); err != nil {
+		return holdfast.User{}, err
+	}
+	return s.store.GetUser(ctx, principal(ctx).AccountID, id)
 }
 
 // userCreate is the body of POST /api/v1/users. An empty ProfileID puts
@@ -125,6 +129,16 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
+	u, err := s.newUser(ctx, in, nil)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, u)
+}
+
+// newUser validates in and creates the user, active, in the caller's
+// account (users.create_import); extra is merged into the audit detail.
+func (s *Server) newUser(ctx context.Context, in userCreate, extra map[string]any) (holdfast.User, error) {
 	acct := principal(ctx).AccountID
 	var v holdfast.ValidationError
 	now := s.now().UTC().Truncate(time.Microsecond)
@@ -139,12 +153,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		UpdatedAt:  now,
 	}
 	if err := v.Err(); err != nil {
-		return err
+		return u, err
 	}
 	if u.ProfileID == "" {
 		def, err := s.defaultProfile(ctx)
 		if err != nil {
-			return err
+			return u, err
 		}
 		u.ProfileID = def.ID
 	}
@@ -160,12 +174,13 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.CreateUser(ctx, &u); err != nil {
 			return "", nil, fmt.Errorf("user %s: %w", u.Email, err)
 		}
-		return u.ID, map[string]any{"email": u.Email, "profile_id": u.ProfileID}, nil
+		detail := map[string]any{"email": u.Email, "profile_id": u.ProfileID}
+		for k, v := range extra {
+			detail[k] = v
+		}
+		return u.ID, detail, nil
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, u)
+	return u, err
 }
 
 // defaultProfile returns the caller's account's Default profile.
@@ -198,6 +213,15 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
+	out, err := s.patchUser(ctx, id, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// patchUser validates and applies in to user id (users.manage).
+func (s *Server) patchUser(ctx context.Context, id string, in userPatch) (holdfast.User, error) {
 	var v holdfast.ValidationError
 	if in.Name != nil {
 		*in.Name = checkName(&v, "name", *in.Name)
@@ -209,7 +233,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		v.Add("", "the request changes nothing")
 	}
 	if err := v.Err(); err != nil {
-		return err
+		return holdfast.User{}, err
 	}
 	checks := []check{{right: "users.manage", resource: userEntity(id, nil)}}
 	if in.ProfileID != nil {
@@ -242,10 +266,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		set("external_id", &u.ExternalID, in.ExternalID)
 		return s.saveUser(ctx, tx, &u, &out, detail)
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return out, err
 }
 
 // saveUser stores u and copies it to out; it is the tail of every user
@@ -270,21 +291,7 @@ type userTransition struct {
 // transitionUser serves the state changes of one user.
 func (s *Server) transitionUser(t userTransition) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		ctx, id := r.Context(), r.PathValue("id")
-		var out holdfast.User
-		c := change{action: t.action, resourceType: holdfast.ResourceUser, resourceID: id,
-			checks: []check{{right: t.right, resource: userEntity(id, nil)}}}
-		_, err := s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
-			u, err := tx.GetUser(ctx, principal(ctx).AccountID, id)
-			if err != nil {
-				return "", nil, err
-			}
-			from := u.State
-			if err := t.apply(tx, &u, s.now().UTC().Truncate(time.Microsecond)); err != nil {
-				return "", nil, err
-			}
-			return s.saveUser(ctx, tx, &u, &out, map[string]any{"email": u.Email, "from": from, "to": u.State})
-		})
+		out, err := s.transition(r.Context(), r.PathValue("id"), t)
 		if err != nil {
 			return err
 		}
@@ -292,30 +299,55 @@ func (s *Server) transitionUser(t userTransition) apiFunc {
 	}
 }
 
-// preserveUser serves POST /api/v1/users/{id}/preserve (users.manage): an
-// active user stops backing up and its data is kept.
-func (s *Server) preserveUser(w http.ResponseWriter, r *http.Request) error {
-	return s.transitionUser(userTransition{right: "users.manage", action: "user.preserve",
-		apply: func(_ holdfast.MetaStore, u *holdfast.User, now time.Time) error {
-			if u.State != holdfast.UserActive {
-				return fmt.Errorf("%w: only an active user can be preserved; user %s is %s", holdfast.ErrConflict, u.ID, u.State)
-			}
-			u.State, u.PreservedAt = holdfast.UserPreserved, &now
-			return nil
-		}})(w, r)
+// transition applies t to user id, in one transaction with its audit
+// record, and returns the user after it.
+func (s *Server) transition(ctx context.Context, id string, t userTransition) (holdfast.User, error) {
+	var out holdfast.User
+	c := change{action: t.action, resourceType: holdfast.ResourceUser, resourceID: id,
+		checks: []check{{right: t.right, resource: userEntity(id, nil)}}}
+	_, err := s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
+		u, err := tx.GetUser(ctx, principal(ctx).AccountID, id)
+		if err != nil {
+			return "", nil, err
+		}
+		from := u.State
+		if err := t.apply(tx, &u, s.now().UTC().Truncate(time.Microsecond)); err != nil {
+			return "", nil, err
+		}
+		return s.saveUser(ctx, tx, &u, &out, map[string]any{"email": u.Email, "from": from, "to": u.State})
+	})
+	return out, err
 }
 
-// activateUser serves POST /api/v1/users/{id}/activate (users.manage): a
-// preserved user becomes active again.
+// preserveTransition: an active user stops backing up and its data is
+// kept.
+var preserveTransition = userTransition{right: "users.manage", action: "user.preserve",
+	apply: func(_ holdfast.MetaStore, u *holdfast.User, now time.Time) error {
+		if u.State != holdfast.UserActive {
+			return fmt.Errorf("%w: only an active user can be preserved; user %s is %s", holdfast.ErrConflict, u.ID, u.State)
+		}
+		u.State, u.PreservedAt = holdfast.UserPreserved, &now
+		return nil
+	}}
+
+// activateTransition: a preserved user becomes active again.
+var activateTransition = userTransition{right: "users.manage", action: "user.activate",
+	apply: func(_ holdfast.MetaStore, u *holdfast.User, _ time.Time) error {
+		if u.State != holdfast.UserPreserved {
+			return fmt.Errorf("%w: only a preserved user can be activated; user %s is %s", holdfast.ErrConflict, u.ID, u.State)
+		}
+		u.State, u.PreservedAt = holdfast.UserActive, nil
+		return nil
+	}}
+
+// preserveUser serves POST /api/v1/users/{id}/preserve (users.manage).
+func (s *Server) preserveUser(w http.ResponseWriter, r *http.Request) error {
+	return s.transitionUser(preserveTransition)(w, r)
+}
+
+// activateUser serves POST /api/v1/users/{id}/activate (users.manage).
 func (s *Server) activateUser(w http.ResponseWriter, r *http.Request) error {
-	return s.transitionUser(userTransition{right: "users.manage", action: "user.activate",
-		apply: func(_ holdfast.MetaStore, u *holdfast.User, _ time.Time) error {
-			if u.State != holdfast.UserPreserved {
-				return fmt.Errorf("%w: only a preserved user can be activated; user %s is %s", holdfast.ErrConflict, u.ID, u.State)
-			}
-			u.State, u.PreservedAt = holdfast.UserActive, nil
-			return nil
-		}})(w, r)
+	return s.transitionUser(activateTransition)(w, r)
 }
 
 // deleteUser serves DELETE /api/v1/users/{id} (users.delete): the user is

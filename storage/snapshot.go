@@ -59,12 +59,15 @@ type Item struct {
 // Snapshot is an immutable manifest of one backup of one source of a user.
 type Snapshot struct {
 	// ID is assigned by CommitSnapshot; IDs sort by commit time.
-	ID        string    `json:"id"`
-	AccountID string    `json:"account_id"`
-	UserID    string    `json:"user_id"`
-	Source    Source    `json:"source"`
-	Device    string    `json:"device"` // the device name, or the SaaS source's name
-	Time      time.Time `json:"time"`   // when the backup ran; CommitSnapshot's clock when zero
+	ID        string `json:"id"`
+	AccountID string `json:"account_id"`
+	UserID    string `json:"user_id"`
+	Source    Source `json:"source"`
+	Device    string `json:"device"` // the device name, or the SaaS source's name
+	// DeviceID is the metadata store's device (endpoint or SaaS source)
+	// the snapshot backs up, when the server knows it.
+	DeviceID  string    `json:"device_id,omitempty"`
+	Time      time.Time `json:"time"` // when the backup ran; CommitSnapshot's clock when zero
 	ItemCount int       `json:"item_count"`
 	Size      int64     `json:"size"` // sum of item sizes
 	// Items are set by CommitSnapshot's input and Snapshot, not by
@@ -87,6 +90,7 @@ type SnapshotFilter struct {
 	UserID    string
 	Source    Source
 	Device    string
+	DeviceID  string
 	Since     time.Time // Time >= Since
 	Until     time.Time // Time < Until
 }
@@ -95,6 +99,7 @@ func (f SnapshotFilter) match(s Snapshot) bool {
 	return (f.UserID == "" || s.UserID == f.UserID) &&
 		(f.Source == "" || s.Source == f.Source) &&
 		(f.Device == "" || s.Device == f.Device) &&
+		(f.DeviceID == "" || s.DeviceID == f.DeviceID) &&
 		(f.Since.IsZero() || !s.Time.Before(f.Since)) &&
 		(f.Until.IsZero() || s.Time.Before(f.Until))
 }
@@ -139,6 +144,9 @@ func validateSnapshot(snap *Snapshot) error {
 	}
 	if snap.Device == "" || len(snap.Device) > 256 || !utf8.ValidString(snap.Device) {
 		v.Add("device", "required (the device or source name), at most 256 bytes of UTF-8")
+	}
+	if len(snap.DeviceID) > 256 || !utf8.ValidString(snap.DeviceID) {
+		v.Add("device_id", "at most 256 bytes of UTF-8")
 	}
 	paths := make(map[string]bool, len(snap.Items))
 	for i, it := range snap.Items {

@@ -702,3 +702,12 @@ func (s *Store) accountIDs(ctx context.Context) ([]string, error) {
 	})
 	return ids, err
 }
+
+// Accounts lists, sorted, the accounts that have data (keys) in the store.
+func (s *Store) Accounts(ctx context.Context) ([]string, error) {
+	ids, err := s.accountIDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("storage: accounts: %w", err)
+	}
+	return ids, nil
+}

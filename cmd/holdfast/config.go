@@ -19,20 +19,32 @@ import (
 // Config is everything `holdfast serve` can be told. Each field comes from
 // a flag, else from its HOLDFAST_* environment variable, else a default.
 type Config struct {
-	Addr      string // listen address, host:port
-	DataDir   string // where the embedded database lives
-	DB        string // metadata store: sqlite:PATH or postgres://...; "" = sqlite in DataDir
-	Edition   string // edition of the account the first start creates
-	PublicURL string // URL clients reach this server at; "" = derived from Addr
-	Demo      bool   // fill an empty store with demo data
-	LogLevel  string // debug, info, warn, error
-	LogFormat string // text or json
+	Addr      string     // listen address, host:port
+	DataDir   string     // where the embedded database lives
+	DB        string     // metadata store: sqlite:PATH or postgres://...; "" = sqlite in DataDir
+	Edition   string     // edition of the account the first start creates
+	PublicURL string     // URL clients reach this server at; "" = derived from Addr
+	Demo      bool       // fill an empty store with demo data
+	LogLevel  string     // debug, info, warn, error
+	LogFormat string     // text or json
+	Data      dataConfig // the dedup store: blob backend and master key
 
 	// Bootstrap of the first start; environment only, so secrets stay out
 	// of process listings.
 	BootstrapEmail    string
 	BootstrapPassword holdfast.Secret
 	BootstrapToken    holdfast.Secret
+
+	// Mail for reset and invitation links: SMTP when SMTPAddr is set,
+	// otherwise .eml files in <data-dir>/outbox.
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUsername string
+	SMTPPassword holdfast.Secret // environment only
+	// SAMLKeyFile and SAMLCertFile are the SP's PEM key pair; "" keeps a
+	// generated pair in <data-dir>/saml-sp.{key,crt}.
+	SAMLKeyFile  string
+	SAMLCertFile string
 }
 
 // Environment variables and defaults.
@@ -47,6 +59,12 @@ const (
 	envBootstrapEmail    = "HOLDFAST_BOOTSTRAP_ADMIN_EMAIL"
 	envBootstrapPassword = "HOLDFAST_BOOTSTRAP_ADMIN_PASSWORD"
 	envBootstrapToken    = "HOLDFAST_BOOTSTRAP_TOKEN"
+	envSMTPAddr          = "HOLDFAST_SMTP_ADDR"
+	envSMTPFrom          = "HOLDFAST_SMTP_FROM"
+	envSMTPUsername      = "HOLDFAST_SMTP_USERNAME"
+	envSMTPPassword      = "HOLDFAST_SMTP_PASSWORD"
+	envSAMLKeyFile       = "HOLDFAST_SAML_KEY_FILE"
+	envSAMLCertFile      = "HOLDFAST_SAML_CERT_FILE"
 
 	defaultAddr    = "127.0.0.1:8080"
 	defaultDataDir = "./holdfast-data"
@@ -83,11 +101,20 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Edition, "edition", envOr(getenv, envEdition, string(holdfast.EditionElite)),
 		"edition of the account created on first start: elite_plus, elite, enterprise, business ($"+envEdition+")")
 	fs.StringVar(&c.PublicURL, "public-url", getenv(envPublicURL), "URL clients use to reach this server ($"+envPublicURL+")")
+	c.Data.registerFlags(fs, getenv)
+	c.Data.registerJobFlags(fs, getenv)
 	fs.BoolVar(&c.Demo, "demo", false, "on an empty store, create a demo account with users, administrators and a legal hold")
 	c.registerLogFlags(fs, getenv)
 	c.BootstrapEmail = getenv(envBootstrapEmail)
 	c.BootstrapPassword = holdfast.Secret(getenv(envBootstrapPassword))
 	c.BootstrapToken = holdfast.Secret(getenv(envBootstrapToken))
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", getenv(envSMTPAddr),
+		"SMTP server host:port for reset and invitation mail ($"+envSMTPAddr+"; default: .eml files in <data-dir>/outbox)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", envOr(getenv, envSMTPFrom, "holdfast@localhost"), "sender address of mail ($"+envSMTPFrom+")")
+	fs.StringVar(&c.SMTPUsername, "smtp-username", getenv(envSMTPUsername), "SMTP user name ($"+envSMTPUsername+"; password in $"+envSMTPPassword+")")
+	c.SMTPPassword = holdfast.Secret(getenv(envSMTPPassword))
+	fs.StringVar(&c.SAMLKeyFile, "saml-key", getenv(envSAMLKeyFile), "SAML SP private key, PEM ($"+envSAMLKeyFile+"; default generated in <data-dir>)")
+	fs.StringVar(&c.SAMLCertFile, "saml-cert", getenv(envSAMLCertFile), "SAML SP certificate, PEM ($"+envSAMLCertFile+")")
 }
 
 // resolve fills defaults that depend on other fields.
@@ -95,6 +122,7 @@ func (c *Config) resolve() {
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "holdfast.db")
 	}
+	c.Data.resolve(c.DataDir)
 }
 
 // validateStore checks the store settings.
@@ -122,11 +150,19 @@ func (c *Config) validateLog() error {
 
 // Validate reports every problem with c at once.
 func (c *Config) Validate() error {
-	errs := []error{c.validateStore(), c.validateLog()}
+	errs := []error{c.validateStore(), c.validateLog(), c.Data.validate()}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr: %q is not host:port (for example 127.0.0.1:8080 or :8080)", c.Addr))
 	} else if _, err := net.LookupPort("tcp", port); err != nil || strings.Contains(host, "/") {
 		errs = append(errs, fmt.Errorf("--addr: %q has a bad port", c.Addr))
+	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--smtp-addr: %q is not host:port", c.SMTPAddr))
+		}
+	}
+	if (c.SAMLKeyFile == "") != (c.SAMLCertFile == "") {
+		errs = append(errs, errors.New("--saml-key and --saml-cert: give both or neither"))
 	}
 	if !holdfast.Edition(c.Edition).Valid() {
 		errs = append(errs, fmt.Errorf("--edition: %q is not one of elite_plus, elite, enterprise, business", c.Edition))

@@ -1,6 +1,10 @@
 // Command holdfast runs the Holdfast server and its tools.
 //
 //	holdfast serve     run the HTTP server (management API, AuthZEN, console)
+//	holdfast backup    back up files, mail, calendars or contacts to a server
+//	holdfast restore   restore a snapshot from a server
+//	holdfast check     verify the dedup store's packs, indexes and snapshots
+//	holdfast keys      rotate the dedup store's data keys
 //	holdfast bundle    write an account's OPA bundle
 //	holdfast version   print the version
 //
@@ -29,6 +33,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/postgres"
 	"github.com/holdfast/holdfast/storage/sqlite"
 )
@@ -61,6 +66,10 @@ const usage = `Usage: holdfast <command> [flags]
 
 Commands:
   serve     run the server (management API /api/v1, AuthZEN /access/v1)
+  backup    back up PATH... of a user's device or SaaS source to a server
+  restore   restore a snapshot from a server into a directory
+  check     verify the dedup store (--read-data: every chunk)
+  keys      keys rotate: start a new data key for new data
   bundle    write an account's OPA bundle (.tar.gz)
   version   print the version
 
@@ -90,6 +99,14 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return serve(ctx, rest, getenv, stderr, h)
 	case "bundle":
 		return bundle(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, rest, getenv, stdout, stderr)
+	case "check":
+		return runCheck(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			return fmt.Errorf("version: unexpected argument %q", rest[0])
@@ -143,7 +160,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "version", buildVersion(), "db", redactDSN(cfg.DB), "edition", cfg.Edition)
+	log.Info("starting", "version", buildVersion(), "db", redactDSN(cfg.DB), "blob", redactDSN(cfg.Data.Blob), "edition", cfg.Edition)
 
 	store, err := openStore(ctx, cfg.DB)
 	if err != nil {
@@ -162,18 +179,47 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
+	data, _, err := openData(ctx, cfg.Data, cfg.DataDir, true)
+	if err != nil {
+		return fmt.Errorf("serve: chunk store: %w", err)
+	}
+	defer func() {
+		if err := data.Close(); err != nil {
+			log.Error("close chunk store", "err", err)
+		}
+	}()
+
+	if cfg.Data.CompactEvery > 0 {
+		clog := log.With("component", "compaction")
+		go data.RunCompaction(ctx, cfg.Data.CompactEvery, retentionOf(store), storage.MetaHolds{Store: store},
+			func(res storage.CompactResult, err error) {
+				if err != nil {
+					clog.Error("compaction", "err", err)
+				}
+				clog.Info("compaction done", "forgotten", res.Forgotten, "kept_for_holds", res.Held,
+					"chunks_removed", res.Prune.ChunksRemoved, "bytes_freed", res.Prune.BytesFreed, "packs_locked", res.Prune.PacksLocked)
+			})
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	auth, err := authOptions(cfg, store)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
 		Store:     store,
 		Engine:    engine,
 		Logger:    log,
 		PublicURL: cfg.PublicURL, // "" = taken from each request
 		Registry:  reg,
+		Auth:      auth,
+		Data:      data,
 	})
 	if err != nil {
 		return err
 	}
+	go sweep(ctx, srv, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -1,0 +1,395 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/storage"
+)
+
+// Options configure one backup run.
+type Options struct {
+	Client *Client // required
+	User   string  // user id or email; required
+	// Device names an endpoint; Source a SaaS source (mail, calendar,
+	// contacts, files). Exactly one is set.
+	Device string
+	Source storage.Source
+	Paths  []string
+	// CacheDir keeps, per target, the chunks of files already backed up
+	// (by path, size and modification time), so unchanged files are not
+	// read again; "" disables the cache.
+	CacheDir string
+	// Progress receives a progress line several times a second, and a
+	// final one; nil shows none.
+	Progress io.Writer
+	// Workers is the number of parallel uploads (default 4).
+	Workers int
+}
+
+// Result says what a backup did.
+type Result struct {
+	Snapshot      storage.Snapshot
+	Items         int
+	Bytes         int64 // bytes of all items
+	ReadBytes     int64 // bytes read and chunked (the rest came from the cache)
+	Chunks        int   // distinct chunks of the snapshot
+	Uploaded      int   // chunks uploaded
+	UploadedBytes int64
+	Duration      time.Duration
+}
+
+// batchBytes is how much chunk data waits for one "which are missing"
+// question; two batches may be in flight while the next is cut.
+const batchBytes = 32 << 20
+
+type pendingChunk struct {
+	ref  holdfast.ChunkRef
+	data []byte
+}
+
+// Run backs up opts.Paths and commits a snapshot. Chunks the server already
+// has, from earlier snapshots or from an interrupted run of this backup,
+// are not uploaded again. Bad input (no such user or device, unreadable
+// paths) returns an error and commits nothing.
+func Run(ctx context.Context, opts Options) (Result, error) {
+	start := time.Now()
+	if opts.Client == nil {
+		return Result{}, errors.New("backup: no client")
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	src := opts.Source
+	if opts.Device != "" {
+		src = storage.SourceDevice
+	}
+	t, err := opts.Client.Start(ctx, opts.User, opts.Device, opts.Source)
+	if err != nil {
+		return Result{}, fmt.Errorf("backup: %w", err)
+	}
+	entries, err := collect(src, opts.Paths)
+	if err != nil {
+		return Result{}, fmt.Errorf("backup: %w", err)
+	}
+	cache := loadCache(opts.CacheDir, t)
+	var res Result
+	for attempt := 0; ; attempt++ {
+		res, err = runOnce(ctx, opts, t, entries, cache)
+		if err != nil && isMissingChunks(err) && attempt == 0 {
+			// Chunks the server reported present went away before the
+			// commit (a compaction ran meanwhile): read everything again.
+			cache = &fileCache{Files: map[string]cachedFile{}}
+			continue
+		}
+		break
+	}
+	if err != nil {
+		return res, fmt.Errorf("backup: %w", err)
+	}
+	saveCache(opts.CacheDir, t, entries)
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func runOnce(ctx context.Context, opts Options, t Target, entries []entry, cache *fileCache) (Result, error) {
+	var res Result
+	chunker := storage.NewChunker(storage.ChunkerKey(t.ChunkerKey))
+	prog := newProgress(opts.Progress, entries)
+	defer prog.stop()
+
+	// Unchanged files keep their chunks if the server still has them all.
+	reuse := map[int]bool{}
+	var cachedRefs []holdfast.ChunkRef
+	for i, e := range entries {
+		if c, ok := cache.Files[e.item.Path]; ok && e.file != "" && c.Size == e.size && c.MTime == e.mtime && len(c.Chunks) > 0 {
+			reuse[i] = true
+			cachedRefs = append(cachedRefs, c.Chunks...)
+		}
+	}
+	if len(cachedRefs) > 0 {
+		missing, err := opts.Client.Missing(ctx, t.DeviceID, cachedRefs)
+		if err != nil {
+			return res, err
+		}
+		gone := map[holdfast.ChunkRef]bool{}
+		for _, r := range missing {
+			gone[r] = true
+		}
+		for i := range reuse {
+			for _, r := range cache.Files[entries[i].item.Path].Chunks {
+				if gone[r] {
+					delete(reuse, i)
+					break
+				}
+			}
+		}
+	}
+
+	up := newUploader(ctx, opts.Client, t.DeviceID, opts.Workers, prog)
+	seen := map[holdfast.ChunkRef]bool{}
+	var batch []pendingChunk
+	var batchSize int
+	items := make([]storage.Item, 0, len(entries))
+	split := func(it *storage.Item, r io.Reader) error {
+		return chunker.Split(r, func(ref holdfast.ChunkRef, data []byte) error {
+			it.Chunks = append(it.Chunks, ref)
+			it.Size += int64(len(data))
+			res.ReadBytes += int64(len(data))
+			prog.read(int64(len(data)))
+			if seen[ref] {
+				return nil
+			}
+			seen[ref] = true
+			batch = append(batch, pendingChunk{ref: ref, data: bytes.Clone(data)})
+			batchSize += len(data)
+			if batchSize >= batchBytes {
+				if err := up.send(batch); err != nil {
+					return err
+				}
+				batch, batchSize = nil, 0
+			}
+			return nil
+		})
+	}
+	for i := range entries {
+		if err := ctx.Err(); err != nil {
+			up.close()
+			return res, err
+		}
+		e := &entries[i]
+		it := e.item
+		it.Size, it.Chunks = 0, nil
+		var err error
+		switch {
+		case reuse[i]:
+			c := cache.Files[it.Path]
+			it.Chunks, it.Size = c.Chunks, c.Size
+			for _, r := range c.Chunks {
+				seen[r] = true
+			}
+			prog.read(c.Size)
+		case e.file != "":
+			err = splitFile(e, &it, split)
+		default:
+			err = split(&it, bytes.NewReader(e.data))
+		}
+		if err != nil {
+			up.close()
+			return res, err
+		}
+		e.item.Chunks, e.item.Size = it.Chunks, it.Size // for the cache
+		items = append(items, it)
+		res.Bytes += it.Size
+		prog.item()
+	}
+	if len(batch) > 0 {
+		if err := up.send(batch); err != nil {
+			up.close()
+			return res, err
+		}
+	}
+	if err := up.close(); err != nil {
+		return res, err
+	}
+	sn, err := opts.Client.Commit(ctx, t, time.Time{}, items)
+	if err != nil {
+		return res, err
+	}
+	prog.stop()
+	res.Snapshot, res.Items, res.Chunks = sn, len(items), len(seen)
+	res.Uploaded, res.UploadedBytes = up.count, up.bytes
+	return res, nil
+}
+
+// splitFile chunks a file, refusing one that changed size while read.
+func splitFile(e *entry, it *storage.Item, split func(*storage.Item, io.Reader) error) error {
+	f, err := os.Open(e.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := split(it, f); err != nil {
+		return fmt.Errorf("%s: %w", e.file, err)
+	}
+	if it.Size != e.size {
+		// Changed while being read: back up what was read, and keep it out
+		// of the cache.
+		e.mtime = -1
+	}
+	return nil
+}
+
+// uploader asks which chunks of each batch are missing and uploads those
+// with parallel workers, while the caller cuts the next batch.
+type uploader struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	client   *Client
+	deviceID string
+	batches  chan []pendingChunk
+	done     chan struct{}
+	prog     *progress
+
+	mu    sync.Mutex
+	err   error // first error; guarded by mu
+	count int   // chunks uploaded; final after close
+	bytes int64
+}
+
+func newUploader(ctx context.Context, c *Client, deviceID string, workers int, prog *progress) *uploader {
+	ctx, cancel := context.WithCancel(ctx)
+	u := &uploader{ctx: ctx, cancel: cancel, client: c, deviceID: deviceID, batches: make(chan []pendingChunk, 1),
+		done: make(chan struct{}), prog: prog}
+	go u.loop(workers)
+	return u
+}
+
+func (u *uploader) fail(err error) {
+	u.mu.Lock()
+	if u.err == nil {
+		u.err = err
+	}
+	u.mu.Unlock()
+	u.cancel()
+}
+
+func (u *uploader) firstErr() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.err
+}
+
+func (u *uploader) send(b []pendingChunk) error {
+	select {
+	case u.batches <- b:
+		return nil
+	case <-u.ctx.Done():
+		if err := u.firstErr(); err != nil {
+			return err
+		}
+		return u.ctx.Err()
+	}
+}
+
+func (u *uploader) close() error {
+	close(u.batches)
+	<-u.done
+	u.cancel()
+	return u.firstErr()
+}
+
+func (u *uploader) loop(workers int) {
+	defer close(u.done)
+	for b := range u.batches {
+		if u.ctx.Err() != nil {
+			continue // drain after a failure
+		}
+		refs := make([]holdfast.ChunkRef, len(b))
+		byRef := make(map[holdfast.ChunkRef][]byte, len(b))
+		for i, c := range b {
+			refs[i] = c.ref
+			byRef[c.ref] = c.data
+		}
+		missing, err := u.client.Missing(u.ctx, u.deviceID, refs)
+		if err != nil {
+			u.fail(err)
+			continue
+		}
+		work := make(chan holdfast.ChunkRef)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for r := range work {
+					data := byRef[r]
+					if err := u.client.PutChunk(u.ctx, u.deviceID, r, data); err != nil {
+						u.fail(fmt.Errorf("upload chunk %s: %w", r, err))
+						continue
+					}
+					u.mu.Lock()
+					u.count++
+					u.bytes += int64(len(data))
+					u.mu.Unlock()
+					u.prog.uploaded(int64(len(data)))
+				}
+			})
+		}
+		for _, r := range missing {
+			if u.ctx.Err() != nil {
+				break
+			}
+			work <- r
+		}
+		close(work)
+		wg.Wait()
+	}
+}
+
+// fileCache is what a client remembers of the files it backed up to one
+// target.
+type fileCache struct {
+	Files map[string]cachedFile `json:"files"`
+}
+
+type cachedFile struct {
+	Size   int64               `json:"size"`
+	MTime  int64               `json:"mtime"`
+	Chunks []holdfast.ChunkRef `json:"chunks"`
+}
+
+func cachePath(dir string, t Target) string {
+	sum := sha256.Sum256([]byte(t.UserID + "\x00" + t.DeviceID + "\x00" + string(t.Source) + "\x00" + hex.EncodeToString(t.ChunkerKey)))
+	return filepath.Join(dir, hex.EncodeToString(sum[:16])+".json")
+}
+
+// loadCache reads the cache; a missing or unreadable cache is empty (it
+// only saves reading).
+func loadCache(dir string, t Target) *fileCache {
+	c := &fileCache{Files: map[string]cachedFile{}}
+	if dir == "" {
+		return c
+	}
+	b, err := os.ReadFile(cachePath(dir, t))
+	if err != nil || json.Unmarshal(b, c) != nil || c.Files == nil {
+		return &fileCache{Files: map[string]cachedFile{}}
+	}
+	return c
+}
+
+// saveCache writes the cache of a committed backup; failing to is not an
+// error of the backup.
+func saveCache(dir string, t Target, entries []entry) {
+	if dir == "" {
+		return
+	}
+	c := fileCache{Files: map[string]cachedFile{}}
+	for _, e := range entries {
+		if e.file != "" && e.mtime > 0 && len(e.item.Chunks) > 0 {
+			c.Files[e.item.Path] = cachedFile{Size: e.item.Size, MTime: e.mtime, Chunks: e.item.Chunks}
+		}
+	}
+	b, err := json.Marshal(c)
+	if err != nil || os.MkdirAll(dir, 0o700) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, ".cache-*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil || os.Rename(tmp.Name(), cachePath(dir, t)) != nil {
+		os.Remove(tmp.Name())
+	}
+}

@@ -1,0 +1,182 @@
+package backup_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/backup"
+	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/fs"
+	"github.com/holdfast/holdfast/storage/sqlite"
+)
+
+const token = "hf_backup-test-token-0123456789abcdef"
+
+// realServer runs the real server (SQLite, the real engine, a filesystem
+// chunk store) with one user who has an endpoint "laptop".
+func realServer(tb testing.TB) (*httptest.Server, *storage.Store) {
+	tb.Helper()
+	ctx := context.Background()
+	meta, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "holdfast.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { meta.Close() })
+	res, err := server.Bootstrap(ctx, meta, server.BootstrapOptions{Token: token, AdminEmail: "root@example.com", AdminPassword: "correct horse battery"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	profiles, err := meta.ListProfiles(ctx, res.Account.ID)
+	if err != nil || len(profiles) == 0 {
+		tb.Fatalf("profiles: %v", err)
+	}
+	now := time.Now().UTC()
+	u := holdfast.User{AccountID: res.Account.ID, Email: "ann@example.com", Name: "Ann", ProfileID: profiles[0].ID, State: holdfast.UserActive, CreatedAt: now, UpdatedAt: now}
+	if err := meta.CreateUser(ctx, &u); err != nil {
+		tb.Fatal(err)
+	}
+	d := holdfast.Device{AccountID: res.Account.ID, UserID: u.ID, Name: "laptop", Kind: holdfast.DeviceEndpoint, Workload: "endpoints", State: "enabled", CreatedAt: now, UpdatedAt: now}
+	if err := meta.CreateDevice(ctx, &d); err != nil {
+		tb.Fatal(err)
+	}
+	engine, err := authz.New(ctx, authz.Options{Store: meta})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	blobs, err := fs.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := storage.Open(ctx, blobs, storage.Options{MasterKey: storage.GenerateMasterKey()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: meta, Engine: engine, Data: data})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	tb.Cleanup(hs.Close)
+	return hs, data
+}
+
+// countingTransport counts chunk uploads by ref and can cut the run off
+// after a number of them, as a killed client would be.
+type countingTransport struct {
+	mu     sync.Mutex
+	puts   map[string]int
+	n      int
+	cutAt  int // 0: never
+	cancel context.CancelFunc
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.Method == "PUT" && resp.StatusCode == http.StatusNoContent {
+		c.mu.Lock()
+		c.puts[r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]]++
+		c.n++
+		if c.cutAt > 0 && c.n == c.cutAt {
+			c.cancel()
+		}
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+func TestResumeDoesNotUploadAgain(t *testing.T) {
+	hs, _ := realServer(t)
+	src := t.TempDir()
+	for i := range 6 {
+		b := make([]byte, 3<<20)
+		rand.NewChaCha8([32]byte{byte(i)}).Read(b)
+		if err := os.WriteFile(filepath.Join(src, "f"+string(rune('a'+i))), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ct := &countingTransport{puts: map[string]int{}, cutAt: 5}
+	ctx, cancel := context.WithCancel(context.Background())
+	ct.cancel = cancel
+	c, err := backup.NewClient(hs.URL, token, &http.Client{Transport: ct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := backup.Options{Client: c, User: "ann@example.com", Device: "laptop", Paths: []string{src}, Workers: 1}
+	if _, err := backup.Run(ctx, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run = %v, want canceled", err)
+	}
+	if list, _ := c.Snapshots(context.Background(), "ann@example.com"); len(list) != 0 {
+		t.Fatalf("an interrupted backup committed %d snapshots", len(list))
+	}
+	before := ct.n
+	res, err := backup.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before < 5 || res.Uploaded != res.Chunks-before {
+		t.Errorf("resume uploaded %d of %d chunks after %d arrived, want %d", res.Uploaded, res.Chunks, before, res.Chunks-before)
+	}
+	for ref, n := range ct.puts {
+		if n != 1 {
+			t.Errorf("chunk %s uploaded %d times", ref, n)
+		}
+	}
+	restored := t.TempDir()
+	if _, err := backup.Restore(context.Background(), backup.RestoreOptions{Client: c, SnapshotID: res.Snapshot.ID, Target: restored}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		name := "f" + string(rune('a'+i))
+		want, _ := os.ReadFile(filepath.Join(src, name))
+		got, _ := os.ReadFile(filepath.Join(restored, filepath.Base(src), name))
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: restored %d bytes, want %d", name, len(got), len(want))
+		}
+	}
+}
+
+func TestRestoreRefusesPathsOutsideTarget(t *testing.T) {
+	hs, data := realServer(t)
+	c, _ := backup.NewClient(hs.URL, token, nil)
+	tgt, err := c.Start(context.Background(), "ann@example.com", "laptop", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A snapshot committed by a hostile or broken client.
+	for _, p := range []string{"../escape", "/abs/path"} {
+		sn, err := data.CommitSnapshot(context.Background(), storage.Snapshot{AccountID: accountOf(t, data), UserID: tgt.UserID,
+			Source: storage.SourceDevice, Device: "laptop", DeviceID: tgt.DeviceID, Items: []storage.Item{{Path: p}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if _, err := backup.Restore(context.Background(), backup.RestoreOptions{Client: c, SnapshotID: sn.ID, Target: dir}); !errors.Is(err, holdfast.ErrInvalid) {
+			t.Errorf("restore of %q = %v, want ErrInvalid", p, err)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "escape")); err == nil {
+			t.Errorf("restore wrote outside its target")
+		}
+	}
+}
+
+func accountOf(tb testing.TB, data *storage.Store) string {
+	tb.Helper()
+	ids, err := data.Accounts(context.Background())
+	if err != nil || len(ids) != 1 {
+		tb.Fatalf("accounts = %v, %v", ids, err)
+	}
+	return ids[0]
+}

@@ -1,0 +1,267 @@
+// Package backup is the client side of backup and restore: it reads files,
+// mail (mbox, Maildir, .eml), calendars (.ics, Microsoft Graph JSON) and
+// contacts (.vcf, Graph JSON), cuts them into chunks with the account's
+// chunker, asks the server which chunks it lacks, uploads only those and
+// commits a snapshot; and it restores snapshots back to files. It talks to
+// the server's /api/v1 backup and restore API only.
+package backup
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/storage"
+)
+
+// Client calls a Holdfast server's backup and restore API with an API
+// token. It is safe for concurrent use.
+type Client struct {
+	base  string
+	token holdfast.Secret
+	http  *http.Client
+}
+
+// NewClient returns a client of the server at baseURL (http or https).
+// A nil hc uses a client without overall timeout (uploads and restores run
+// for as long as they need; each request is bound by its context).
+func NewClient(baseURL string, token holdfast.Secret, hc *http.Client) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: server URL %q is not an absolute http(s) URL", holdfast.ErrInvalid, baseURL)
+	}
+	if token == "" {
+		return nil, fmt.Errorf("%w: an API token is required", holdfast.ErrInvalid)
+	}
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 16
+		hc = &http.Client{Transport: tr}
+	}
+	return &Client{base: strings.TrimRight(u.String(), "/"), token: token, http: hc}, nil
+}
+
+// APIError is an error answer of the server: its status and envelope.
+type APIError struct {
+	Status    int
+	Code      string
+	Message   string
+	RequestID string
+	Fields    []holdfast.FieldError
+	Reasons   []string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("server: %d %s: %s", e.Status, e.Code, e.Message)
+	if len(e.Reasons) > 0 {
+		msg += " (" + strings.Join(e.Reasons, "; ") + ")"
+	}
+	if e.RequestID != "" {
+		msg += " [request " + e.RequestID + "]"
+	}
+	return msg
+}
+
+// Is maps the server's status onto the domain's sentinels.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case holdfast.ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case holdfast.ErrDenied:
+		return e.Status == http.StatusForbidden
+	case holdfast.ErrUnauthenticated:
+		return e.Status == http.StatusUnauthorized
+	case holdfast.ErrInvalid:
+		return e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusBadRequest
+	case holdfast.ErrConflict:
+		return e.Status == http.StatusConflict
+	}
+	return false
+}
+
+// do sends a request and decodes a JSON answer into out (nil: discard).
+func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, size int64, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	if size >= 0 && body != nil {
+		req.ContentLength = size
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return readAPIError(resp)
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("server: %s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+func readAPIError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var env struct {
+		Error struct {
+			Code      string                `json:"code"`
+			Message   string                `json:"message"`
+			RequestID string                `json:"request_id"`
+			Fields    []holdfast.FieldError `json:"fields"`
+			Reasons   []string              `json:"reasons"`
+		} `json:"error"`
+	}
+	e := &APIError{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode)}
+	if json.Unmarshal(b, &env) == nil && env.Error.Code != "" {
+		e.Code, e.Message, e.RequestID = env.Error.Code, env.Error.Message, env.Error.RequestID
+		e.Fields, e.Reasons = env.Error.Fields, env.Error.Reasons
+	} else {
+		e.Message = strings.TrimSpace(string(b))
+	}
+	return e
+}
+
+func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) error {
+	if in == nil {
+		return c.do(ctx, method, path, "", nil, -1, out)
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, method, path, "application/json", bytes.NewReader(b), int64(len(b)), out)
+}
+
+// Target is what the server answers to a backup start.
+type Target struct {
+	UserID     string         `json:"user_id"`
+	DeviceID   string         `json:"device_id"`
+	Device     string         `json:"device"`
+	Source     storage.Source `json:"source"`
+	ChunkerKey []byte         `json:"chunker_key"`
+}
+
+// Start resolves the user and the endpoint (device) or SaaS source (src)
+// to back up, and returns the target with the account's chunker key.
+func (c *Client) Start(ctx context.Context, user, device string, src storage.Source) (Target, error) {
+	in := map[string]any{"user": user}
+	if device != "" {
+		in["device"] = device
+	} else {
+		in["source"] = src
+	}
+	var t Target
+	if err := c.doJSON(ctx, "POST", "/api/v1/backups", in, &t); err != nil {
+		return t, err
+	}
+	if len(t.ChunkerKey) != len(storage.ChunkerKey{}) {
+		return t, fmt.Errorf("server: chunker key of %d bytes", len(t.ChunkerKey))
+	}
+	return t, nil
+}
+
+type refsBody struct {
+	Refs []holdfast.ChunkRef `json:"refs"`
+}
+
+// maxRefsPerCall is the server's bound on one Missing call.
+const maxRefsPerCall = 50_000
+
+// Missing returns which of refs the server lacks.
+func (c *Client) Missing(ctx context.Context, deviceID string, refs []holdfast.ChunkRef) ([]holdfast.ChunkRef, error) {
+	var missing []holdfast.ChunkRef
+	for len(refs) > 0 {
+		n := min(len(refs), maxRefsPerCall)
+		var out refsBody
+		if err := c.doJSON(ctx, "POST", "/api/v1/backups/"+url.PathEscape(deviceID)+"/missing", refsBody{Refs: refs[:n]}, &out); err != nil {
+			return nil, err
+		}
+		missing = append(missing, out.Refs...)
+		refs = refs[n:]
+	}
+	return missing, nil
+}
+
+// PutChunk uploads one chunk's plaintext.
+func (c *Client) PutChunk(ctx context.Context, deviceID string, ref holdfast.ChunkRef, data []byte) error {
+	return c.do(ctx, "PUT", "/api/v1/backups/"+url.PathEscape(deviceID)+"/chunks/"+ref.String(),
+		"application/octet-stream", bytes.NewReader(data), int64(len(data)), nil)
+}
+
+// Commit stores a snapshot of the target's items.
+func (c *Client) Commit(ctx context.Context, t Target, at time.Time, items []storage.Item) (storage.Snapshot, error) {
+	var sn storage.Snapshot
+	in := map[string]any{"source": t.Source, "items": items}
+	if !at.IsZero() {
+		in["time"] = at
+	}
+	err := c.doJSON(ctx, "POST", "/api/v1/backups/"+url.PathEscape(t.DeviceID)+"/snapshots", in, &sn)
+	return sn, err
+}
+
+// Snapshots lists a user's (id or email) snapshots, oldest first.
+func (c *Client) Snapshots(ctx context.Context, user string) ([]storage.Snapshot, error) {
+	var out struct {
+		Snapshots []storage.Snapshot `json:"snapshots"`
+	}
+	err := c.doJSON(ctx, "GET", "/api/v1/snapshots?user_id="+url.QueryEscape(user), nil, &out)
+	return out.Snapshots, err
+}
+
+// Snapshot returns a snapshot with its items.
+func (c *Client) Snapshot(ctx context.Context, id string) (storage.Snapshot, error) {
+	var sn storage.Snapshot
+	err := c.doJSON(ctx, "GET", "/api/v1/snapshots/"+url.PathEscape(id), nil, &sn)
+	return sn, err
+}
+
+// Content opens an item's bytes. The caller closes the reader.
+func (c *Client) Content(ctx context.Context, snapID, path string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/api/v1/snapshots/"+url.PathEscape(snapID)+"/content?path="+url.QueryEscape(path), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, readAPIError(resp)
+	}
+	return resp.Body, nil
+}
+
+// isMissingChunks reports whether err is a commit refused for missing
+// chunks (422 with fields named "chunks").
+func isMissingChunks(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity {
+		return false
+	}
+	for _, f := range ae.Fields {
+		if f.Field == "chunks" {
+			return true
+		}
+	}
+	return false
+}

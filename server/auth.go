@@ -1,0 +1,449 @@
+package server
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/idp"
+)
+
+// AuthOptions configure sign-in: sessions, password login with MFA, SSO
+// through OIDC and SAML, links, geofencing and SCIM. With a nil Identity
+// none of it is served and only API tokens authenticate.
+type AuthOptions struct {
+	// Identity keeps sessions and sign-in state (usually the metadata
+	// store itself).
+	Identity holdfast.IdentityStore
+	// Mailer sends reset and invitation links; nil only logs that a
+	// message was dropped.
+	Mailer Mailer
+	// SAMLKey and SAMLCertificate sign SAML requests and are published in
+	// the SP metadata; nil generates a pair per process (replicas then
+	// disagree: configure one).
+	SAMLKey         crypto.Signer
+	SAMLCertificate *x509.Certificate
+	// HTTPClient fetches OIDC discovery, keys and SAML metadata; nil uses
+	// a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// IdleTimeout ends a session unused this long (default 30 minutes);
+	// MaxAge ends any session this long after sign-in (default 12 hours).
+	IdleTimeout, MaxAge time.Duration
+}
+
+// Defaults and fixed limits of sign-in.
+const (
+	defaultIdleTimeout = 30 * time.Minute
+	defaultMaxAge      = 12 * time.Hour
+	// pendingMaxAge bounds a session that still owes a sign-in step.
+	pendingMaxAge = 10 * time.Minute
+	// touchEvery is how stale a session's last-seen time may get before
+	// it is written again.
+	touchEvery = time.Minute
+	// linkValidity is how long reset and invitation links work.
+	linkValidity = 24 * time.Hour
+	// authRequestValidity bounds a sign-in at an IdP.
+	authRequestValidity = 10 * time.Minute
+
+	sessionCookie       = "holdfast_session"
+	secureSessionCookie = "__Host-holdfast_session"
+	csrfHeader          = "X-CSRF-Token"
+)
+
+// authState is the sign-in machinery of a Server; nil when sign-in is off.
+type authState struct {
+	ids     holdfast.IdentityStore
+	mailer  Mailer
+	client  *http.Client
+	idle    time.Duration
+	maxAge  time.Duration
+	samlKey crypto.Signer
+	samlCrt *x509.Certificate
+
+	oidc oidcCache // guarded by its own mutex
+	saml samlCache // guarded by its own mutex
+
+	// dummyHash is verified against when an email is unknown, so that the
+	// answer takes as long as for a known one. Immutable.
+	dummyHash string
+
+	mu sync.Mutex // guards samlKey and samlCrt (created lazily when not configured)
+}
+
+// Errors of sign-in. Every refused password login gets errBadLogin, so an
+// answer never tells whether an email exists, is locked or disabled.
+var (
+	errBadLogin     = fmt.Errorf("%w: wrong email or password, or the account is locked", holdfast.ErrUnauthenticated)
+	errSessionOver  = fmt.Errorf("%w: the session is over; sign in again", holdfast.ErrUnauthenticated)
+	errCSRF         = fmt.Errorf("%w: a change made with a session cookie needs the %s header of GET /auth/session", holdfast.ErrDenied, csrfHeader)
+	errSSORequired  = fmt.Errorf("%w: this account signs in through its identity provider", holdfast.ErrDenied)
+	errStepOwed     = fmt.Errorf("%w: finish signing in first", holdfast.ErrUnauthenticated)
+	errBadLink      = fmt.Errorf("%w: the link is invalid, used or expired; ask for a new one", holdfast.ErrInvalid)
+	errOutsideFence = fmt.Errorf("%w: access from this network address is not allowed for this account", holdfast.ErrDenied)
+	errWrongMFA     = fmt.Errorf("%w: wrong or reused code", holdfast.ErrUnauthenticated)
+)
+
+// initAuth sets up sign-in when opts.Identity is set: it registers the
+// routes and the session authenticator.
+func (s *Server) initAuth(opts AuthOptions) error {
+	if opts.Identity == nil {
+		return nil
+	}
+	a := &authState{ids: opts.Identity, mailer: opts.Mailer, client: opts.HTTPClient,
+		idle: opts.IdleTimeout, maxAge: opts.MaxAge, samlKey: opts.SAMLKey, samlCrt: opts.SAMLCertificate}
+	if a.client == nil {
+		a.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if a.idle <= 0 {
+		a.idle = defaultIdleTimeout
+	}
+	if a.maxAge <= 0 {
+		a.maxAge = defaultMaxAge
+	}
+	if (a.samlKey == nil) != (a.samlCrt == nil) {
+		return errors.New("server: SAML key and certificate go together")
+	}
+	var err error
+	if a.dummyHash, err = idp.HashPassword("dummy password for unknown emails"); err != nil {
+		return err
+	}
+	s.auth = a
+	// The session cookie comes after the bearer token and any configured
+	// authenticator; Basic (WebDAV clients) after that.
+	s.authn = append(s.authn, s.sessionAuth, s.basicToken)
+	s.bearerGeofenced()
+	s.registerAuthRoutes()
+	return nil
+}
+
+// registerAuthRoutes is the route table of sign-in.
+func (s *Server) registerAuthRoutes() {
+	s.public("GET /login", http.HandlerFunc(s.loginPage))
+	s.public("POST /auth/login", s.api(s.passwordLogin))
+	s.public("POST /auth/mfa", s.api(s.mfaStep))
+	s.public("GET /auth/mfa/enroll", s.api(s.mfaEnrollStart))
+	s.public("POST /auth/mfa/enroll", s.api(s.mfaEnrollFinish))
+	s.public("POST /auth/password/expired", s.api(s.expiredPasswordChange))
+	s.public("POST /auth/logout", s.api(s.logout))
+	s.public("POST /auth/password/forgot", s.api(s.forgotPassword))
+	s.public("POST /auth/password/reset", s.api(s.resetPassword))
+	s.authed("GET /auth/session", s.getSession)
+	s.authed("POST /auth/password", s.changePassword)
+
+	s.public("GET /auth/oidc/start", s.api(s.oidcStart))
+	s.public("GET /auth/oidc/callback", s.api(s.oidcCallback))
+	s.public("GET "+samlMetadataPath, s.api(s.samlMetadata))
+	s.public("GET "+samlStartPath, s.api(s.samlStart))
+	s.public("POST "+samlACSPath, s.api(s.samlACS))
+
+	s.authed("POST /api/v1/administrators/{id}/reset-password", s.sendResetLink)
+	s.authed("POST /api/v1/administrators/{id}/invite", s.sendInvite)
+
+	s.authed("GET /api/v1/identity-providers", s.listIdPs)
+	s.authed("POST /api/v1/identity-providers", s.createIdP)
+	s.authed("GET /api/v1/identity-providers/{id}", s.getIdP)
+	s.authed("PUT /api/v1/identity-providers/{id}", s.replaceIdP)
+	s.authed("DELETE /api/v1/identity-providers/{id}", s.deleteIdP)
+
+	s.authed("GET /api/v1/account/password-policy", s.getPasswordPolicy)
+	s.authed("PATCH /api/v1/account/password-policy", s.updatePasswordPolicy)
+	s.authed("GET /api/v1/account/geofence", s.getGeofence)
+	s.authed("PUT /api/v1/account/geofence", s.putGeofence)
+
+	s.authed("GET /api/v1/tokens", s.listTokens)
+	s.authed("POST /api/v1/tokens", s.createToken)
+	s.authed("DELETE /api/v1/tokens/{id}", s.revokeToken)
+}
+
+// randomSecret returns n random bytes as unpadded base64url.
+func randomSecret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashID is the store key of a secret: hex SHA-256. Secrets are random
+// and long, so a fast hash is enough.
+func hashID(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// secretEqual compares two secrets in constant time.
+func secretEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// clientIP is the address the request came from. Forwarding headers are
+// not trusted: they are the client's to set.
+func clientIP(r *http.Request) net.IP {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return net.ParseIP(host)
+}
+
+// secureRequest reports whether cookies must be Secure: the public URL is
+// https, or the request came over TLS.
+func (s *Server) secureRequest(r *http.Request) bool {
+	return strings.HasPrefix(s.publicURL, "https://") || r.TLS != nil
+}
+
+func (s *Server) sessionCookieName(r *http.Request) string {
+	if s.secureRequest(r) {
+		return secureSessionCookie
+	}
+	return sessionCookie
+}
+
+// setSessionCookie hands the browser a session secret.
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, secret string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(r), Value: secret, Path: "/", HttpOnly: true,
+		Secure: s.secureRequest(r), SameSite: http.SameSiteLaxMode, MaxAge: int(maxAge / time.Second)})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(r), Value: "", Path: "/", HttpOnly: true,
+		Secure: s.secureRequest(r), SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// sessionSecret returns the session cookie's value, "" without one.
+func (s *Server) sessionSecret(r *http.Request) string {
+	c, err := r.Cookie(s.sessionCookieName(r))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// startSession creates a session for admin, with pending naming a step
+// still owed, and sets its cookie. A session the browser already had is
+// ended first: the id changes at every step, so a fixed id is worthless.
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, admin holdfast.Administrator, method, pending string) (holdfast.Session, error) {
+	if old := s.sessionSecret(r); old != "" {
+		if err := s.auth.ids.DeleteSession(ctx, hashID(old)); err != nil {
+			return holdfast.Session{}, err
+		}
+	}
+	now := s.now().UTC()
+	maxAge := s.auth.maxAge
+	if pending != "" {
+		maxAge = pendingMaxAge
+	}
+	secret := randomSecret(32)
+	se := holdfast.Session{ID: hashID(secret), AccountID: admin.AccountID, AdminID: admin.ID, Method: method,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(maxAge), Pending: pending,
+		CSRF: holdfast.Secret(randomSecret(32)), RemoteIP: ipString(clientIP(r))}
+	if err := s.auth.ids.CreateSession(ctx, &se); err != nil {
+		return holdfast.Session{}, fmt.Errorf("create session: %w", err)
+	}
+	s.setSessionCookie(w, r, secret, maxAge)
+	if pending == "" {
+		if err := s.store.RecordLogin(ctx, admin.AccountID, admin.ID, now); err != nil {
+			return holdfast.Session{}, fmt.Errorf("record login: %w", err)
+		}
+		s.auditSignIn(ctx, admin, method, holdfast.OutcomeSuccess, "")
+	}
+	return se, nil
+}
+
+func ipString(ip net.IP) string {
+	if ip == nil {
+		return ""
+	}
+	return ip.String()
+}
+
+// currentSession returns the live session of the request's cookie,
+// whatever step it owes; none or over: errSessionOver.
+func (s *Server) currentSession(r *http.Request) (holdfast.Session, error) {
+	secret := s.sessionSecret(r)
+	if secret == "" {
+		return holdfast.Session{}, errSessionOver
+	}
+	ctx := r.Context()
+	se, err := s.auth.ids.GetSession(ctx, hashID(secret))
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return holdfast.Session{}, errSessionOver
+	}
+	if err != nil {
+		return holdfast.Session{}, err
+	}
+	now := s.now()
+	if !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) >= s.auth.idle {
+		if err := s.auth.ids.DeleteSession(ctx, se.ID); err != nil {
+			return holdfast.Session{}, err
+		}
+		return holdfast.Session{}, errSessionOver
+	}
+	return se, nil
+}
+
+// pendingSession returns the request's session if it owes step.
+func (s *Server) pendingSession(r *http.Request, steps ...string) (holdfast.Session, holdfast.Administrator, error) {
+	se, err := s.currentSession(r)
+	if err != nil {
+		return se, holdfast.Administrator{}, err
+	}
+	ok := false
+	for _, st := range steps {
+		ok = ok || se.Pending == st
+	}
+	if !ok {
+		return se, holdfast.Administrator{}, fmt.Errorf("%w: this session does not owe that step", holdfast.ErrUnauthenticated)
+	}
+	admin, err := s.activeAdmin(r.Context(), se.AccountID, se.AdminID)
+	return se, admin, err
+}
+
+// activeAdmin returns the administrator when it exists and is active;
+// otherwise errSessionOver.
+func (s *Server) activeAdmin(ctx context.Context, accountID, id string) (holdfast.Administrator, error) {
+	a, err := s.store.GetAdmin(ctx, accountID, id)
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return a, errSessionOver
+	}
+	if err != nil {
+		return a, err
+	}
+	if a.State != holdfast.AdminActive {
+		return a, errSessionOver
+	}
+	return a, nil
+}
+
+// sessionAuth is the Authenticator of the session cookie. A session that
+// owes a step authenticates nothing. Unsafe methods must carry the
+// session's CSRF token in the X-CSRF-Token header (or, for the sign-in
+// page's forms, a csrf form field). The geofence is enforced on every
+// request.
+func (s *Server) sessionAuth(r *http.Request) (holdfast.Principal, error) {
+	if s.sessionSecret(r) == "" {
+		return holdfast.Principal{}, ErrNoCredentials
+	}
+	ctx := r.Context()
+	se, err := s.currentSession(r)
+	if err != nil {
+		return holdfast.Principal{}, err
+	}
+	if se.Pending != "" {
+		return holdfast.Principal{}, errStepOwed
+	}
+	admin, err := s.activeAdmin(ctx, se.AccountID, se.AdminID)
+	if err != nil {
+		if errors.Is(err, errSessionOver) {
+			_ = s.auth.ids.DeleteSession(ctx, se.ID)
+		}
+		return holdfast.Principal{}, err
+	}
+	if !safeMethod(r.Method) && !secretEqual(csrfOf(r), se.CSRF.Reveal()) {
+		return holdfast.Principal{}, errCSRF
+	}
+	now := s.now().UTC()
+	changed, err := s.fenceSession(ctx, r, &se, now)
+	if err != nil {
+		return holdfast.Principal{}, err
+	}
+	if changed || now.Sub(se.LastSeenAt) >= touchEvery {
+		se.LastSeenAt = now
+		if err := s.auth.ids.UpdateSession(ctx, &se); err != nil {
+			return holdfast.Principal{}, fmt.Errorf("touch session: %w", err)
+		}
+	}
+	return holdfast.Principal{Kind: holdfast.PrincipalAdmin, AccountID: admin.AccountID, AdminID: admin.ID,
+		Email: admin.Email, SessionID: se.ID}, nil
+}
+
+// csrfOf returns the CSRF token a request carries.
+func csrfOf(r *http.Request) string {
+	if v := r.Header.Get(csrfHeader); v != "" {
+		return v
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return r.PostFormValue("csrf")
+	}
+	return ""
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// sameOrigin refuses a cross-site POST to a sign-in endpoint (login
+// CSRF): browsers send Origin or Sec-Fetch-Site with every POST.
+func (s *Server) sameOrigin(r *http.Request) error {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return fmt.Errorf("%w: cross-site request refused", holdfast.ErrDenied)
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == "null" && r.Header.Get("Sec-Fetch-Site") == "" {
+		return nil // not a browser, or a browser that does not say
+	}
+	if origin != s.baseURL(r) {
+		return fmt.Errorf("%w: cross-site request refused", holdfast.ErrDenied)
+	}
+	return nil
+}
+
+// auditSignIn appends a sign-in record; it must land even when the
+// client left, and a failure to write it is logged, not returned.
+func (s *Server) auditSignIn(ctx context.Context, admin holdfast.Administrator, method, outcome, reason string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+	defer cancel()
+	detail := map[string]any{"method": method}
+	if reason != "" {
+		detail["reason"] = reason
+	}
+	c := change{action: "auth.sign_in", resourceType: holdfast.ResourceAdministrator, resourceID: admin.ID}
+	pctx := holdfast.WithPrincipal(ctx, holdfast.Principal{Kind: holdfast.PrincipalAdmin, AccountID: admin.AccountID,
+		AdminID: admin.ID, Email: admin.Email})
+	s.metrics.signIns.WithLabelValues(method, outcome).Inc()
+	rec, err := s.auditRecord(pctx, c, admin.ID, holdfast.Decision{}, outcome, detail)
+	if err == nil {
+		err = s.store.AppendAudit(ctx, &rec)
+	}
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "audit sign-in", slog.String("request_id", requestIDFrom(ctx)),
+			slog.String("error", err.Error()))
+	}
+}
+
+// localPath returns p when it is a path on this server, "/" otherwise, so
+// that a return address can never send a signed-in browser elsewhere.
+func localPath(p string) string {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
+		strings.ContainsAny(p, "\\\r\n\t") {
+		return "/"
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return p
+}
+
+// identityIn returns the identity store bound to tx when the metadata
+// store also keeps identity (the SQL stores do), so that writes to both
+// land together; otherwise the separate identity store.
+func (s *Server) identityIn(tx holdfast.MetaStore) holdfast.IdentityStore {
+	if ids, ok := tx.(holdfast.IdentityStore); ok {
+		return ids
+	}
+	return s.auth.ids
+}

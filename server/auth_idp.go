@@ -1,0 +1,296 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/holdfast/holdfast"
+)
+
+// idpInput is the body of POST and PUT /api/v1/identity-providers.
+type idpInput struct {
+	Kind              string `json:"kind"`
+	Name              string `json:"name"`
+	Issuer            string `json:"issuer"`
+	ClientID          string `json:"client_id"`
+	ClientSecret      string `json:"client_secret"`
+	MetadataURL       string `json:"metadata_url"`
+	MetadataXML       string `json:"metadata_xml"`
+	Enabled           bool   `json:"enabled"`
+	AllowIDPInitiated bool   `json:"allow_idp_initiated"`
+}
+
+// idpView is an IdP as the API shows it: never the client secret.
+type idpView struct {
+	holdfast.IdPConfig
+	HasClientSecret bool `json:"has_client_secret"`
+	// RedirectURI (OIDC) or ACSURL and MetadataURL of this SP (SAML) are
+	// what the IdP administrator registers.
+	RedirectURI   string `json:"redirect_uri,omitempty"`
+	SPMetadataURL string `json:"sp_metadata_url,omitempty"`
+	ACSURL        string `json:"acs_url,omitempty"`
+	// LoginURL is the account's sign-in page, with this IdP's button.
+	LoginURL string `json:"login_url"`
+}
+
+func (s *Server) viewIdP(r *http.Request, c holdfast.IdPConfig) idpView {
+	v := idpView{IdPConfig: c, HasClientSecret: c.ClientSecret != ""}
+	base := s.baseURL(r)
+	v.LoginURL = base + "/login?account=" + url.QueryEscape(c.AccountID)
+	if c.Kind == holdfast.IdPOIDC {
+		v.RedirectURI = base + oidcCallbackPath
+	} else {
+		v.SPMetadataURL, v.ACSURL = base+samlMetadataPath, base+samlACSPath
+	}
+	return v
+}
+
+func absURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// validIdP checks in and builds the configuration; for SAML it reads the
+// IdP's metadata, which names its entity id (the issuer).
+func (s *Server) validIdP(ctx context.Context, in idpInput, old *holdfast.IdPConfig) (holdfast.IdPConfig, error) {
+	var v holdfast.ValidationError
+	c := holdfast.IdPConfig{Kind: in.Kind, Name: strings.TrimSpace(in.Name), Issuer: strings.TrimSpace(in.Issuer),
+		ClientID: strings.TrimSpace(in.ClientID), ClientSecret: holdfast.Secret(in.ClientSecret),
+		MetadataURL: strings.TrimSpace(in.MetadataURL), MetadataXML: in.MetadataXML, Enabled: in.Enabled,
+		AllowIDPInitiated: in.AllowIDPInitiated}
+	if c.Name == "" || len(c.Name) > 100 {
+		v.Add("name", "must be 1 to 100 characters")
+	}
+	switch c.Kind {
+	case holdfast.IdPOIDC:
+		if !absURL(c.Issuer) {
+			v.Add("issuer", "must be the provider's absolute http(s) issuer URL")
+		}
+		if c.ClientID == "" {
+			v.Add("client_id", "is required")
+		}
+		if c.ClientSecret == "" && old != nil {
+			c.ClientSecret = old.ClientSecret // PUT without a secret keeps it
+		}
+		if c.AllowIDPInitiated {
+			v.Add("allow_idp_initiated", "applies to SAML only")
+		}
+	case holdfast.IdPSAML:
+		if (c.MetadataURL == "") == (c.MetadataXML == "") {
+			v.Add("metadata_url", "give the IdP metadata as metadata_url or metadata_xml, one of them")
+		} else if c.MetadataURL != "" && !absURL(c.MetadataURL) {
+			v.Add("metadata_url", "must be an absolute http(s) URL")
+		}
+		if c.ClientID != "" || c.ClientSecret != "" {
+			v.Add("client_id", "applies to OIDC only")
+		}
+	default:
+		v.Add("kind", "must be oidc or saml")
+	}
+	if err := v.Err(); err != nil {
+		return c, err
+	}
+	if c.Kind == holdfast.IdPSAML {
+		md, err := s.samlIdPMetadata(ctx, c)
+		if err != nil {
+			return c, fmt.Errorf("%w: metadata: %s", holdfast.ErrInvalid, err.Error())
+		}
+		if c.Issuer != "" && c.Issuer != md.EntityID {
+			return c, fmt.Errorf("%w: issuer: the metadata names entity %q", holdfast.ErrInvalid, md.EntityID)
+		}
+		c.Issuer = md.EntityID
+	}
+	return c, nil
+}
+
+func (s *Server) ssoCheck(ctx context.Context) check {
+	return check{right: "account.sso.manage", resource: accountEntity(ctx)}
+}
+
+// listIdPs serves GET /api/v1/identity-providers (account.sso.manage).
+func (s *Server) listIdPs(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if _, err := s.decide(ctx, s.ssoCheck(ctx)); err != nil {
+		return err
+	}
+	list, err := s.auth.ids.ListIdPs(ctx, principal(ctx).AccountID)
+	if err != nil {
+		return err
+	}
+	out := make([]idpView, 0, len(list))
+	for _, c := range list {
+		out = append(out, s.viewIdP(r, c))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"identity_providers": out})
+}
+
+// getIdP serves GET /api/v1/identity-providers/{id} (account.sso.manage).
+func (s *Server) getIdP(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if _, err := s.decide(ctx, s.ssoCheck(ctx)); err != nil {
+		return err
+	}
+	c, err := s.auth.ids.GetIdP(ctx, principal(ctx).AccountID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.viewIdP(r, c))
+}
+
+// createIdP serves POST /api/v1/identity-providers (account.sso.manage).
+func (s *Server) createIdP(w http.ResponseWriter, r *http.Request) error {
+	return s.saveIdP(w, r, "")
+}
+
+// replaceIdP serves PUT /api/v1/identity-providers/{id}
+// (account.sso.manage); an empty client_secret keeps the stored one.
+func (s *Server) replaceIdP(w http.ResponseWriter, r *http.Request) error {
+	return s.saveIdP(w, r, r.PathValue("id"))
+}
+
+func (s *Server) saveIdP(w http.ResponseWriter, r *http.Request, id string) error {
+	ctx := r.Context()
+	var in idpInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	acct := principal(ctx).AccountID
+	// Decide before fetching anything the body names: a caller without
+	// the right must not make the server fetch URLs.
+	if _, err := s.decide(ctx, s.ssoCheck(ctx)); err != nil {
+		return err
+	}
+	var old *holdfast.IdPConfig
+	if id != "" {
+		o, err := s.auth.ids.GetIdP(ctx, acct, id)
+		if err != nil {
+			return err
+		}
+		old = &o
+	}
+	c, err := s.validIdP(ctx, in, old)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	c.AccountID, c.ID, c.CreatedAt, c.UpdatedAt = acct, id, now, now
+	action, status := "identity_provider.create", http.StatusCreated
+	if old != nil {
+		c.CreatedAt, action, status = old.CreatedAt, "identity_provider.update", http.StatusOK
+	} else {
+		c.ID = newID("idp_")
+	}
+	ch := change{action: action, resourceType: "identity_provider", resourceID: c.ID, checks: []check{s.ssoCheck(ctx)}}
+	if _, err := s.apply(ctx, ch, func(tx holdfast.MetaStore) (string, any, error) {
+		if err := s.identityIn(tx).PutIdP(ctx, &c); err != nil {
+			return "", nil, err
+		}
+		return c.ID, map[string]any{"kind": c.Kind, "name": c.Name, "issuer": c.Issuer, "enabled": c.Enabled}, nil
+	}); err != nil {
+		return err
+	}
+	s.auth.oidc.forget(c.ID)
+	s.auth.saml.forget(c.ID)
+	return writeJSON(w, status, s.viewIdP(r, c))
+}
+
+// deleteIdP serves DELETE /api/v1/identity-providers/{id}
+// (account.sso.manage); the identity links made through it go too.
+func (s *Server) deleteIdP(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	acct := principal(ctx).AccountID
+	ch := change{action: "identity_provider.delete", resourceType: "identity_provider", resourceID: id, checks: []check{s.ssoCheck(ctx)}}
+	if _, err := s.apply(ctx, ch, func(tx holdfast.MetaStore) (string, any, error) {
+		return id, nil, s.identityIn(tx).DeleteIdP(ctx, acct, id)
+	}); err != nil {
+		return err
+	}
+	s.auth.oidc.forget(id)
+	s.auth.saml.forget(id)
+	return noContent(w)
+}
+
+// signInWithIdP completes an SSO sign-in: it finds the administrator
+// linked to issuer+subject, or links the one whose email the IdP asserts
+// (verified) at the first sign-in, applies the sign-in rules and starts a
+// session. Refusals are errBadSSO, with the reason audited.
+func (s *Server) signInWithIdP(w http.ResponseWriter, r *http.Request, c holdfast.IdPConfig, subject, email string, emailVerified bool) (holdfast.Administrator, error) {
+	ctx := r.Context()
+	var admin holdfast.Administrator
+	link, err := s.auth.ids.GetIdentityLink(ctx, c.Issuer, subject)
+	switch {
+	case err == nil:
+		if link.AccountID != c.AccountID {
+			return admin, errBadSSO
+		}
+		if admin, err = s.store.GetAdmin(ctx, link.AccountID, link.AdminID); err != nil {
+			if errors.Is(err, holdfast.ErrNotFound) {
+				return admin, errBadSSO
+			}
+			return admin, err
+		}
+	case errors.Is(err, holdfast.ErrNotFound):
+		email = strings.ToLower(strings.TrimSpace(email))
+		if email == "" || !emailVerified {
+			return admin, errBadSSO
+		}
+		admin, err = s.store.GetAdminByEmail(ctx, email)
+		if errors.Is(err, holdfast.ErrNotFound) || (err == nil && admin.AccountID != c.AccountID) {
+			return admin, errBadSSO
+		}
+		if err != nil {
+			return admin, err
+		}
+		// Once linked to this IdP, an administrator is matched by its
+		// subject only: another subject asserting the same email is a
+		// different person.
+		links, err := s.auth.ids.ListIdentityLinks(ctx, admin.AccountID, admin.ID)
+		if err != nil {
+			return admin, err
+		}
+		for _, l := range links {
+			if l.Issuer == c.Issuer {
+				s.auditSignIn(ctx, admin, c.Kind, holdfast.OutcomeDenied, "email asserted by another subject")
+				return admin, errBadSSO
+			}
+		}
+		nl := holdfast.IdentityLink{AccountID: admin.AccountID, AdminID: admin.ID, Issuer: c.Issuer, Subject: subject,
+			CreatedAt: s.now().UTC()}
+		if err := s.auth.ids.CreateIdentityLink(ctx, &nl); err != nil {
+			return admin, err
+		}
+	default:
+		return admin, err
+	}
+	if admin.State != holdfast.AdminActive {
+		s.auditSignIn(ctx, admin, c.Kind, holdfast.OutcomeFailed, "disabled")
+		return admin, errBadSSO
+	}
+	acct, err := s.store.GetAccount(ctx, admin.AccountID)
+	if err != nil {
+		return admin, err
+	}
+	if err := s.fenceSignIn(ctx, admin, clientIP(r)); err != nil {
+		return admin, err
+	}
+	if disabled, err := s.disableIfInactive(ctx, acct, admin, s.now().UTC()); err != nil || disabled {
+		if err == nil {
+			err = errBadSSO
+		}
+		return admin, err
+	}
+	if _, err := s.startSession(ctx, w, r, admin, c.Kind, ""); err != nil {
+		return admin, err
+	}
+	return admin, nil
+}
+
+// errBadSSO is every refused SSO sign-in: the IdP vouched for someone who
+// is not (or no longer) an administrator here, or the answer was wrong.
+var errBadSSO = fmt.Errorf("%w: single sign-on failed", holdfast.ErrUnauthenticated)

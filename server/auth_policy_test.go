@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/holdfast/holdfast"
+)
+
+func TestInactiveAdministratorsAreDisabled(t *testing.T) {
+	f := newAuthFixture(t)
+	ctx := context.Background()
+	acct, err := f.store.GetAccount(ctx, f.account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct.Settings.InactiveAdminDays = 15
+	if err := f.store.UpdateAccount(ctx, &acct); err != nil {
+		t.Fatal(err)
+	}
+	stale := f.addAdmin("stale@example.com", "cloud_admin", testPassword)
+	fresh := f.addAdmin("fresh@example.com", "cloud_admin", testPassword)
+	late := f.addAdmin("late@example.com", "cloud_admin", testPassword)
+
+	// stale signs in (and holds a session), then nothing for 16 days;
+	// fresh signs in on day 10.
+	b := f.browser()
+	nextStep(t, "stale login", b.do("POST", "/auth/login", map[string]string{"email": stale.Email, "password": testPassword}), "done")
+	start := f.now
+	f.now = start.Add(10 * 24 * time.Hour)
+	nextStep(t, "fresh login", f.browser().do("POST", "/auth/login", map[string]string{"email": fresh.Email, "password": testPassword}), "done")
+	f.now = start.Add(16 * 24 * time.Hour)
+
+	n, err := f.srv.SweepInactiveAdmins(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// stale and late (never signed in, created 16 days ago) go; fresh and
+	// the platform administrator stay.
+	if n != 2 {
+		t.Errorf("disabled %d, want 2", n)
+	}
+	for _, c := range []struct {
+		a    holdfast.Administrator
+		want holdfast.AdminState
+	}{{stale, holdfast.AdminDisabled}, {late, holdfast.AdminDisabled}, {fresh, holdfast.AdminActive}, {f.admin, holdfast.AdminActive}} {
+		got, err := f.store.GetAdmin(ctx, f.account.ID, c.a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != c.want {
+			t.Errorf("%s: %s, want %s", c.a.Email, got.State, c.want)
+		}
+	}
+	if a := f.browser().do("POST", "/auth/login", map[string]string{"email": stale.Email, "password": testPassword}); a.status != http.StatusUnauthorized {
+		t.Errorf("disabled administrator signs in: %d", a.status)
+	}
+	f.now = start.Add(16*24*time.Hour + time.Minute)
+	if a := b.do("GET", "/auth/session", nil); a.status != http.StatusUnauthorized {
+		t.Errorf("session of a disabled administrator: %d", a.status)
+	}
+	_, audit := f.snapshot()
+	found := 0
+	for _, r := range audit {
+		if r.Action == "administrator.disable_inactive" {
+			found++
+		}
+	}
+	if found != 2 {
+		t.Errorf("%d administrator.disable_inactive audit records, want 2", found)
+	}
+	// A second sweep has nothing to do.
+	if n, err := f.srv.SweepInactiveAdmins(ctx); err != nil || n != 0 {
+		t.Errorf("second sweep: %d %v", n, err)
+	}
+
+	// Sign-in itself disables an administrator the sweep has not reached.
+	f.now = start.Add(32 * 24 * time.Hour)
+	if a := f.browser().do("POST", "/auth/login", map[string]string{"email": fresh.Email, "password": testPassword}); a.status != http.StatusUnauthorized {
+		t.Errorf("inactive administrator signs in: %d %s", a.status, a.body)
+	}
+	if got, _ := f.store.GetAdmin(ctx, f.account.ID, fresh.ID); got.State != holdfast.AdminDisabled {
+		t.Errorf("inactive administrator left %s after a sign-in attempt", got.State)
+	}
+}
+
+func TestPasswordPolicyAPI(t *testing.T) {
+	f := newAuthFixture(t)
+	w := f.do("GET", "/api/v1/account/password-policy", nil)
+	var p passwordPolicy
+	decode(t, w, &p)
+	if w.Code != 200 || p.MinLength != 12 || p.MaxLength != 64 || p.History != 5 || p.MaxFailures != 5 ||
+		p.LockoutMinutes != 30 || p.ExpiryDays != 60 || !p.RequireSpecial || !p.MFAForFailsafe {
+		t.Fatalf("policy: %d %s", w.Code, w.Body)
+	}
+	for _, bad := range []string{`{"expiry_days":0}`, `{"expiry_days":100}`, `{}`, `{"min_length":8}`} {
+		if w := f.do("PATCH", "/api/v1/account/password-policy", bad); w.Code < 400 || w.Code > 499 {
+			t.Errorf("PATCH %s: %d", bad, w.Code)
+		}
+	}
+	f.engine.denyRight("account.password_policy.manage", "not a platform administrator")
+	if w := f.do("PATCH", "/api/v1/account/password-policy", `{"expiry_days":30}`); w.Code != http.StatusForbidden {
+		t.Errorf("without the right: %d", w.Code)
+	}
+	f.engine.mu.Lock()
+	delete(f.engine.deny, "account.password_policy.manage")
+	f.engine.mu.Unlock()
+	w = f.do("PATCH", "/api/v1/account/password-policy", `{"expiry_days":30}`)
+	decode(t, w, &p)
+	if w.Code != 200 || p.ExpiryDays != 30 {
+		t.Fatalf("PATCH: %d %s", w.Code, w.Body)
+	}
+	if a := f.lastAudit(); a.Action != "account.password_policy.update" {
+		t.Errorf("last audit %s", a.Action)
+	}
+}
+
+func TestIdentityProviderAPI(t *testing.T) {
+	f := newAuthFixture(t)
+	// Without account.sso.manage nothing is fetched or stored.
+	fetched := make(chan struct{}, 10)
+	md := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fetched <- struct{}{} }))
+	defer md.Close()
+	f.engine.denyRight("account.sso.manage", "not a platform administrator")
+	w := f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "saml", "name": "x", "metadata_url": md.URL})
+	if w.Code != http.StatusForbidden || len(fetched) != 0 {
+		t.Errorf("without the right: %d, %d metadata fetches", w.Code, len(fetched))
+	}
+	if w := f.do("GET", "/api/v1/identity-providers", nil); w.Code != http.StatusForbidden {
+		t.Errorf("list without the right: %d", w.Code)
+	}
+	f.engine.mu.Lock()
+	delete(f.engine.deny, "account.sso.manage")
+	f.engine.mu.Unlock()
+
+	for _, bad := range []map[string]any{
+		{"kind": "ldap", "name": "x"},
+		{"kind": "oidc", "name": "x", "issuer": "not a url", "client_id": "c"},
+		{"kind": "oidc", "name": "x", "issuer": "https://idp.example"},
+		{"kind": "saml", "name": "x"},
+		{"kind": "saml", "name": "x", "metadata_xml": "<notmetadata/>"},
+		{"kind": "oidc", "name": "", "issuer": "https://idp.example", "client_id": "c"},
+	} {
+		if w := f.do("POST", "/api/v1/identity-providers", bad); w.Code != http.StatusUnprocessableEntity {
+			t.Errorf("POST %v: %d %s", bad, w.Code, w.Body)
+		}
+	}
+	w = f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "oidc", "name": "Okta", "issuer": "https://idp.example",
+		"client_id": "c", "client_secret": "s3cret-value", "enabled": true})
+	if w.Code != http.StatusCreated || strings.Contains(w.Body.String(), "s3cret-value") {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	var v idpView
+	decode(t, w, &v)
+	// PUT without a secret keeps it.
+	w = f.do("PUT", "/api/v1/identity-providers/"+v.ID, map[string]any{"kind": "oidc", "name": "Okta 2", "issuer": "https://idp.example",
+		"client_id": "c", "enabled": false})
+	if w.Code != 200 {
+		t.Fatalf("put: %d %s", w.Code, w.Body)
+	}
+	c, err := f.store.(holdfast.IdentityStore).GetIdP(context.Background(), f.account.ID, v.ID)
+	if err != nil || c.ClientSecret.Reveal() != "s3cret-value" || c.Name != "Okta 2" || c.Enabled {
+		t.Fatalf("stored %+v %v", c, err)
+	}
+	// A disabled IdP does not start sign-ins.
+	if a := f.browser().do("GET", "/auth/oidc/start?account="+f.account.ID+"&idp="+v.ID, nil); a.status != http.StatusNotFound {
+		t.Errorf("start with a disabled IdP: %d", a.status)
+	}
+	if w := f.do("DELETE", "/api/v1/identity-providers/"+v.ID, nil); w.Code != http.StatusNoContent {
+		t.Errorf("delete: %d", w.Code)
+	}
+	if w := f.do("GET", "/api/v1/identity-providers/"+v.ID, nil); w.Code != http.StatusNotFound {
+		t.Errorf("get after delete: %d", w.Code)
+	}
+}
+
+func TestOutboxMailer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	m := OutboxMailer{Dir: dir, From: "holdfast@example.com", Now: func() time.Time { return time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC) }}
+	if err := m.Send(context.Background(), "ann@example.com", "Réinitialiser", "Hello\nhttps://x/login?reset=abc\n"); err != nil {
+		t.Fatal(err)
+	}
+	files, err := os.ReadDir(dir)
+	if err != nil || len(files) != 1 || !strings.HasSuffix(files[0].Name(), ".eml") {
+		t.Fatalf("outbox: %v %v", files, err)
+	}
+	info, _ := files[0].Info()
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v: the file holds a live link", info.Mode().Perm())
+	}
+	f, err := os.Open(filepath.Join(dir, files[0].Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatalf("not RFC 5322: %v", err)
+	}
+	dec := new(mime.WordDecoder)
+	if subj, _ := dec.DecodeHeader(msg.Header.Get("Subject")); subj != "Réinitialiser" {
+		t.Errorf("subject %q", subj)
+	}
+	if msg.Header.Get("To") != "<ann@example.com>" || msg.Header.Get("MIME-Version") != "1.0" || msg.Header.Get("Message-ID") == "" {
+		t.Errorf("headers %v", msg.Header)
+	}
+}

@@ -1,0 +1,167 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/holdfast/holdfast"
+)
+
+func TestFenceRules(t *testing.T) {
+	rules := []string{"192.0.2.7", "198.51.100.10-198.51.100.20", "203.0.113.0/25", "2001:db8::/32"}
+	tests := []struct {
+		ip   string
+		want bool
+	}{
+		{"192.0.2.7", true},
+		{"192.0.2.8", false},
+		{"198.51.100.10", true},
+		{"198.51.100.20", true},
+		{"198.51.100.21", false},
+		{"203.0.113.127", true},
+		{"203.0.113.128", false},
+		{"::ffff:192.0.2.7", true}, // IPv4-mapped IPv6 is the same address
+		{"2001:db8:1::5", true},
+		{"2001:db9::1", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := fenceAllows(rules, net.ParseIP(tt.ip)); got != tt.want {
+			t.Errorf("fenceAllows(%q) = %v, want %v", tt.ip, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "300.1.1.1", "10.0.0.9-10.0.0.1", "10.0.0.1-2001:db8::1", "10.0.0.0/33", "example.com"} {
+		if _, err := parseFenceRule(bad); err == nil {
+			t.Errorf("parseFenceRule(%q) accepted", bad)
+		}
+	}
+}
+
+// from sends a request from ip with the fixture's token unless a
+// cookie is given.
+func (f *authFixture) from(ip, method, path string, body any, cookie *http.Cookie, header ...string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	req := httptest.NewRequest(method, path, bytes.NewReader(raw))
+	req.RemoteAddr = net.JoinHostPort(ip, "40000")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if cookie != nil {
+		req.AddCookie(cookie)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+testToken)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, req)
+	return w
+}
+
+func sessionCookieOf(tb testing.TB, w *httptest.ResponseRecorder) *http.Cookie {
+	tb.Helper()
+	for _, c := range w.Result().Cookies() {
+		if c.Name == sessionCookie && c.Value != "" {
+			return c
+		}
+	}
+	tb.Fatalf("no session cookie in %d %s", w.Code, w.Body)
+	return nil
+}
+
+func TestGeofence(t *testing.T) {
+	f := newAuthFixture(t)
+	const office, home = "192.0.2.10", "203.0.113.5"
+	ops := f.addAdmin("ops@example.com", "cloud_admin", testPassword)
+
+	// Invalid entries, and a fence that would shut the caller out.
+	w := f.from(office, "PUT", "/api/v1/account/geofence", map[string]any{"enabled": true, "allowed": []string{"10.0.0.9-10.0.0.1", "nope"}}, nil)
+	if w.Code != http.StatusUnprocessableEntity || len(errorOf(t, w).Fields) != 2 {
+		t.Errorf("invalid entries: %d %s", w.Code, w.Body)
+	}
+	w = f.from(office, "PUT", "/api/v1/account/geofence", map[string]any{"enabled": true, "allowed": []string{"10.0.0.0/8"}}, nil)
+	if w.Code != http.StatusUnprocessableEntity {
+		t.Errorf("self lock-out: %d %s", w.Code, w.Body)
+	}
+	f.engine.denyRight("account.geofencing.manage", "not a platform administrator")
+	w = f.from(office, "PUT", "/api/v1/account/geofence", map[string]any{"enabled": true, "allowed": []string{"192.0.2.0/24"}}, nil)
+	if w.Code != http.StatusForbidden {
+		t.Errorf("without the right: %d %s", w.Code, w.Body)
+	}
+	f.engine.mu.Lock()
+	delete(f.engine.deny, "account.geofencing.manage")
+	f.engine.mu.Unlock()
+	st, _ := f.store.(holdfast.IdentityStore).GetIdentitySettings(context.Background(), f.account.ID)
+	if st.GeofenceEnabled {
+		t.Fatal("a refused request turned the fence on")
+	}
+
+	// Sign in from the office before the fence goes up, and from home.
+	login := func(ip string) *httptest.ResponseRecorder {
+		return f.from(ip, "POST", "/auth/login", map[string]string{"email": ops.Email, "password": testPassword}, &http.Cookie{Name: "x", Value: "y"})
+	}
+	officeSession := sessionCookieOf(t, login(office))
+	homeSession := sessionCookieOf(t, login(home))
+
+	w = f.from(office, "PUT", "/api/v1/account/geofence", map[string]any{"enabled": true, "allowed": []string{"192.0.2.0/24", "198.51.100.5-198.51.100.9"}}, nil)
+	if w.Code != http.StatusOK {
+		t.Fatalf("enable fence: %d %s", w.Code, w.Body)
+	}
+	if w := f.from(office, "GET", "/api/v1/account/geofence", nil, nil); w.Code != 200 {
+		t.Errorf("get fence: %d", w.Code)
+	}
+
+	// Tokens: inside yes, outside no.
+	if w := f.from(office, "GET", "/auth/session", nil, nil); w.Code != http.StatusOK {
+		t.Errorf("token from inside: %d", w.Code)
+	}
+	if w := f.from(home, "GET", "/auth/session", nil, nil); w.Code != http.StatusForbidden {
+		t.Errorf("token from outside: %d", w.Code)
+	}
+	// A new sign-in from outside is refused, with no session.
+	w = login(home)
+	if w.Code != http.StatusForbidden {
+		t.Errorf("sign-in from outside: %d %s", w.Code, w.Body)
+	}
+	for _, c := range w.Result().Cookies() {
+		if c.Name == sessionCookie && c.Value != "" {
+			t.Error("refused sign-in set a session cookie")
+		}
+	}
+	// A session that was outside when the fence went up goes on until
+	// it has been idle for 30 minutes.
+	f.now = f.now.Add(20 * time.Minute)
+	if w := f.from(home, "GET", "/auth/session", nil, homeSession); w.Code != http.StatusOK {
+		t.Errorf("existing outside session: %d %s", w.Code, w.Body)
+	}
+	// An office session moving off the network keeps access 10 minutes.
+	if w := f.from(home, "GET", "/auth/session", nil, officeSession); w.Code != http.StatusOK {
+		t.Fatalf("office session from home, at once: %d %s", w.Code, w.Body)
+	}
+	f.now = f.now.Add(9 * time.Minute)
+	if w := f.from(home, "GET", "/auth/session", nil, officeSession); w.Code != http.StatusOK {
+		t.Errorf("office session from home after 9 minutes: %d", w.Code)
+	}
+	f.now = f.now.Add(time.Minute)
+	if w := f.from(home, "GET", "/auth/session", nil, officeSession); w.Code != http.StatusForbidden {
+		t.Errorf("office session from home after 10 minutes: %d", w.Code)
+	}
+	// Back in the office, it works again and the grace starts over.
+	if w := f.from(office, "GET", "/auth/session", nil, officeSession); w.Code != http.StatusOK {
+		t.Errorf("office session back in the office: %d", w.Code)
+	}
+	if w := f.from(home, "GET", "/auth/session", nil, officeSession); w.Code != http.StatusOK {
+		t.Errorf("office session from home again: %d", w.Code)
+	}
+}

@@ -1,0 +1,528 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/holdfast/holdfast"
+)
+
+// SCIM 2.0 (RFC 7643/7644) provisioning of the users that backups and
+// legal holds refer to, at /scim/v2. Clients authenticate with an API
+// token; every call is decided like its /api/v1/users counterpart. A
+// DELETE preserves the user (its data is kept), never removes it.
+
+const (
+	scimUserSchema  = "urn:ietf:params:scim:schemas:core:2.0:User"
+	scimListSchema  = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	scimPatchSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	scimErrorSchema = "urn:ietf:params:scim:api:messages:2.0:Error"
+	scimMediaType   = "application/scim+json"
+	scimMaxCount    = 200
+)
+
+// scimError is a SCIM-specific refusal with its scimType; the error it
+// wraps decides the status.
+type scimError struct {
+	scimType string
+	err      error
+}
+
+func (e *scimError) Error() string { return e.err.Error() }
+func (e *scimError) Unwrap() error { return e.err }
+
+func scimInvalid(scimType, format string, args ...any) error {
+	return &scimError{scimType: scimType, err: fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))}
+}
+
+// registerSCIM is the route table of SCIM.
+func (s *Server) registerSCIM() {
+	s.scim("GET /scim/v2/Users", s.scimListUsers)
+	s.scim("POST /scim/v2/Users", s.scimCreateUser)
+	s.scim("GET /scim/v2/Users/{id}", s.scimGetUser)
+	s.scim("PUT /scim/v2/Users/{id}", s.scimReplaceUser)
+	s.scim("PATCH /scim/v2/Users/{id}", s.scimPatchUser)
+	s.scim("DELETE /scim/v2/Users/{id}", s.scimDeleteUser)
+	s.scim("GET /scim/v2/ServiceProviderConfig", s.scimServiceProviderConfig)
+	s.scim("GET /scim/v2/ResourceTypes", s.scimResourceTypes)
+	s.scim("GET /scim/v2/Schemas", s.scimSchemas)
+}
+
+// scim registers an authenticated SCIM route whose errors are written
+// in SCIM's error format; the status comes from the one error table.
+func (s *Server) scim(pattern string, fn apiFunc) {
+	s.routes = append(s.routes, pattern)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeSCIMError(w, r, err)
+		}
+	})
+	s.mux.Handle(pattern, s.route(pattern, s.authenticate(h)))
+}
+
+func (s *Server) writeSCIMError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := describeError(err, requestIDFrom(r.Context()))
+	if status >= 500 {
+		s.writeError(w, r, err) // logged once, with the envelope and its request id
+		return
+	}
+	out := map[string]any{"schemas": []string{scimErrorSchema}, "status": strconv.Itoa(status), "detail": body.Message}
+	var se *scimError
+	switch {
+	case errors.As(err, &se):
+		out["scimType"] = se.scimType
+	case errors.Is(err, holdfast.ErrInvalid):
+		out["scimType"] = "invalidValue"
+	}
+	_ = writeSCIM(w, status, out)
+}
+
+func writeSCIM(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", scimMediaType)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// decodeSCIM reads a SCIM body (application/scim+json or JSON). Unknown
+// attributes are ignored, as SCIM clients send many we do not keep.
+func decodeSCIM(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != scimMediaType && mt != "application/json") {
+			return fmt.Errorf("%w: content type %q is not %s", errBadRequest, ct, scimMediaType)
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: request body holds more than one JSON value", errBadRequest)
+	}
+	return nil
+}
+
+// scimUser is a User resource as SCIM shows and takes it.
+type scimUser struct {
+	Schemas     []string    `json:"schemas"`
+	ID          string      `json:"id,omitempty"`
+	ExternalID  string      `json:"externalId,omitempty"`
+	UserName    string      `json:"userName"`
+	Name        *scimName   `json:"name,omitempty"`
+	DisplayName string      `json:"displayName,omitempty"`
+	Emails      []scimEmail `json:"emails,omitempty"`
+	Active      *scimBool   `json:"active,omitempty"`
+	Meta        *scimMeta   `json:"meta,omitempty"`
+}
+
+type scimName struct {
+	Formatted  string `json:"formatted,omitempty"`
+	GivenName  string `json:"givenName,omitempty"`
+	FamilyName string `json:"familyName,omitempty"`
+}
+
+type scimEmail struct {
+	Value   string `json:"value"`
+	Type    string `json:"type,omitempty"`
+	Primary bool   `json:"primary,omitempty"`
+}
+
+type scimMeta struct {
+	ResourceType string    `json:"resourceType"`
+	Created      time.Time `json:"created"`
+	LastModified time.Time `json:"lastModified"`
+	Location     string    `json:"location"`
+	Version      string    `json:"version"`
+}
+
+// scimBool is a boolean that also reads "True"/"False" strings (as
+// Microsoft Entra sends them).
+type scimBool bool
+
+func (b *scimBool) UnmarshalJSON(raw []byte) error {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	ok, err := parseSCIMBool(v)
+	if err != nil {
+		return err
+	}
+	*b = scimBool(ok)
+	return nil
+}
+
+func parseSCIMBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return false, scimInvalid("invalidValue", "active must be a boolean")
+}
+
+// displayName returns the name to store for in.
+func (in scimUser) displayName() string {
+	switch {
+	case strings.TrimSpace(in.DisplayName) != "":
+		return in.DisplayName
+	case in.Name != nil && strings.TrimSpace(in.Name.Formatted) != "":
+		return in.Name.Formatted
+	case in.Name != nil && strings.TrimSpace(in.Name.GivenName+in.Name.FamilyName) != "":
+		return strings.TrimSpace(in.Name.GivenName + " " + in.Name.FamilyName)
+	}
+	return in.UserName
+}
+
+func (s *Server) toSCIM(r *http.Request, u holdfast.User) scimUser {
+	active := scimBool(u.State == holdfast.UserActive)
+	loc := s.baseURL(r) + "/scim/v2/Users/" + u.ID
+	return scimUser{Schemas: []string{scimUserSchema}, ID: u.ID, ExternalID: u.ExternalID, UserName: u.Email,
+		Name: &scimName{Formatted: u.Name}, DisplayName: u.Name,
+		Emails: []scimEmail{{Value: u.Email, Type: "work", Primary: true}}, Active: &active,
+		Meta: &scimMeta{ResourceType: "User", Created: u.CreatedAt, LastModified: u.UpdatedAt, Location: loc,
+			Version: fmt.Sprintf(`W/"%d"`, u.UpdatedAt.UnixMicro())}}
+}
+
+// scimFilter reads the one filter form supported: `userName eq "x"` or
+// `externalId eq "x"` (attribute names case-insensitive).
+func scimFilter(f string) (attr, value string, err error) {
+	f = strings.TrimSpace(f)
+	if f == "" {
+		return "", "", nil
+	}
+	parts := strings.SplitN(f, " ", 3)
+	if len(parts) != 3 || !strings.EqualFold(parts[1], "eq") {
+		return "", "", scimInvalid("invalidFilter", "only `userName eq \"value\"` and `externalId eq \"value\"` filters are supported")
+	}
+	attr = strings.ToLower(parts[0])
+	if attr != "username" && attr != "externalid" {
+		return "", "", scimInvalid("invalidFilter", "cannot filter on %q", parts[0])
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(parts[2])), &value); err != nil {
+		return "", "", scimInvalid("invalidFilter", "the filter value must be a quoted string")
+	}
+	return attr, value, nil
+}
+
+// scimListUsers serves GET /scim/v2/Users?filter=&startIndex=&count=
+// (users.view on each user listed).
+func (s *Server) scimListUsers(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	attr, value, err := scimFilter(q.Get("filter"))
+	if err != nil {
+		return err
+	}
+	start, count := 1, 100
+	if v := q.Get("startIndex"); v != "" {
+		if start, err = strconv.Atoi(v); err != nil {
+			return scimInvalid("invalidValue", "startIndex must be a number")
+		}
+		start = max(start, 1)
+	}
+	if v := q.Get("count"); v != "" {
+		if count, err = strconv.Atoi(v); err != nil {
+			return scimInvalid("invalidValue", "count must be a number")
+		}
+		count = min(max(count, 0), scimMaxCount)
+	}
+	if _, err := s.decide(ctx, check{right: "users.view", resource: userEntity("", nil)}); err != nil {
+		return err
+	}
+	f := holdfast.UserFilter{}
+	if attr == "username" {
+		f.Email = strings.ToLower(value)
+	}
+	all, err := s.store.ListUsers(ctx, principal(ctx).AccountID, f)
+	if err != nil {
+		return err
+	}
+	var visible []holdfast.User
+	for _, u := range all {
+		if attr == "externalid" && u.ExternalID != value {
+			continue
+		}
+		ok, err := s.allowed(ctx, check{right: "users.view", resource: userEntity(u.ID, map[string]any{"profile_id": u.ProfileID})})
+		if err != nil {
+			return err
+		}
+		if ok {
+			visible = append(visible, u)
+		}
+	}
+	page := []scimUser{}
+	for i := start - 1; i < len(visible) && len(page) < count; i++ {
+		page = append(page, s.toSCIM(r, visible[i]))
+	}
+	return writeSCIM(w, http.StatusOK, map[string]any{"schemas": []string{scimListSchema}, "totalResults": len(visible),
+		"startIndex": start, "itemsPerPage": len(page), "Resources": page})
+}
+
+// scimGetUser serves GET /scim/v2/Users/{id} (users.view).
+func (s *Server) scimGetUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.viewUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeSCIM(w, http.StatusOK, s.toSCIM(r, u))
+}
+
+// scimCreateUser serves POST /scim/v2/Users (users.create_import): the
+// user lands in the Default profile; created inactive, it is preserved
+// at once.
+func (s *Server) scimCreateUser(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var in scimUser
+	if err := decodeSCIM(w, r, &in); err != nil {
+		return err
+	}
+	email := in.UserName
+	for _, e := range in.Emails {
+		if e.Primary && strings.TrimSpace(e.Value) != "" && !strings.Contains(email, "@") {
+			email = e.Value
+		}
+	}
+	u, err := s.newUser(ctx, userCreate{Email: email, Name: in.displayName(), ExternalID: in.ExternalID},
+		map[string]any{"via": "scim"})
+	if errors.Is(err, holdfast.ErrConflict) {
+		return &scimError{scimType: "uniqueness", err: fmt.Errorf("%w: a user with userName %q exists", holdfast.ErrConflict, email)}
+	}
+	if err != nil {
+		return err
+	}
+	if in.Active != nil && !bool(*in.Active) {
+		if u, err = s.transition(ctx, u.ID, preserveTransition); err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Location", s.baseURL(r)+"/scim/v2/Users/"+u.ID)
+	return writeSCIM(w, http.StatusCreated, s.toSCIM(r, u))
+}
+
+// scimReplaceUser serves PUT /scim/v2/Users/{id} (users.manage):
+// displayName, externalId and active are replaced; userName is the
+// user's email and cannot change.
+func (s *Server) scimReplaceUser(w http.ResponseWriter, r *http.Request) error {
+	ctx, id := r.Context(), r.PathValue("id")
+	var in scimUser
+	if err := decodeSCIM(w, r, &in); err != nil {
+		return err
+	}
+	cur, err := s.viewUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	if in.UserName != "" && !strings.EqualFold(strings.TrimSpace(in.UserName), cur.Email) {
+		return scimInvalid("mutability", "userName cannot change")
+	}
+	name, ext := in.displayName(), in.ExternalID
+	if in.UserName == "" && in.DisplayName == "" && in.Name == nil {
+		name = cur.Name
+	}
+	u, err := s.scimApply(ctx, cur, &name, &ext, (*bool)(in.Active))
+	if err != nil {
+		return err
+	}
+	return writeSCIM(w, http.StatusOK, s.toSCIM(r, u))
+}
+
+// scimPatchOp is one operation of a PATCH.
+type scimPatchOp struct {
+	Op    string          `json:"op"`
+	Path  string          `json:"path"`
+	Value json.RawMessage `json:"value"`
+}
+
+// scimPatchUser serves PATCH /scim/v2/Users/{id} (users.manage): replace
+// or add of active, displayName, name.formatted and externalId, with or
+// without a path; op names in any case.
+func (s *Server) scimPatchUser(w http.ResponseWriter, r *http.Request) error {
+	ctx, id := r.Context(), r.PathValue("id")
+	var in struct {
+		Schemas    []string      `json:"schemas"`
+		Operations []scimPatchOp `json:"Operations"`
+	}
+	if err := decodeSCIM(w, r, &in); err != nil {
+		return err
+	}
+	if len(in.Operations) == 0 {
+		return scimInvalid("invalidSyntax", "no Operations")
+	}
+	cur, err := s.viewUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	var name, ext *string
+	var active *bool
+	set := func(path string, raw json.RawMessage) error {
+		switch strings.ToLower(path) {
+		case "active":
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return scimInvalid("invalidValue", "active must be a boolean")
+			}
+			b, err := parseSCIMBool(v)
+			if err != nil {
+				return err
+			}
+			active = &b
+		case "displayname", "name.formatted", "externalid":
+			var v string
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return scimInvalid("invalidValue", "%s must be a string", path)
+			}
+			if strings.ToLower(path) == "externalid" {
+				ext = &v
+			} else {
+				name = &v
+			}
+		case "name":
+			var n scimName
+			if err := json.Unmarshal(raw, &n); err != nil {
+				return scimInvalid("invalidValue", "name must be an object")
+			}
+			v := scimUser{Name: &n}.displayName()
+			name = &v
+		default:
+			return scimInvalid("invalidPath", "cannot change %q", path)
+		}
+		return nil
+	}
+	for _, op := range in.Operations {
+		switch strings.ToLower(op.Op) {
+		case "replace", "add":
+		default:
+			return scimInvalid("invalidSyntax", "op %q is not supported (replace or add)", op.Op)
+		}
+		if op.Path != "" {
+			if err := set(op.Path, op.Value); err != nil {
+				return err
+			}
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(op.Value, &obj); err != nil {
+			return scimInvalid("invalidValue", "without a path, value must be an object")
+		}
+		for k, v := range obj {
+			if err := set(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	u, err := s.scimApply(ctx, cur, name, ext, active)
+	if err != nil {
+		return err
+	}
+	return writeSCIM(w, http.StatusOK, s.toSCIM(r, u))
+}
+
+// scimApply changes what differs: name and external id, then the state
+// (active: activate a preserved user; inactive: preserve an active one).
+// A deleted user is restored through the API, not SCIM.
+func (s *Server) scimApply(ctx context.Context, cur holdfast.User, name, ext *string, active *bool) (holdfast.User, error) {
+	var p userPatch
+	if name != nil && *name != cur.Name {
+		p.Name = name
+	}
+	if ext != nil && *ext != cur.ExternalID {
+		p.ExternalID = ext
+	}
+	u := cur
+	var err error
+	if p != (userPatch{}) {
+		if u, err = s.patchUser(ctx, cur.ID, p); err != nil {
+			return u, err
+		}
+	}
+	if active == nil {
+		return u, nil
+	}
+	switch {
+	case *active && u.State == holdfast.UserPreserved:
+		return s.transition(ctx, u.ID, activateTransition)
+	case !*active && u.State == holdfast.UserActive:
+		return s.transition(ctx, u.ID, preserveTransition)
+	case *active && u.State == holdfast.UserDeleted:
+		return u, &scimError{scimType: "mutability", err: fmt.Errorf("%w: user %s is deleted; restore it through /api/v1/users/%s/restore", holdfast.ErrConflict, u.ID, u.ID)}
+	}
+	return u, nil
+}
+
+// scimDeleteUser serves DELETE /scim/v2/Users/{id} (users.manage): the
+// user is preserved, so its backups and any legal hold over it stay.
+func (s *Server) scimDeleteUser(w http.ResponseWriter, r *http.Request) error {
+	ctx, id := r.Context(), r.PathValue("id")
+	u, err := s.viewUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	if u.State == holdfast.UserActive {
+		if _, err := s.transition(ctx, id, preserveTransition); err != nil {
+			return err
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) scimServiceProviderConfig(w http.ResponseWriter, r *http.Request) error {
+	return writeSCIM(w, http.StatusOK, map[string]any{
+		"schemas":        []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+		"patch":          map[string]bool{"supported": true},
+		"bulk":           map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":         map[string]any{"supported": true, "maxResults": scimMaxCount},
+		"changePassword": map[string]bool{"supported": false},
+		"sort":           map[string]bool{"supported": false},
+		"etag":           map[string]bool{"supported": false},
+		"authenticationSchemes": []map[string]any{{"type": "oauthbearertoken", "name": "API token",
+			"description": "A Holdfast API token as Authorization: Bearer", "primary": true}},
+		"meta": map[string]string{"resourceType": "ServiceProviderConfig", "location": s.baseURL(r) + "/scim/v2/ServiceProviderConfig"},
+	})
+}
+
+func (s *Server) scimResourceTypes(w http.ResponseWriter, r *http.Request) error {
+	return writeSCIM(w, http.StatusOK, map[string]any{"schemas": []string{scimListSchema}, "totalResults": 1,
+		"startIndex": 1, "itemsPerPage": 1, "Resources": []map[string]any{{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}, "id": "User", "name": "User",
+			"endpoint": "/Users", "schema": scimUserSchema,
+			"meta": map[string]string{"resourceType": "ResourceType", "location": s.baseURL(r) + "/scim/v2/ResourceTypes/User"}}}})
+}
+
+func (s *Server) scimSchemas(w http.ResponseWriter, r *http.Request) error {
+	attr := func(name, typ string, required bool, mutability, uniqueness string) map[string]any {
+		return map[string]any{"name": name, "type": typ, "multiValued": false, "required": required,
+			"caseExact": false, "mutability": mutability, "returned": "default", "uniqueness": uniqueness}
+	}
+	return writeSCIM(w, http.StatusOK, map[string]any{"schemas": []string{scimListSchema}, "totalResults": 1,
+		"startIndex": 1, "itemsPerPage": 1, "Resources": []map[string]any{{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Schema"}, "id": scimUserSchema, "name": "User",
+			"attributes": []map[string]any{
+				attr("userName", "string", true, "immutable", "server"),
+				attr("displayName", "string", false, "readWrite", "none"),
+				attr("externalId", "string", false, "readWrite", "none"),
+				attr("active", "boolean", false, "readWrite", "none"),
+			},
+			"meta": map[string]string{"resourceType": "Schema", "location": s.baseURL(r) + "/scim/v2/Schemas/" + scimUserSchema}}}})
+}

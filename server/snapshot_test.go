@@ -1,0 +1,263 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/fs"
+)
+
+// dataFixture is a fixture whose server has a data store.
+func dataFixture(tb testing.TB) (*fixture, *storage.Store, seed) {
+	tb.Helper()
+	f := newFixture(tb)
+	blobs, err := fs.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := storage.Open(context.Background(), blobs, storage.Options{MasterKey: storage.GenerateMasterKey()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.srv, err = New(Options{Store: f.store, Engine: f.engine, Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Data: data})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.handler = f.srv.Handler()
+	return f, data, f.seedData()
+}
+
+// putRaw sends a chunk upload with an explicit body and Content-Length.
+func (f *fixture) putRaw(path string, body []byte, contentLength int64) *httptest.ResponseRecorder {
+	f.t.Helper()
+	req := httptest.NewRequest("PUT", path, bytes.NewReader(body))
+	req.ContentLength = contentLength
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, req)
+	return w
+}
+
+func TestBackupAndRestoreAPI(t *testing.T) {
+	f, _, sd := dataFixture(t)
+	w := f.do("POST", "/api/v1/backups", map[string]any{"user": "ann@example.com", "device": "laptop"})
+	if w.Code != 200 {
+		t.Fatalf("start = %d %s", w.Code, w.Body)
+	}
+	var tgt backupTarget
+	decode(t, w, &tgt)
+	if tgt.DeviceID != sd.device || tgt.UserID != sd.user || len(tgt.ChunkerKey) != 32 || tgt.Source != storage.SourceDevice {
+		t.Fatalf("target = %+v", tgt)
+	}
+	c := storage.NewChunker(storage.ChunkerKey(tgt.ChunkerKey))
+	content := make([]byte, 3<<20) // several chunks
+	rand.NewChaCha8([32]byte{1}).Read(content)
+	var refs []holdfast.ChunkRef
+	chunks := map[holdfast.ChunkRef][]byte{}
+	if err := c.Split(bytes.NewReader(content), func(ref holdfast.ChunkRef, data []byte) error {
+		refs = append(refs, ref)
+		chunks[ref] = bytes.Clone(data)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	base := "/api/v1/backups/" + sd.device
+	missing := func() []holdfast.ChunkRef {
+		t.Helper()
+		w := f.do("POST", base+"/missing", chunkRefs{Refs: refs})
+		if w.Code != 200 {
+			t.Fatalf("missing = %d %s", w.Code, w.Body)
+		}
+		var out chunkRefs
+		decode(t, w, &out)
+		return out.Refs
+	}
+	if got := missing(); len(got) != len(chunks) {
+		t.Fatalf("missing before upload = %d refs, want %d", len(got), len(chunks))
+	}
+	item := storage.Item{Path: "docs/a.txt", ContentType: "text/plain", Size: int64(len(content)), Chunks: refs}
+	commit := map[string]any{"items": []storage.Item{item}}
+
+	// Bad input changes nothing.
+	first := chunks[refs[0]]
+	bad := []struct {
+		name   string
+		path   string
+		body   []byte
+		length int64
+		status int
+	}{
+		{"wrong hash", base + "/chunks/" + refs[1].String(), first, int64(len(first)), 422},
+		{"truncated", base + "/chunks/" + refs[0].String(), first[:100], int64(len(first)), 400},
+		{"too large", base + "/chunks/" + refs[0].String(), nil, storage.MaxChunk + 1, 413},
+		{"empty", base + "/chunks/" + refs[0].String(), nil, 0, 400},
+		{"bad ref", base + "/chunks/xyz", first, int64(len(first)), 422},
+		{"unknown device", "/api/v1/backups/nope/chunks/" + refs[0].String(), first, int64(len(first)), 404},
+	}
+	for _, tt := range bad {
+		w := f.putRaw(tt.path, tt.body, tt.length)
+		if w.Code != tt.status {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, w.Code, tt.status, w.Body)
+		}
+		errorOf(t, w)
+	}
+	if got := missing(); len(got) != len(chunks) {
+		t.Errorf("after refused uploads %d refs missing, want all %d", len(got), len(chunks))
+	}
+	w = f.do("POST", base+"/snapshots", commit)
+	if w.Code != 422 {
+		t.Fatalf("commit without chunks = %d %s", w.Code, w.Body)
+	}
+	if e := errorOf(t, w); len(e.Fields) != len(chunks) || e.Fields[0].Field != "chunks" || e.Fields[0].Message != refs[0].String() {
+		t.Errorf("refused commit fields = %+v", e.Fields)
+	}
+
+	// Upload only what is missing, then commit.
+	for _, ref := range missing() {
+		if w := f.putRaw(base+"/chunks/"+ref.String(), chunks[ref], int64(len(chunks[ref]))); w.Code != 204 {
+			t.Fatalf("put = %d %s", w.Code, w.Body)
+		}
+	}
+	if got := missing(); len(got) != 0 {
+		t.Errorf("after upload %d refs missing", len(got))
+	}
+	w = f.do("POST", base+"/snapshots", commit)
+	if w.Code != 201 {
+		t.Fatalf("commit = %d %s", w.Code, w.Body)
+	}
+	var snap storage.Snapshot
+	decode(t, w, &snap)
+	if snap.DeviceID != sd.device || snap.UserID != sd.user || snap.Size != int64(len(content)) {
+		t.Errorf("snapshot = %+v", snap)
+	}
+
+	w = f.do("GET", "/api/v1/snapshots?user_id="+sd.user, nil)
+	var list snapshotList
+	decode(t, w, &list)
+	if w.Code != 200 || len(list.Snapshots) != 1 || list.Snapshots[0].ID != snap.ID {
+		t.Fatalf("list = %d %s", w.Code, w.Body)
+	}
+	w = f.do("GET", "/api/v1/snapshots/"+snap.ID, nil)
+	var got storage.Snapshot
+	decode(t, w, &got)
+	if len(got.Items) != 1 || got.Items[0].Path != "docs/a.txt" {
+		t.Errorf("get = %s", w.Body)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/snapshots/"+snap.ID+"/content?path=docs/a.txt", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Range", "bytes=300000-300099")
+	rw := httptest.NewRecorder()
+	f.handler.ServeHTTP(rw, req)
+	if rw.Code != http.StatusPartialContent || !bytes.Equal(rw.Body.Bytes(), content[300000:300100]) || rw.Header().Get("Content-Type") != "text/plain" {
+		t.Errorf("range = %d %q (%s)", rw.Code, rw.Body.Bytes()[:min(20, rw.Body.Len())], rw.Header())
+	}
+	w = f.do("GET", "/api/v1/snapshots/"+snap.ID+"/content?path=docs/a.txt", nil)
+	if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), content) {
+		t.Errorf("content = %d, %d bytes", w.Code, w.Body.Len())
+	}
+	if w := f.do("GET", "/api/v1/snapshots/"+snap.ID+"/content?path=nope", nil); w.Code != 404 {
+		t.Errorf("missing path = %d", w.Code)
+	}
+	if w := f.do("GET", "/api/v1/snapshots/nope", nil); w.Code != 404 {
+		t.Errorf("missing snapshot = %d", w.Code)
+	}
+	audit, err := f.store.ListAudit(context.Background(), f.account.ID, holdfast.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, a := range audit {
+		actions = append(actions, a.Action)
+	}
+	if s := strings.Join(actions, ","); !strings.Contains(s, "snapshot.create") || !strings.Contains(s, "snapshot.download") {
+		t.Errorf("audit actions = %s", s)
+	}
+}
+
+func TestBackupAPIAsksTheEngine(t *testing.T) {
+	tests := []struct {
+		right, method, path string
+		body                any
+	}{
+		{"backups.perform", "POST", "/api/v1/backups", map[string]any{"user": "ann@example.com", "device": "laptop"}},
+		{"backups.perform", "POST", "/api/v1/backups/{device}/missing", chunkRefs{Refs: []holdfast.ChunkRef{{1}}}},
+		{"backups.perform", "POST", "/api/v1/backups/{device}/snapshots", map[string]any{"items": []any{}}},
+		{"restores.view", "GET", "/api/v1/snapshots?user_id={user}", nil},
+		{"restores.view", "GET", "/api/v1/snapshots/{snap}", nil},
+		{"restores.manage", "GET", "/api/v1/snapshots/{snap}/content?path=f", nil},
+		{"user_data.download", "GET", "/api/v1/snapshots/{snap}/content?path=f", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.right+" "+tt.path, func(t *testing.T) {
+			f, data, sd := dataFixture(t)
+			snap, err := data.CommitSnapshot(context.Background(), storage.Snapshot{AccountID: f.account.ID, UserID: sd.user,
+				Source: storage.SourceDevice, Device: "laptop", DeviceID: sd.device, Items: []storage.Item{{Path: "f"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := strings.NewReplacer("{device}", sd.device, "{user}", sd.user, "{snap}", snap.ID).Replace(tt.path)
+			f.engine.denyRight(tt.right, "not in your scope")
+			w := f.do(tt.method, path, tt.body)
+			if w.Code != 403 {
+				t.Fatalf("status %d, want 403: %s", w.Code, w.Body)
+			}
+			if e := errorOf(t, w); e.Code != "forbidden" || len(e.Reasons) == 0 {
+				t.Errorf("envelope = %+v", e)
+			}
+			asked := false
+			for _, req := range f.engine.requests() {
+				if req.Action.Name == tt.right && (req.Resource.Type == holdfast.ResourceDevice || req.Resource.Type == holdfast.ResourceUser) {
+					asked = true
+				}
+			}
+			if !asked {
+				t.Errorf("the engine was not asked for %s on a user or device", tt.right)
+			}
+			after, _ := data.Snapshots(context.Background(), storage.SnapshotFilter{AccountID: f.account.ID})
+			if len(after) != 1 {
+				t.Errorf("%d snapshots after a refused call, want 1", len(after))
+			}
+		})
+	}
+}
+
+func TestBackupStartRefusesBadTargets(t *testing.T) {
+	f, _, _ := dataFixture(t)
+	tests := []struct {
+		name   string
+		body   string
+		status int
+	}{
+		{"no user", `{"device":"laptop"}`, 422},
+		{"both device and source", `{"user":"ann@example.com","device":"laptop","source":"mail"}`, 422},
+		{"unknown source", `{"user":"ann@example.com","source":"fax"}`, 422},
+		{"unknown user", `{"user":"zed@example.com","device":"laptop"}`, 404},
+		{"unknown device", `{"user":"ann@example.com","device":"desktop"}`, 404},
+		{"no SaaS source", `{"user":"ann@example.com","source":"mail"}`, 404},
+		{"unknown field", `{"user":"ann@example.com","device":"laptop","x":1}`, 400},
+	}
+	for _, tt := range tests {
+		w := f.do("POST", "/api/v1/backups", tt.body)
+		if w.Code != tt.status {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, w.Code, tt.status, w.Body)
+		}
+		errorOf(t, w)
+	}
+}
+
+func TestBackupAPIWithoutDataStore(t *testing.T) {
+	f := newFixture(t)
+	w := f.do("POST", "/api/v1/backups", `{"user":"a@example.com","device":"x"}`)
+	if w.Code != 404 || !strings.Contains(errorOf(t, w).Message, "no data store") {
+		t.Errorf("status %d: %s", w.Code, w.Body)
+	}
+}
