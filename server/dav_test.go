@@ -18,7 +18,6 @@ import (
 	"github.com/emersion/go-vcard"
 
 	"github.com/holdfast/holdfast"
-	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/fs"
 )
@@ -85,8 +84,8 @@ func newDAVFixture(t testing.TB) *davFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { data.Close() })
-	exp := export.New(export.Options{Data: data, Meta: rf.store})
-	srv, err := New(Options{Store: rf.store, Engine: rf.srv.engine, Logger: rf.srv.log, Export: exp})
+	// The server builds its export over Data, as holdfast serve does.
+	srv, err := New(Options{Store: rf.store, Engine: rf.srv.engine, Logger: rf.srv.log, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
