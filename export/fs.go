@@ -400,7 +400,6 @@ func (f *holdFS) build(ctx context.Context, u holdfast.User, snaps []storage.Sna
 		kinds[s.source]++
 	}
 	root := &node{name: u.Email, dir: true, children: map[string]*node{}, mod: f.hold.UpdatedAt}
-	var files []*node
 	for _, s := range all {
 		w := workload[s.device]
 		if w == "" {
@@ -454,7 +453,6 @@ func (f *holdFS) build(ctx context.Context, u holdfast.User, snaps []storage.Sna
 				return nil, err
 			}
 			place(root, append([]string{top}, segs...), n)
-			files = append(files, n)
 		}
 	}
 	manifest := &node{name: "manifest.csv", mime: "text/csv; charset=utf-8", mod: f.hold.UpdatedAt}
