@@ -347,3 +347,27 @@ func TestDAVCalendarViewsAreReadOnly(t *testing.T) {
 		t.Errorf("unknown calendar: %d", res.StatusCode)
 	}
 }
+
+func TestDAVMalformedPropfind(t *testing.T) {
+	f := newDAVFixture(t)
+	base := f.url + "/dav/holds/" + f.hold + "/"
+	for _, b := range []string{`<propfind xmlns="DAV:"><prop>`, `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:ns1=""><D:prop><ns1:x/></D:prop></D:propfind>`} {
+		req, _ := http.NewRequest("PROPFIND", base, strings.NewReader(b))
+		req.SetBasicAuth(f.userName, f.password)
+		req.Header.Set("Depth", "0")
+		req.Header.Set("Content-Type", "application/xml")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("PROPFIND %q: %d, want 400", b, res.StatusCode)
+		}
+	}
+	// HEAD has the headers and no body.
+	res := f.dav(t, "HEAD", "/dav/holds/"+f.hold+"/ann@example.com/laptop/docs/report.txt", nil)
+	if b := body(t, res); res.StatusCode != 200 || len(b) != 0 || res.ContentLength != int64(len("Q3 report\n")) || res.Header.Get("ETag") == "" {
+		t.Errorf("HEAD: %d, %d bytes, length %d", res.StatusCode, len(b), res.ContentLength)
+	}
+}
