@@ -262,7 +262,14 @@ func (f *holdFS) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if data, err := n.content(); err != nil || data != nil {
 		return nopCloser{bytes.NewReader(data)}, err
 	}
-	return f.e.opts.Data.OpenItem(ctx, f.hold.AccountID, n.snapID, n.itemPath)
+	r, err := f.e.opts.Data.OpenItem(ctx, f.hold.AccountID, n.snapID, n.itemPath)
+	if err != nil {
+		return nil, err
+	}
+	if r.Size() <= prefetchBlock {
+		return r, nil // one block: nothing to overlap
+	}
+	return newPrefetchReader(ctx, r), nil
 }
 
 type nopCloser struct{ *bytes.Reader }
@@ -393,7 +400,6 @@ func (f *holdFS) build(ctx context.Context, u holdfast.User, snaps []storage.Sna
 		kinds[s.source]++
 	}
 	root := &node{name: u.Email, dir: true, children: map[string]*node{}, mod: f.hold.UpdatedAt}
-	var files []*node
 	for _, s := range all {
 		w := workload[s.device]
 		if w == "" {
@@ -447,7 +453,6 @@ func (f *holdFS) build(ctx context.Context, u holdfast.User, snaps []storage.Sna
 				return nil, err
 			}
 			place(root, append([]string{top}, segs...), n)
-			files = append(files, n)
 		}
 	}
 	manifest := &node{name: "manifest.csv", mime: "text/csv; charset=utf-8", mod: f.hold.UpdatedAt}

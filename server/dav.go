@@ -2,14 +2,15 @@ package server
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -114,6 +115,12 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		s.davError(w, r, http.StatusForbidden, "the legal hold export is read-only")
 		return
 	}
+	if r.Method == "PROPFIND" || r.Method == "REPORT" {
+		if err := checkDAVBody(r); err != nil {
+			s.davError(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
 	prefix := "/dav/holds/" + holdID
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = prefix + strings.TrimPrefix(clean, "/"+holdID)
@@ -121,7 +128,11 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		r2.URL.Path += "/" // collections keep their slash: CalDAV compares paths
 	}
 	r2.URL.RawPath = ""
-	var dav http.Handler = &webdav.Handler{FileSystem: s.export.FS(h, prefix)}
+	fsys := s.export.FS(h, prefix)
+	if view == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && serveFile(w, r2, fsys) {
+		return
+	}
+	var dav http.Handler = &webdav.Handler{FileSystem: fsys}
 	switch view {
 	case "caldav":
 		dav = &caldav.Handler{Backend: s.export.CalDAV(h, prefix+"/caldav"), Prefix: prefix + "/caldav"}
@@ -138,21 +149,37 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	// percent-encoded, which names the same resource.
 	buf := &bufferedWriter{header: w.Header()}
 	dav.ServeHTTP(buf, r2)
-	out := hrefPattern.ReplaceAllFunc(buf.body.Bytes(), func(m []byte) []byte {
-		raw := html.UnescapeString(string(m[len("<href>") : len(m)-len("</href>")]))
-		p, err := url.PathUnescape(raw)
-		if err != nil {
-			return m
-		}
-		return []byte("<href>" + escapePath(p) + "</href>")
-	})
+	out := escapeHrefs(buf.body.Bytes())
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(out)
 }
 
-// hrefPattern matches a href element of a go-webdav multistatus.
-var hrefPattern = regexp.MustCompile(`<href>[^<]*</href>`)
+// escapeHrefs rewrites the text of every <href> element of a go-webdav
+// multistatus (which writes them without a prefix) fully percent-encoded.
+func escapeHrefs(in []byte) []byte {
+	const open, end = "<href>", "</href>"
+	out := make([]byte, 0, len(in)+len(in)/16)
+	for {
+		i := bytes.Index(in, []byte(open))
+		if i < 0 {
+			return append(out, in...)
+		}
+		j := bytes.Index(in[i+len(open):], []byte(end))
+		if j < 0 {
+			return append(out, in...)
+		}
+		out = append(out, in[:i+len(open)]...)
+		raw := in[i+len(open) : i+len(open)+j]
+		if p, err := url.PathUnescape(html.UnescapeString(string(raw))); err == nil {
+			out = append(out, escapePath(p)...)
+		} else {
+			out = append(out, raw...)
+		}
+		out = append(out, end...)
+		in = in[i+len(open)+j+len(end):]
+	}
+}
 
 // escapePath percent-encodes every byte of p but unreserved characters
 // (RFC 3986 2.3) and the slashes between segments.
@@ -243,4 +270,96 @@ func (s *Server) davError(w http.ResponseWriter, _ *http.Request, status int, ms
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = fmt.Fprintln(w, msg)
+}
+
+// conditionalHeaders are the request headers http.ServeContent answers.
+var conditionalHeaders = []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
+
+// serveFile answers GET and HEAD of a file of the tree, as go-webdav would,
+// but writes a plain full download in large blocks straight from the
+// item's read-ahead (io.WriterTo) rather than in io.Copy's 32 KiB steps.
+// Range and conditional requests go through http.ServeContent (206, 304,
+// 412, 416). It returns false, having written nothing, for folders and
+// errors, which go-webdav then answers.
+func serveFile(w http.ResponseWriter, r *http.Request, fsys webdav.FileSystem) bool {
+	ctx := r.Context()
+	fi, err := fsys.Stat(ctx, r.URL.Path)
+	if err != nil || fi.IsDir {
+		return false
+	}
+	f, err := fsys.Open(ctx, r.URL.Path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := w.Header()
+	if fi.MIMEType != "" {
+		h.Set("Content-Type", fi.MIMEType)
+	}
+	if fi.ETag != "" {
+		h.Set("ETag", `"`+fi.ETag+`"`)
+	}
+	h.Set("Last-Modified", fi.ModTime.UTC().Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	wt, direct := f.(io.WriterTo)
+	for _, c := range conditionalHeaders {
+		if r.Header.Get(c) != "" {
+			direct = false
+		}
+	}
+	if !direct {
+		rs, ok := f.(io.ReadSeeker)
+		if !ok {
+			return false
+		}
+		http.ServeContent(w, r, "", fi.ModTime, rs)
+		return true
+	}
+	h.Set("Content-Length", strconv.FormatInt(fi.Size, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = wt.WriteTo(w) // a failed write is a client that left
+	}
+	return true
+}
+
+// maxDAVBody bounds a PROPFIND or REPORT body.
+const maxDAVBody = 1 << 20
+
+// checkDAVBody reads the request body (at most maxDAVBody bytes), refuses
+// XML that is not well-formed or that declares a prefix with an empty
+// namespace (xmlns:p="", illegal in XML Namespaces 1.0, which Go's decoder
+// lets through), and puts the body back for the handler.
+func checkDAVBody(r *http.Request) error {
+	if r.Body == nil {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxDAVBody+1))
+	if err != nil {
+		return fmt.Errorf("cannot read the request body")
+	}
+	if len(b) > maxDAVBody {
+		return fmt.Errorf("the request body is over %d bytes", maxDAVBody)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("malformed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			for _, a := range se.Attr {
+				if a.Name.Space == "xmlns" && a.Value == "" {
+					return fmt.Errorf("malformed XML: the prefix %q is declared with an empty namespace", a.Name.Local)
+				}
+			}
+		}
+	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/emersion/go-vcard"
 
 	"github.com/holdfast/holdfast"
-	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/fs"
 )
@@ -73,7 +72,7 @@ type davFixture struct {
 // RFC 5322 appendix A.1.1, with CRLF.
 const simpleMessage = "From: John Doe <jdoe@machine.example>\r\nTo: Mary Smith <mary@example.net>\r\nSubject: Saying Hello\r\nDate: Fri, 21 Nov 1997 09:55:06 -0600\r\nMessage-ID: <1234@local.machine.example>\r\n\r\nThis is a message just to say hello.\r\nSo, \"Hello\".\r\n"
 
-func newDAVFixture(t *testing.T) *davFixture {
+func newDAVFixture(t testing.TB) *davFixture {
 	t.Helper()
 	rf := newRealFixture(t)
 	blobs, err := fs.New(t.TempDir())
@@ -85,8 +84,8 @@ func newDAVFixture(t *testing.T) *davFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { data.Close() })
-	exp := export.New(export.Options{Data: data, Meta: rf.store})
-	srv, err := New(Options{Store: rf.store, Engine: rf.srv.engine, Logger: rf.srv.log, Export: exp})
+	// The server builds its export over Data, as holdfast serve does.
+	srv, err := New(Options{Store: rf.store, Engine: rf.srv.engine, Logger: rf.srv.log, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,5 +345,29 @@ func TestDAVCalendarViewsAreReadOnly(t *testing.T) {
 	// Another custodian's collection does not exist.
 	if res := f.dav(t, "GET", base+"/caldav/counsel/calendars/bob@example.com/ev-1.ics", nil); res.StatusCode != 404 {
 		t.Errorf("unknown calendar: %d", res.StatusCode)
+	}
+}
+
+func TestDAVMalformedPropfind(t *testing.T) {
+	f := newDAVFixture(t)
+	base := f.url + "/dav/holds/" + f.hold + "/"
+	for _, b := range []string{`<propfind xmlns="DAV:"><prop>`, `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:ns1=""><D:prop><ns1:x/></D:prop></D:propfind>`} {
+		req, _ := http.NewRequest("PROPFIND", base, strings.NewReader(b))
+		req.SetBasicAuth(f.userName, f.password)
+		req.Header.Set("Depth", "0")
+		req.Header.Set("Content-Type", "application/xml")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("PROPFIND %q: %d, want 400", b, res.StatusCode)
+		}
+	}
+	// HEAD has the headers and no body.
+	res := f.dav(t, "HEAD", "/dav/holds/"+f.hold+"/ann@example.com/laptop/docs/report.txt", nil)
+	if b := body(t, res); res.StatusCode != 200 || len(b) != 0 || res.ContentLength != int64(len("Q3 report\n")) || res.Header.Get("ETag") == "" {
+		t.Errorf("HEAD: %d, %d bytes, length %d", res.StatusCode, len(b), res.ContentLength)
 	}
 }

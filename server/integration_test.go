@@ -23,7 +23,7 @@ type realFixture struct {
 	db *sql.DB
 }
 
-func newRealFixture(t *testing.T) realFixture {
+func newRealFixture(t testing.TB) realFixture {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "holdfast.db"))

@@ -227,6 +227,17 @@ func (s *Server) knownWorkload(id string) bool {
 	return false
 }
 
+// workloadParent returns the parent workload of id in the catalog ("" for
+// none), so a hold naming Microsoft 365 covers Exchange Online.
+func (s *Server) workloadParent(id string) string {
+	for _, w := range s.engine.Catalog().Workloads {
+		if w.ID == id {
+			return w.Parent
+		}
+	}
+	return ""
+}
+
 // checkHoldTypeExists refuses a type id the account does not have.
 func checkHoldTypeExists(ctx context.Context, tx holdfast.MetaStore, accountID, typeID string) error {
 	if typeID == "" {

@@ -79,8 +79,8 @@ type Options struct {
 	// Data is the dedup store behind the backup and restore API
 	// (snapshot.go); nil leaves those routes out.
 	Data *storage.Store
-	// Export serves legal holds over WebDAV under /dav/holds/; nil
-	// answers 403 there.
+	// Export serves legal holds over WebDAV under /dav/holds/; nil uses
+	// one over Data, and without Data /dav/holds answers 403.
 	Export *export.Exporter
 }
 
@@ -141,6 +141,9 @@ func New(opts Options) (*Server, error) {
 		mux:       http.NewServeMux(),
 		data:      opts.Data,
 		export:    opts.Export,
+	}
+	if s.export == nil && opts.Data != nil {
+		s.export = export.New(export.Options{Data: opts.Data, Meta: opts.Store, Parent: s.workloadParent})
 	}
 	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
 	s.registerRoutes()

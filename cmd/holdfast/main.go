@@ -32,6 +32,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/legalhold"
 	"github.com/holdfast/holdfast/server"
 	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/postgres"
@@ -194,7 +195,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	if cfg.Data.CompactEvery > 0 {
 		clog := log.With("component", "compaction")
-		go data.RunCompaction(ctx, cfg.Data.CompactEvery, retentionOf(store), storage.MetaHolds{Store: store},
+		go data.RunCompaction(ctx, cfg.Data.CompactEvery, retentionOf(store), legalhold.New(store, legalhold.Options{}),
 			func(res storage.CompactResult, err error) {
 				if err != nil {
 					clog.Error("compaction", "err", err)
