@@ -63,9 +63,17 @@ type Options struct {
 }
 
 // Store is the deduplicating, encrypted, immutable chunk and snapshot
-// store over a holdfast.BlobStore. It is safe for concurrent use by one
-// process; several processes may read, but only one may write (ingest,
-// Forget, Prune) at a time.
+// store over a holdfast.BlobStore. It is safe for concurrent use.
+//
+// Several processes (replicas of serve on one bucket) may share a store:
+// Prune takes a per-account lease blob so only one prunes an account at a
+// time, deletes a pack no index names only after it has been unindexed
+// for Options.PruneGrace, and a reader whose pack another process rewrote
+// reloads the index. One race remains across processes: a chunk that no
+// snapshot names, which one process reports present to a client (pins are
+// per process) while another process's Prune removes it; the commit then
+// stores a snapshot naming a lost chunk, and Check reports it. Run
+// ingest and compaction of an account in one process to rule it out.
 //
 // # Write order
 //
@@ -130,6 +138,9 @@ type account struct {
 	// prune is the plan of the Prune in progress, nil between runs.
 	// Guarded by mu.
 	prune *prunePlan
+	// orphanSince is when Prune first saw each pack (by blob name) that no
+	// index names. Guarded by mu.
+	orphanSince map[string]time.Time
 
 	snapMu sync.Mutex
 	// snaps caches snapshot headers (immutable once written); items
@@ -283,7 +294,7 @@ func (s *Store) account(ctx context.Context, id string, create bool) (*account, 
 	if a == nil {
 		a = &account{id: id, index: map[holdfast.ChunkRef]loc{}, packs: map[string]*packInfo{},
 			indexFiles: map[string]bool{}, pending: map[holdfast.ChunkRef]struct{}{}, writing: map[string]bool{},
-			snaps: map[string]snapRecord{}}
+			snaps: map[string]snapRecord{}, orphanSince: map[string]time.Time{}}
 		a.cond = sync.NewCond(&a.mu)
 		s.accounts[id] = a
 	}
@@ -703,10 +714,67 @@ func (s *Store) readChunk(ctx context.Context, a *account, ref holdfast.ChunkRef
 		e := l.entry()
 		data, err := s.readSealed(ctx, a, l.pack.id, e)
 		if errors.Is(err, holdfast.ErrNotFound) && attempt == 0 {
+			// Another process's Prune moved the chunk: learn its index
+			// files and look again.
+			if rerr := s.refreshIndex(ctx, a); rerr != nil {
+				return nil, rerr
+			}
 			continue
 		}
 		return data, err
 	}
+}
+
+// refreshIndex adds what the stored index files say and this process does
+// not know yet: packs another process wrote or rewrote. A chunk whose
+// pack is no longer in force moves to the place the store names now; pins
+// are kept.
+func (s *Store) refreshIndex(ctx context.Context, a *account) error {
+	v, err := s.loadIndex(ctx, a.id, a.getKeys().data)
+	if err != nil {
+		return err
+	}
+	inForce := make(map[string]bool, len(v.packs))
+	for _, p := range v.packs {
+		inForce[p.id] = true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range v.packs {
+		if _, ok := a.packs[p.id]; !ok {
+			a.packs[p.id] = p
+		}
+	}
+	for name := range v.files {
+		a.indexFiles[name] = true
+	}
+	pins := map[holdfast.ChunkRef]uint32{}
+	for ref, l := range a.index {
+		if inForce[l.pack.id] || a.writing[l.pack.id] {
+			continue
+		}
+		delete(a.index, ref) // re-added below if a pack in force has it
+		if l.pinUntil != 0 {
+			pins[ref] = l.pinUntil
+		}
+	}
+	for id, p := range a.packs {
+		if !inForce[id] && !a.writing[id] {
+			delete(a.packs, id)
+			continue
+		}
+		for i, e := range p.entries {
+			if _, ok := a.index[e.ref]; !ok {
+				a.index[e.ref] = loc{pack: p, i: int32(i)}
+			}
+		}
+	}
+	for ref, until := range pins {
+		if l, ok := a.index[ref]; ok {
+			a.pinLocked(ref, l, until)
+		}
+	}
+	return nil
 }
 
 func (s *Store) readSealed(ctx context.Context, a *account, packID string, e packEntry) ([]byte, error) {
