@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -9,7 +10,10 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/fs"
 )
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // Two Stores on one BlobStore stand for two processes (replicas of serve
 // on one bucket).
@@ -117,4 +121,154 @@ func TestReaderFollowsAnotherProcessesRewrite(t *testing.T) {
 	for _, sn := range snaps {
 		sameFiles(t, "A reads after B's rewrite", restore(t, a, acct, sn.ID), all[sn.ID])
 	}
+}
+
+// deadChunk sets up a store whose only data chunks belong to a forgotten
+// snapshot: refs are dead, and a Prune drops their packs. It returns the
+// file, its item and the refs.
+func deadChunk(t *testing.T, s *storage.Store) (files, storage.Item) {
+	t.Helper()
+	ctx := context.Background()
+	fl := files{"f": genData(77, 200<<10, false)}
+	key, err := s.ChunkerKey(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := storage.NewChunker(key)
+	it := storage.Item{Path: "f", Size: int64(len(fl["f"]))}
+	if err := c.Split(bytesReader(fl["f"]), func(ref holdfast.ChunkRef, data []byte) error {
+		it.Chunks = append(it.Chunks, ref)
+		return s.PutChunk(ctx, acct, ref, data)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CommitSnapshot(ctx, storage.Snapshot{AccountID: acct, UserID: "old", Source: storage.SourceDevice, Device: "laptop", Items: []storage.Item{it}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CommitSnapshot(ctx, storage.Snapshot{AccountID: acct, UserID: "old", Source: storage.SourceDevice, Device: "laptop"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Forget(ctx, storage.SnapshotFilter{AccountID: acct}, holdfast.Retention{KeepLast: 1}, &holdSet{}); err != nil {
+		t.Fatal(err)
+	}
+	return fl, it
+}
+
+func commitItem(s *storage.Store, it storage.Item) (storage.Snapshot, error) {
+	return s.CommitSnapshot(context.Background(), storage.Snapshot{AccountID: acct, UserID: "new", Source: storage.SourceDevice, Device: "laptop", Items: []storage.Item{it}})
+}
+
+// An unreferenced chunk that process A reports present while process B
+// compacts it away: A's commit must not store a snapshot naming a lost
+// chunk, in each way the two can interleave.
+func TestCommitInOneProcessPruneInAnother(t *testing.T) {
+	ctx := context.Background()
+	opts := storage.Options{PruneGrace: -1, PinFor: -1}
+	setup := func(t *testing.T) (*fs.Store, *storage.Store, *storage.Store, files, storage.Item) {
+		blobs := newBlobs(t)
+		a := openStore(t, blobs, opts)
+		fl, it := deadChunk(t, a)
+		b := openStore(t, blobs, opts)
+		if missing, err := a.MissingChunks(ctx, acct, it.Chunks); err != nil || len(missing) != 0 {
+			t.Fatalf("A: MissingChunks = %v, %v; want all present", missing, err)
+		}
+		return blobs, a, b, fl, it
+	}
+	var me *storage.MissingChunksError
+	finish := func(t *testing.T, blobs *fs.Store, a *storage.Store, fl files, it storage.Item) {
+		t.Helper()
+		// The client uploads what the refusal names and commits again.
+		if errors.As(func() error { _, err := commitItem(a, it); return err }(), &me) {
+			for _, r := range me.Refs {
+				if err := a.PutChunk(ctx, acct, r, chunkOf(t, a, fl["f"], r)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		sn, err := commitItem(a, it)
+		if err != nil {
+			t.Fatalf("commit after upload: %v", err)
+		}
+		s := openStore(t, blobs, opts)
+		mustCheck(t, s)
+		sameFiles(t, "the new snapshot", restore(t, s, acct, sn.ID), fl)
+	}
+
+	t.Run("whole prune between the check and the commit", func(t *testing.T) {
+		blobs, a, b, fl, it := setup(t)
+		if res, err := b.Prune(ctx, &holdSet{}); err != nil || res.ChunksRemoved == 0 {
+			t.Fatalf("B: Prune = %+v, %v", res, err)
+		}
+		if _, err := commitItem(a, it); !errors.As(err, &me) {
+			t.Fatalf("A: commit naming a compacted chunk = %v, want MissingChunksError", err)
+		}
+		finish(t, blobs, a, fl, it)
+	})
+	t.Run("commit while the prune deletes", func(t *testing.T) {
+		blobs, a, b, fl, it := setup(t)
+		done := make(chan error, 1)
+		storage.SetCrashHook(b, func(p string) error {
+			if p == "prune.index-written" {
+				go func() { _, err := commitItem(a, it); done <- err }()
+				time.Sleep(300 * time.Millisecond) // A is waiting on B's delete marker
+			}
+			return nil
+		})
+		if _, err := b.Prune(ctx, &holdSet{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; !errors.As(err, &me) {
+			t.Fatalf("A: commit during B's deletions = %v, want MissingChunksError", err)
+		}
+		finish(t, blobs, a, fl, it)
+	})
+	t.Run("commit lands before the prune's deletions", func(t *testing.T) {
+		blobs, a, b, fl, it := setup(t)
+		var sn storage.Snapshot
+		storage.SetCrashHook(b, func(p string) error {
+			if p == "prune.packs-written" {
+				var err error
+				if sn, err = commitItem(a, it); err != nil {
+					t.Errorf("A: commit before B's deletions = %v", err)
+				}
+			}
+			return nil
+		})
+		res, err := b.Prune(ctx, &holdSet{})
+		if err != nil || res.Busy != 1 || res.ChunksRemoved != 0 {
+			t.Fatalf("B: Prune = %+v, %v; want the run given up", res, err)
+		}
+		s := openStore(t, blobs, opts)
+		mustCheck(t, s)
+		sameFiles(t, "A's snapshot", restore(t, s, acct, sn.ID), fl)
+		// The next run, with the snapshot known, keeps its chunks.
+		if _, err := b.Prune(ctx, &holdSet{}); err != nil {
+			t.Fatal(err)
+		}
+		s = openStore(t, blobs, opts)
+		if rep := mustCheck(t, s); len(rep.Orphans) != 0 {
+			t.Errorf("orphans: %v", rep.Orphans)
+		}
+		sameFiles(t, "A's snapshot after the next Prune", restore(t, s, acct, sn.ID), fl)
+	})
+}
+
+// chunkOf returns the chunk ref of data as s's chunker cuts it.
+func chunkOf(t *testing.T, s *storage.Store, data []byte, ref holdfast.ChunkRef) []byte {
+	t.Helper()
+	key, err := s.ChunkerKey(context.Background(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	storage.NewChunker(key).Split(bytesReader(data), func(r holdfast.ChunkRef, chunk []byte) error {
+		if r == ref {
+			out = append([]byte(nil), chunk...)
+		}
+		return nil
+	})
+	if out == nil {
+		t.Fatalf("no chunk %s", ref)
+	}
+	return out
 }

@@ -244,6 +244,36 @@ func (s *Store) pruneAccount(ctx context.Context, a *account, holds holdfast.Hol
 		if err := s.hook("prune.packs-written"); err != nil {
 			return err
 		}
+		// Other processes' commits: see coord.go.
+		planned := make(map[string]bool, len(recs))
+		for _, rec := range recs {
+			planned[rec.ID] = true
+		}
+		dropped := func(r holdfast.ChunkRef) bool {
+			if live[r] {
+				return false
+			}
+			a.mu.Lock()
+			l, ok := a.index[r]
+			a.mu.Unlock()
+			return ok && plan.doomed[l.pack]
+		}
+		marker, conflict, err := s.beginDelete(ctx, a, planned, dropped)
+		if errors.Is(err, errLeaseHeld) {
+			res.Busy++ // commits kept coming: the next run tries again
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if conflict {
+			// A snapshot committed elsewhere meanwhile names a chunk this
+			// run would drop: leave everything; the new packs are orphans
+			// the next run removes.
+			res.Busy++
+			return nil
+		}
+		defer s.dropMarker(ctx, marker)
 		keys := a.getKeys()
 		name := indexName(a.id, s.now())
 		idx := s.encodeIndex(indexFile{supersedes: files, packs: append(append([]*packInfo{}, kept...), newPacks...)},

@@ -69,11 +69,10 @@ type Options struct {
 // Prune takes a per-account lease blob so only one prunes an account at a
 // time, deletes a pack no index names only after it has been unindexed
 // for Options.PruneGrace, and a reader whose pack another process rewrote
-// reloads the index. One race remains across processes: a chunk that no
-// snapshot names, which one process reports present to a client (pins are
-// per process) while another process's Prune removes it; the commit then
-// stores a snapshot naming a lost chunk, and Check reports it. Run
-// ingest and compaction of an account in one process to rule it out.
+// reloads the index. Commits and Prunes in different processes order
+// themselves through marker blobs (coord.go), so a commit never stores a
+// snapshot naming a chunk another process's Prune removed: it reports the
+// chunk missing instead, and the client uploads it again.
 //
 // # Write order
 //
@@ -339,7 +338,14 @@ func (s *Store) account(ctx context.Context, id string, create bool) (*account, 
 // addPackLocked publishes a durable pack: its chunks become findable,
 // pinned until pin. A chunk already indexed elsewhere keeps its place,
 // unless a running Prune is about to delete that place.
+//
+// Index entries and Prune's plans compare packs by pointer, so a pack
+// already known (refreshIndex may have read it from its index file first)
+// keeps its packInfo.
 func (a *account) addPackLocked(p *packInfo, pin uint32) {
+	if known, ok := a.packs[p.id]; ok {
+		p = known
+	}
 	a.packs[p.id] = p
 	for i, e := range p.entries {
 		if l, ok := a.haveLocked(e.ref); ok {
@@ -708,6 +714,13 @@ func (s *Store) readChunk(ctx context.Context, a *account, ref holdfast.ChunkRef
 		a.mu.Lock()
 		l, ok := a.index[ref]
 		a.mu.Unlock()
+		if !ok && attempt == 0 {
+			// Perhaps in a pack another process indexed since we loaded.
+			if err := s.refreshIndex(ctx, a); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if !ok {
 			return nil, fmt.Errorf("%w: account %s: chunk %s is not in the index", ErrDamaged, a.id, ref)
 		}
