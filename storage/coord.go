@@ -158,7 +158,7 @@ func (s *Store) unknownIndexFiles(ctx context.Context, a *account) bool {
 	unknown := false
 	err := s.blobs.List(ctx, "index/"+a.id+"/", func(name string, _ int64) error {
 		a.mu.Lock()
-		known := a.indexFiles[name]
+		known := a.indexFiles[name] || a.writingIndex[name]
 		a.mu.Unlock()
 		if !known {
 			unknown = true

@@ -134,6 +134,9 @@ type account struct {
 	open    *packBuilder
 	pending map[holdfast.ChunkRef]struct{}
 	writing map[string]bool
+	// writingIndex holds the names of index files being stored by
+	// writePack, which a commit need not reload for. Guarded by mu.
+	writingIndex map[string]bool
 	// prune is the plan of the Prune in progress, nil between runs.
 	// Guarded by mu.
 	prune *prunePlan
@@ -291,10 +294,7 @@ func (s *Store) account(ctx context.Context, id string, create bool) (*account, 
 	s.mu.Lock()
 	a := s.accounts[id]
 	if a == nil {
-		a = &account{id: id, index: map[holdfast.ChunkRef]loc{}, packs: map[string]*packInfo{},
-			indexFiles: map[string]bool{}, pending: map[holdfast.ChunkRef]struct{}{}, writing: map[string]bool{},
-			snaps: map[string]snapRecord{}, orphanSince: map[string]time.Time{}}
-		a.cond = sync.NewCond(&a.mu)
+		a = newAccount(id)
 		s.accounts[id] = a
 	}
 	s.mu.Unlock()
@@ -333,6 +333,15 @@ func (s *Store) account(ctx context.Context, id string, create bool) (*account, 
 	a.mu.Unlock()
 	a.loaded.Store(true)
 	return a, nil
+}
+
+// newAccount returns the empty state of account id, not loaded.
+func newAccount(id string) *account {
+	a := &account{id: id, index: map[holdfast.ChunkRef]loc{}, packs: map[string]*packInfo{},
+		indexFiles: map[string]bool{}, pending: map[holdfast.ChunkRef]struct{}{}, writing: map[string]bool{},
+		snaps: map[string]snapRecord{}, orphanSince: map[string]time.Time{}, writingIndex: map[string]bool{}}
+	a.cond = sync.NewCond(&a.mu)
+	return a
 }
 
 // addPackLocked publishes a durable pack: its chunks become findable,
@@ -614,6 +623,7 @@ func (s *Store) writePack(ctx context.Context, a *account, b *packBuilder) (err 
 	defer func() {
 		a.mu.Lock()
 		delete(a.writing, id)
+		delete(a.writingIndex, p.index)
 		if err == nil {
 			a.addPackLocked(p, s.pinUntil())
 			a.indexFiles[p.index] = true
@@ -631,6 +641,9 @@ func (s *Store) writePack(ctx context.Context, a *account, b *packBuilder) (err 
 		return err
 	}
 	p.index = indexName(a.id, s.now())
+	a.mu.Lock()
+	a.writingIndex[p.index] = true
+	a.mu.Unlock()
 	idx := s.encodeIndex(indexFile{packs: []*packInfo{p}}, keys.data[keys.current], keys.current, p.index)
 	if err := s.blobs.Put(ctx, p.index, bytes.NewReader(idx), int64(len(idx))); err != nil {
 		return fmt.Errorf("storage: write index: %w", err)
