@@ -16,6 +16,9 @@ type metrics struct {
 	duration  *prometheus.HistogramVec // http_request_duration_seconds{route,method}
 	decisions *prometheus.CounterVec   // holdfast_decisions_total{decision}
 	signIns   *prometheus.CounterVec   // holdfast_sign_ins_total{method,outcome}
+	chunks    *prometheus.CounterVec   // holdfast_backup_chunks_total{result}
+	chunkData prometheus.Counter       // holdfast_backup_uploaded_bytes_total
+	snapshots prometheus.Counter       // holdfast_snapshots_committed_total
 	handler   http.Handler             // GET /metrics
 }
 
@@ -47,8 +50,31 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "holdfast_sign_ins_total",
 			Help: "Administrator sign-in attempts, by method (password, oidc, saml) and outcome.",
 		}, []string{"method", "outcome"}),
+		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "holdfast_backup_chunks_total",
+			Help: "Chunks backup clients asked about, by result: present (deduplicated) or missing (to upload).",
+		}, []string{"result"}),
+		chunkData: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "holdfast_backup_uploaded_bytes_total",
+			Help: "Plaintext bytes of chunks uploaded by backup clients.",
+		}),
+		snapshots: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "holdfast_snapshots_committed_total",
+			Help: "Snapshots committed.",
+		}),
 	}
 	var err error
+	if m.chunks, err = register(reg, m.chunks); err != nil {
+		return nil, err
+	}
+	if m.chunkData, err = register(reg, m.chunkData); err != nil {
+		return nil, err
+	}
+	if m.snapshots, err = register(reg, m.snapshots); err != nil {
+		return nil, err
+	}
+	m.chunks.WithLabelValues("present")
+	m.chunks.WithLabelValues("missing")
 	if m.requests, err = register(reg, m.requests); err != nil {
 		return nil, err
 	}

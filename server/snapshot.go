@@ -197,6 +197,8 @@ func (s *Server) missingChunks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.chunks.WithLabelValues("missing").Add(float64(len(missing)))
+	s.metrics.chunks.WithLabelValues("present").Add(float64(len(in.Refs) - len(missing)))
 	if missing == nil {
 		missing = []holdfast.ChunkRef{}
 	}
@@ -238,6 +240,7 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 	if err := s.data.PutChunk(ctx, principal(ctx).AccountID, ref, data); err != nil {
 		return err
 	}
+	s.metrics.chunkData.Add(float64(len(data)))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -297,6 +300,7 @@ func (s *Server) commitSnapshot(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.snapshots.Inc()
 	s.auditData(ctx, "snapshot.create", snap.ID, map[string]any{
 		"user_id": snap.UserID, "device_id": d.ID, "source": snap.Source, "items": snap.ItemCount, "size": snap.Size,
 	})

@@ -3,10 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,6 +171,16 @@ func TestBackupAndRestoreAPI(t *testing.T) {
 	}
 	if w := f.do("GET", "/api/v1/snapshots/nope", nil); w.Code != 404 {
 		t.Errorf("missing snapshot = %d", w.Code)
+	}
+	metrics := f.do("GET", "/metrics", nil).Body.String()
+	for _, want := range []string{
+		"holdfast_backup_uploaded_bytes_total " + strconv.FormatFloat(float64(len(content)), 'g', -1, 64),
+		"holdfast_snapshots_committed_total 1",
+		fmt.Sprintf(`holdfast_backup_chunks_total{result="missing"} %d`, 3*len(chunks)), // asked three times before the upload
+	} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 	audit, err := f.store.ListAudit(context.Background(), f.account.ID, holdfast.AuditFilter{})
 	if err != nil {

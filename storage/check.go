@@ -87,7 +87,7 @@ func transient(ctx context.Context, err error) bool {
 func (s *Store) checkAccount(ctx context.Context, id string, readData bool, rep *Report, damaged map[string]bool) error {
 	// A private account value: Check reads what is stored, and must not
 	// disturb the caches of the serving store.
-	a := &account{id: id, index: map[holdfast.ChunkRef]loc{}, packs: map[string]*packInfo{}, snaps: map[string]snapRecord{}}
+	a := newAccount(id)
 	keys, ok, err := s.loadKeys(ctx, id)
 	if err != nil || !ok {
 		if ctx.Err() != nil {

@@ -32,7 +32,18 @@ const (
 	envCrashAt    = "HOLDFAST_CRASH_AT"
 	envCrashMode  = "HOLDFAST_CRASH_MODE"
 	envCrashJourn = "HOLDFAST_CRASH_JOURNAL"
+	// envCrashSkew moves the child's clock this many hours ahead: a killed
+	// child leaves its prune lease behind, and the next one must find it
+	// lapsed to prune at all.
+	envCrashSkew = "HOLDFAST_CRASH_SKEW_HOURS"
 )
+
+// skewed returns crashOpts with the clock hours ahead.
+func skewed(hours int) storage.Options {
+	o := crashOpts
+	o.Now = func() time.Time { return time.Now().Add(time.Duration(hours) * time.Hour) }
+	return o
+}
 
 var crashOpts = storage.Options{PruneGrace: -1, PackSize: 256 << 10, RepackBelow: 0.9}
 
@@ -80,7 +91,8 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := openStore(t, blobs, crashOpts)
+	skew, _ := strconv.Atoi(os.Getenv(envCrashSkew))
+	s := openStore(t, blobs, skewed(skew))
 	ctx := context.Background()
 	if os.Getenv(envCrashMode) == "named" {
 		at := os.Getenv(envCrashAt)
@@ -216,8 +228,9 @@ func TestCrashKill9AtNamedPoints(t *testing.T) {
 				t.Fatalf("the child never reached %s", point)
 			}
 			verifyAfterCrash(t, blobs, []string{newest})
-			// A clean compaction afterwards tidies up and loses nothing.
-			s2 := openStore(t, blobs, crashOpts)
+			// A clean compaction afterwards, once the killed child's prune
+			// lease has lapsed, tidies up and loses nothing.
+			s2 := openStore(t, blobs, skewed(7))
 			if _, err := s2.Prune(context.Background(), &holdSet{}); err != nil {
 				t.Fatalf("Prune after the crash: %v", err)
 			}
@@ -242,7 +255,8 @@ func TestCrashKill9DuringConcurrentIngestCompactionAndHolds(t *testing.T) {
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	for round := range 4 {
 		delay := time.Duration(300+r.IntN(2200)) * time.Millisecond
-		if !runChild(t, []string{envCrashDir + "=" + dir, envCrashMode + "=random", envCrashJourn + "=" + journal}, delay) {
+		env := []string{envCrashDir + "=" + dir, envCrashMode + "=random", envCrashJourn + "=" + journal, envCrashSkew + "=" + strconv.Itoa(7*round)}
+		if !runChild(t, env, delay) {
 			t.Fatalf("round %d: the child did not run until killed", round)
 		}
 		var held []string

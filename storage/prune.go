@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,6 +20,7 @@ type PruneResult struct {
 	ChunksRemoved  int   // chunks no snapshot names
 	BytesFreed     int64 // size of deleted packs minus size of new ones
 	PacksLocked    int   // packs given Object Lock retention for held data
+	Busy           int   // accounts skipped: another process holds their prune lease
 }
 
 // Prune collects chunks that no snapshot names and rewrites sparse packs.
@@ -49,11 +51,84 @@ func (s *Store) Prune(ctx context.Context, holds holdfast.HoldChecker) (PruneRes
 			errs = append(errs, fmt.Errorf("storage: prune %s: %w", id, err))
 			continue
 		}
-		if err := s.pruneAccount(ctx, a, holds, &res); err != nil {
+		release, err := s.acquireLease(ctx, id)
+		if errors.Is(err, errLeaseHeld) {
+			res.Busy++
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("storage: prune %s: %w", id, err))
+			continue
+		}
+		err = s.pruneAccount(ctx, a, holds, &res)
+		release()
+		if err != nil {
 			errs = append(errs, fmt.Errorf("storage: prune %s: %w", id, err))
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// pruneLease is the blob that keeps two processes (replicas of serve on
+// one bucket) from pruning one account at once. A lease of a process that
+// died lapses at Until.
+type pruneLease struct {
+	Owner string    `json:"owner"`
+	Until time.Time `json:"until"`
+}
+
+// leaseFor bounds one account's prune; a longer one may overlap another
+// process's, which is why Prune also keeps to packs and index files it
+// knows.
+const leaseFor = 6 * time.Hour
+
+var errLeaseHeld = errors.New("another process is pruning the account")
+
+func leaseName(account string) string { return "locks/" + account + "/prune" }
+
+// acquireLease takes the account's prune lease (create-only Put), taking
+// over one that has lapsed. The release func deletes it if it is still
+// ours.
+func (s *Store) acquireLease(ctx context.Context, account string) (func(), error) {
+	name := leaseName(account)
+	mine := pruneLease{Owner: randHex(16), Until: s.now().Add(leaseFor).UTC()}
+	body, err := json.Marshal(mine)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		err := s.blobs.Put(ctx, name, bytes.NewReader(body), int64(len(body)))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, holdfast.ErrConflict) || attempt > 0 {
+			if errors.Is(err, holdfast.ErrConflict) {
+				return nil, errLeaseHeld
+			}
+			return nil, fmt.Errorf("prune lease: %w", err)
+		}
+		b, rerr := s.readBlob(ctx, name, 4096)
+		var held pruneLease
+		if rerr == nil && json.Unmarshal(b, &held) == nil && s.now().Before(held.Until) {
+			return nil, errLeaseHeld
+		}
+		if rerr != nil && !errors.Is(rerr, holdfast.ErrNotFound) {
+			return nil, fmt.Errorf("prune lease: %w", rerr)
+		}
+		// Lapsed (or unreadable): take it over.
+		if err := s.blobs.Delete(ctx, name); err != nil {
+			return nil, fmt.Errorf("prune lease: %w", err)
+		}
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		b, err := s.readBlob(ctx, name, 4096)
+		var held pruneLease
+		if err == nil && json.Unmarshal(b, &held) == nil && held.Owner == mine.Owner {
+			_ = s.blobs.Delete(ctx, name)
+		}
+	}, nil
 }
 
 func (s *Store) pruneAccount(ctx context.Context, a *account, holds holdfast.HoldChecker, res *PruneResult) error {
@@ -169,6 +244,36 @@ func (s *Store) pruneAccount(ctx context.Context, a *account, holds holdfast.Hol
 		if err := s.hook("prune.packs-written"); err != nil {
 			return err
 		}
+		// Other processes' commits: see coord.go.
+		planned := make(map[string]bool, len(recs))
+		for _, rec := range recs {
+			planned[rec.ID] = true
+		}
+		dropped := func(r holdfast.ChunkRef) bool {
+			if live[r] {
+				return false
+			}
+			a.mu.Lock()
+			l, ok := a.index[r]
+			a.mu.Unlock()
+			return ok && plan.doomed[l.pack]
+		}
+		marker, conflict, err := s.beginDelete(ctx, a, planned, dropped)
+		if errors.Is(err, errLeaseHeld) {
+			res.Busy++ // commits kept coming: the next run tries again
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if conflict {
+			// A snapshot committed elsewhere meanwhile names a chunk this
+			// run would drop: leave everything; the new packs are orphans
+			// the next run removes.
+			res.Busy++
+			return nil
+		}
+		defer s.dropMarker(ctx, marker)
 		keys := a.getKeys()
 		name := indexName(a.id, s.now())
 		idx := s.encodeIndex(indexFile{supersedes: files, packs: append(append([]*packInfo{}, kept...), newPacks...)},
@@ -291,15 +396,38 @@ func (s *Store) rewrite(ctx context.Context, a *account, packs []*packInfo, live
 // deleteOrphans removes packs that no index in force names and that no
 // writer is storing: leftovers of a crash between a pack and its index, or
 // of a Prune between its index and its deletions.
+//
+// Another process may have written a pack and not yet its index file, so
+// a pack counts as an orphan only when no stored index file in force names
+// it either, and it is deleted only once it has been an orphan for
+// Options.PruneGrace (at once when the grace is negative).
 func (s *Store) deleteOrphans(ctx context.Context, a *account, res *PruneResult) error {
+	stored, err := s.loadIndex(ctx, a.id, a.getKeys().data)
+	if err != nil {
+		return err
+	}
+	indexed := make(map[string]bool, len(stored.packs))
+	for _, p := range stored.packs {
+		indexed[p.id] = true
+	}
 	var orphans []string
-	err := s.blobs.List(ctx, "packs/"+a.id+"/", func(name string, _ int64) error {
+	now := s.now()
+	seen := map[string]bool{}
+	err = s.blobs.List(ctx, "packs/"+a.id+"/", func(name string, _ int64) error {
 		id := name[strings.LastIndexByte(name, '/')+1:]
 		a.mu.Lock()
+		defer a.mu.Unlock()
 		_, known := a.packs[id]
-		busy := a.writing[id]
-		a.mu.Unlock()
-		if !known && !busy {
+		if known || a.writing[id] || indexed[id] {
+			return nil
+		}
+		seen[name] = true
+		since, ok := a.orphanSince[name]
+		if !ok {
+			since = now
+			a.orphanSince[name] = now
+		}
+		if s.opts.PruneGrace < 0 || now.Sub(since) >= s.opts.PruneGrace {
 			orphans = append(orphans, name)
 		}
 		return nil
@@ -307,10 +435,20 @@ func (s *Store) deleteOrphans(ctx context.Context, a *account, res *PruneResult)
 	if err != nil {
 		return fmt.Errorf("list packs: %w", err)
 	}
+	a.mu.Lock()
+	for name := range a.orphanSince {
+		if !seen[name] {
+			delete(a.orphanSince, name) // indexed by now, or gone
+		}
+	}
+	a.mu.Unlock()
 	for _, name := range orphans {
 		if err := s.blobs.Delete(ctx, name); err != nil {
 			return fmt.Errorf("delete orphan %s: %w", name, err)
 		}
+		a.mu.Lock()
+		delete(a.orphanSince, name)
+		a.mu.Unlock()
 		res.OrphansDeleted++
 	}
 	return nil

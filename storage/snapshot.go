@@ -198,6 +198,12 @@ func (s *Store) CommitSnapshot(ctx context.Context, snap Snapshot) (Snapshot, er
 
 	a.gc.RLock()
 	defer a.gc.RUnlock()
+	// Other processes' Prunes: see coord.go.
+	marker, err := s.beginCommit(ctx, a)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	defer s.dropMarker(ctx, marker)
 	missing, err := s.makeDurable(ctx, a, refs)
 	if err != nil {
 		return Snapshot{}, err

@@ -63,9 +63,16 @@ type Options struct {
 }
 
 // Store is the deduplicating, encrypted, immutable chunk and snapshot
-// store over a holdfast.BlobStore. It is safe for concurrent use by one
-// process; several processes may read, but only one may write (ingest,
-// Forget, Prune) at a time.
+// store over a holdfast.BlobStore. It is safe for concurrent use.
+//
+// Several processes (replicas of serve on one bucket) may share a store:
+// Prune takes a per-account lease blob so only one prunes an account at a
+// time, deletes a pack no index names only after it has been unindexed
+// for Options.PruneGrace, and a reader whose pack another process rewrote
+// reloads the index. Commits and Prunes in different processes order
+// themselves through marker blobs (coord.go), so a commit never stores a
+// snapshot naming a chunk another process's Prune removed: it reports the
+// chunk missing instead, and the client uploads it again.
 //
 // # Write order
 //
@@ -127,9 +134,15 @@ type account struct {
 	open    *packBuilder
 	pending map[holdfast.ChunkRef]struct{}
 	writing map[string]bool
+	// writingIndex holds the names of index files being stored by
+	// writePack, which a commit need not reload for. Guarded by mu.
+	writingIndex map[string]bool
 	// prune is the plan of the Prune in progress, nil between runs.
 	// Guarded by mu.
 	prune *prunePlan
+	// orphanSince is when Prune first saw each pack (by blob name) that no
+	// index names. Guarded by mu.
+	orphanSince map[string]time.Time
 
 	snapMu sync.Mutex
 	// snaps caches snapshot headers (immutable once written); items
@@ -281,10 +294,7 @@ func (s *Store) account(ctx context.Context, id string, create bool) (*account, 
 	s.mu.Lock()
 	a := s.accounts[id]
 	if a == nil {
-		a = &account{id: id, index: map[holdfast.ChunkRef]loc{}, packs: map[string]*packInfo{},
-			indexFiles: map[string]bool{}, pending: map[holdfast.ChunkRef]struct{}{}, writing: map[string]bool{},
-			snaps: map[string]snapRecord{}}
-		a.cond = sync.NewCond(&a.mu)
+		a = newAccount(id)
 		s.accounts[id] = a
 	}
 	s.mu.Unlock()
@@ -325,10 +335,26 @@ func (s *Store) account(ctx context.Context, id string, create bool) (*account, 
 	return a, nil
 }
 
+// newAccount returns the empty state of account id, not loaded.
+func newAccount(id string) *account {
+	a := &account{id: id, index: map[holdfast.ChunkRef]loc{}, packs: map[string]*packInfo{},
+		indexFiles: map[string]bool{}, pending: map[holdfast.ChunkRef]struct{}{}, writing: map[string]bool{},
+		snaps: map[string]snapRecord{}, orphanSince: map[string]time.Time{}, writingIndex: map[string]bool{}}
+	a.cond = sync.NewCond(&a.mu)
+	return a
+}
+
 // addPackLocked publishes a durable pack: its chunks become findable,
 // pinned until pin. A chunk already indexed elsewhere keeps its place,
 // unless a running Prune is about to delete that place.
+//
+// Index entries and Prune's plans compare packs by pointer, so a pack
+// already known (refreshIndex may have read it from its index file first)
+// keeps its packInfo.
 func (a *account) addPackLocked(p *packInfo, pin uint32) {
+	if known, ok := a.packs[p.id]; ok {
+		p = known
+	}
 	a.packs[p.id] = p
 	for i, e := range p.entries {
 		if l, ok := a.haveLocked(e.ref); ok {
@@ -597,6 +623,7 @@ func (s *Store) writePack(ctx context.Context, a *account, b *packBuilder) (err 
 	defer func() {
 		a.mu.Lock()
 		delete(a.writing, id)
+		delete(a.writingIndex, p.index)
 		if err == nil {
 			a.addPackLocked(p, s.pinUntil())
 			a.indexFiles[p.index] = true
@@ -614,6 +641,9 @@ func (s *Store) writePack(ctx context.Context, a *account, b *packBuilder) (err 
 		return err
 	}
 	p.index = indexName(a.id, s.now())
+	a.mu.Lock()
+	a.writingIndex[p.index] = true
+	a.mu.Unlock()
 	idx := s.encodeIndex(indexFile{packs: []*packInfo{p}}, keys.data[keys.current], keys.current, p.index)
 	if err := s.blobs.Put(ctx, p.index, bytes.NewReader(idx), int64(len(idx))); err != nil {
 		return fmt.Errorf("storage: write index: %w", err)
@@ -697,16 +727,80 @@ func (s *Store) readChunk(ctx context.Context, a *account, ref holdfast.ChunkRef
 		a.mu.Lock()
 		l, ok := a.index[ref]
 		a.mu.Unlock()
+		if !ok && attempt == 0 {
+			// Perhaps in a pack another process indexed since we loaded.
+			if err := s.refreshIndex(ctx, a); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if !ok {
 			return nil, fmt.Errorf("%w: account %s: chunk %s is not in the index", ErrDamaged, a.id, ref)
 		}
 		e := l.entry()
 		data, err := s.readSealed(ctx, a, l.pack.id, e)
 		if errors.Is(err, holdfast.ErrNotFound) && attempt == 0 {
+			// Another process's Prune moved the chunk: learn its index
+			// files and look again.
+			if rerr := s.refreshIndex(ctx, a); rerr != nil {
+				return nil, rerr
+			}
 			continue
 		}
 		return data, err
 	}
+}
+
+// refreshIndex adds what the stored index files say and this process does
+// not know yet: packs another process wrote or rewrote. A chunk whose
+// pack is no longer in force moves to the place the store names now; pins
+// are kept.
+func (s *Store) refreshIndex(ctx context.Context, a *account) error {
+	v, err := s.loadIndex(ctx, a.id, a.getKeys().data)
+	if err != nil {
+		return err
+	}
+	inForce := make(map[string]bool, len(v.packs))
+	for _, p := range v.packs {
+		inForce[p.id] = true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range v.packs {
+		if _, ok := a.packs[p.id]; !ok {
+			a.packs[p.id] = p
+		}
+	}
+	for name := range v.files {
+		a.indexFiles[name] = true
+	}
+	pins := map[holdfast.ChunkRef]uint32{}
+	for ref, l := range a.index {
+		if inForce[l.pack.id] || a.writing[l.pack.id] {
+			continue
+		}
+		delete(a.index, ref) // re-added below if a pack in force has it
+		if l.pinUntil != 0 {
+			pins[ref] = l.pinUntil
+		}
+	}
+	for id, p := range a.packs {
+		if !inForce[id] && !a.writing[id] {
+			delete(a.packs, id)
+			continue
+		}
+		for i, e := range p.entries {
+			if _, ok := a.index[e.ref]; !ok {
+				a.index[e.ref] = loc{pack: p, i: int32(i)}
+			}
+		}
+	}
+	for ref, until := range pins {
+		if l, ok := a.index[ref]; ok {
+			a.pinLocked(ref, l, until)
+		}
+	}
+	return nil
 }
 
 func (s *Store) readSealed(ctx context.Context, a *account, packID string, e packEntry) ([]byte, error) {

@@ -794,6 +794,48 @@ func TestConcurrentIngestPruneHolds(t *testing.T) {
 			}
 		}
 	})
+	// Readers meanwhile: every snapshot listed reads back whole, or is
+	// gone (forgotten since the listing).
+	bg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			list, err := s.Snapshots(ctx, storage.SnapshotFilter{AccountID: acct})
+			if err != nil {
+				errs <- fmt.Errorf("list: %w", err)
+				return
+			}
+			for _, sn := range list {
+				full, err := s.Snapshot(ctx, acct, sn.ID)
+				if errors.Is(err, holdfast.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					errs <- fmt.Errorf("read %s: %w", sn.ID, err)
+					return
+				}
+				for _, it := range full.Items {
+					r, err := s.OpenItem(ctx, acct, sn.ID, it.Path)
+					if err == nil {
+						_, err = io.Copy(io.Discard, r)
+						r.Close()
+					}
+					if err != nil && !errors.Is(err, holdfast.ErrNotFound) {
+						// Forgotten and pruned while being read is fine;
+						// a snapshot still listed must read.
+						if _, gone := s.Snapshot(ctx, acct, sn.ID); errors.Is(gone, holdfast.ErrNotFound) {
+							continue
+						}
+						errs <- fmt.Errorf("read %s/%s: %w", sn.ID, it.Path, err)
+						return
+					}
+				}
+			}
+		}
+	})
 	wg.Wait()
 	close(stop)
 	bg.Wait()
