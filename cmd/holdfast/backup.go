@@ -13,8 +13,8 @@ import (
 	"strings"
 
 	"github.com/holdfast/holdfast"
-	"github.com/holdfast/holdfast/backup"
 	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/backup"
 )
 
 // Settings of the backup and restore clients.

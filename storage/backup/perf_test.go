@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
-	"github.com/holdfast/holdfast/backup"
 	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/backup"
 )
 
 // TestPerformanceReport measures the figures of the README's Performance

@@ -16,10 +16,10 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
-	"github.com/holdfast/holdfast/backup"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/server"
 	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/backup"
 	"github.com/holdfast/holdfast/storage/fs"
 	"github.com/holdfast/holdfast/storage/sqlite"
 )
