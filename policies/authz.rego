@@ -88,4 +88,4 @@ right_label(r) := catalog.rights[r].label if {
 # right_labels lists the labels of rights, sorted.
 right_labels(rights) := concat(", ", sort({right_label(r) | some r in rights}))
 
-legal_hold_right(r) if catalog.rights[r].category == catalog.rules.legal_hold_category
+legal_hold_right(r) if catalog.legal_hold_rights[r]

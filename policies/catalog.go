@@ -483,6 +483,9 @@ type regoCatalog struct {
 	CustomRole regoCustomRole          `json:"custom_role"`
 	Workloads  map[string]regoWorkload `json:"workloads"`
 	Rules      Rules                   `json:"rules"`
+	// LegalHoldRights indexes the rights of the Legal Hold Management
+	// category, so a policy tests membership with one lookup.
+	LegalHoldRights map[string]bool `json:"legal_hold_rights"`
 }
 
 type regoRight struct {
@@ -526,6 +529,8 @@ func (c *Catalog) RegoData() map[string]any {
 		Roles:      map[string]regoRole{},
 		Workloads:  map[string]regoWorkload{},
 		Rules:      c.Rules,
+
+		LegalHoldRights: map[string]bool{},
 	}
 	for _, e := range c.Editions {
 		d.Editions[e.ID] = e
@@ -542,6 +547,9 @@ func (c *Catalog) RegoData() map[string]any {
 	}
 	for _, r := range c.Rights {
 		d.Rights[r.ID] = regoRight{Category: r.Category, Name: r.Name, Label: r.Label, Assignable: r.Assignable, Product: r.Product}
+		if r.Category == c.Rules.LegalHoldCategory {
+			d.LegalHoldRights[r.ID] = true
+		}
 	}
 	for _, r := range c.Roles {
 		ae := map[string][]string{}

@@ -16,7 +16,7 @@ role_scope_kinds(role) := declared | implied if {
 	implied := {"legal_hold_type" |
 		count(declared & broad_scopes) == 0
 		some r in object.get(role, "rights", [])
-		legal_hold_right(r)
+		catalog.legal_hold_rights[r]
 	}
 }
 
