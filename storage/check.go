@@ -174,7 +174,7 @@ func (s *Store) checkAccount(ctx context.Context, id string, readData bool, rep 
 			var plain []byte
 			err := errors.New("past the end of the pack")
 			if int64(e.off)+int64(e.length) <= int64(len(data)) {
-				plain, err = s.openChunk(keys, id, e, data[e.off:e.off+e.length])
+				plain, err = s.openChunk(keys, id, e, data[e.off:e.off+e.length], false)
 			}
 			if err == nil && keys.chunker.Ref(plain) != e.ref {
 				err = errors.New("plaintext does not hash to its ref")

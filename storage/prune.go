@@ -376,7 +376,7 @@ func (s *Store) rewrite(ctx context.Context, a *account, packs []*packInfo, live
 				return nil, fmt.Errorf("%w: pack %s: chunk %s past its end", ErrDamaged, p.id, e.ref)
 			}
 			sealed := data[e.off : e.off+e.length]
-			if _, err := s.openChunk(keys, a.id, e, sealed); err != nil {
+			if _, err := s.openChunk(keys, a.id, e, sealed, false); err != nil {
 				return nil, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, p.id, e.ref, err)
 			}
 			b.add(e.ref, e.keyID, e.rawLen, sealed)

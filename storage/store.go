@@ -446,12 +446,20 @@ func (s *Store) sealChunk(keys *accountKeys, account string, ref holdfast.ChunkR
 // copies out of.
 var payloadBufs = sync.Pool{New: func() any { b := make([]byte, 0, MaxChunk+1024); return &b }}
 
-func (s *Store) openChunk(keys *accountKeys, account string, e packEntry, sealed []byte) ([]byte, error) {
+// openChunk authenticates, decrypts and decompresses one sealed chunk.
+// With owned, sealed is the caller's own buffer, which it will not read
+// again: decryption then happens in place, and an uncompressed chunk's
+// plaintext is returned inside it.
+func (s *Store) openChunk(keys *accountKeys, account string, e packEntry, sealed []byte, owned bool) ([]byte, error) {
 	aead := keys.data[e.keyID]
 	if aead == nil {
 		return nil, fmt.Errorf("sealed with unknown key %d", e.keyID)
 	}
-	payload, err := unseal(aead, sealed, chunkAAD(account, e.ref))
+	open := unseal
+	if owned {
+		open = unsealInPlace
+	}
+	payload, err := open(aead, sealed, chunkAAD(account, e.ref))
 	if err != nil {
 		return nil, err
 	}
@@ -814,7 +822,7 @@ func (s *Store) readSealed(ctx context.Context, a *account, packID string, e pac
 	if _, err := io.ReadFull(rc, sealed); err != nil {
 		return nil, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, name, e.ref, err)
 	}
-	data, err := s.openChunk(a.getKeys(), a.id, e, sealed)
+	data, err := s.openChunk(a.getKeys(), a.id, e, sealed, true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, name, e.ref, err)
 	}
