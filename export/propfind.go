@@ -220,4 +220,3 @@ func EscapePath(p string) string {
 	}
 	return b.String()
 }
-
