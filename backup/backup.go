@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -138,70 +139,108 @@ func runOnce(ctx context.Context, opts Options, t Target, entries []entry, cache
 	}
 
 	up := newUploader(ctx, opts.Client, t.DeviceID, opts.Workers, prog)
-	seen := map[holdfast.ChunkRef]bool{}
-	var batch []pendingChunk
-	var batchSize int
-	items := make([]storage.Item, 0, len(entries))
+	var (
+		mu        sync.Mutex // guards seen, batch, batchSize, res.ReadBytes
+		seen      = map[holdfast.ChunkRef]bool{}
+		batch     []pendingChunk
+		batchSize int
+	)
+	for i := range reuse {
+		for _, r := range cache.Files[entries[i].item.Path].Chunks {
+			seen[r] = true
+		}
+	}
+	// split cuts and hashes one item; several items are split at once, one
+	// per core, and their new chunks gathered into shared batches.
 	split := func(it *storage.Item, r io.Reader) error {
 		return chunker.Split(r, func(ref holdfast.ChunkRef, data []byte) error {
 			it.Chunks = append(it.Chunks, ref)
 			it.Size += int64(len(data))
-			res.ReadBytes += int64(len(data))
 			prog.read(int64(len(data)))
+			mu.Lock()
+			res.ReadBytes += int64(len(data))
 			if seen[ref] {
+				mu.Unlock()
 				return nil
 			}
 			seen[ref] = true
 			batch = append(batch, pendingChunk{ref: ref, data: bytes.Clone(data)})
 			batchSize += len(data)
+			var full []pendingChunk
 			if batchSize >= batchBytes {
-				if err := up.send(batch); err != nil {
-					return err
-				}
-				batch, batchSize = nil, 0
+				full, batch, batchSize = batch, nil, 0
+			}
+			mu.Unlock()
+			if full != nil {
+				return up.send(full)
 			}
 			return nil
 		})
 	}
-	for i := range entries {
-		if err := ctx.Err(); err != nil {
-			up.close()
-			return res, err
-		}
-		e := &entries[i]
-		it := e.item
-		it.Size, it.Chunks = 0, nil
-		var err error
-		switch {
-		case reuse[i]:
-			c := cache.Files[it.Path]
-			it.Chunks, it.Size = c.Chunks, c.Size
-			for _, r := range c.Chunks {
-				seen[r] = true
+	items := make([]storage.Item, len(entries))
+	work := make(chan int)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.GOMAXPROCS(0), 4)) {
+		wg.Go(func() {
+			for i := range work {
+				e := &entries[i]
+				it := e.item
+				it.Size, it.Chunks = 0, nil
+				var err error
+				switch {
+				case reuse[i]:
+					c := cache.Files[it.Path]
+					it.Chunks, it.Size = c.Chunks, c.Size
+					prog.read(c.Size)
+				case e.file != "":
+					err = splitFile(e, &it, split)
+				default:
+					err = split(&it, bytes.NewReader(e.data))
+				}
+				if err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+					up.fail(err)
+					continue
+				}
+				e.item.Chunks, e.item.Size = it.Chunks, it.Size // for the cache
+				items[i] = it
+				prog.item()
 			}
-			prog.read(c.Size)
-		case e.file != "":
-			err = splitFile(e, &it, split)
-		default:
-			err = split(&it, bytes.NewReader(e.data))
-		}
-		if err != nil {
-			up.close()
-			return res, err
-		}
-		e.item.Chunks, e.item.Size = it.Chunks, it.Size // for the cache
-		items = append(items, it)
-		res.Bytes += it.Size
-		prog.item()
+		})
 	}
-	if len(batch) > 0 {
-		if err := up.send(batch); err != nil {
-			up.close()
-			return res, err
+feed:
+	for i := range entries {
+		select {
+		case work <- i:
+		case <-up.ctx.Done():
+			break feed
 		}
 	}
-	if err := up.close(); err != nil {
+	close(work)
+	wg.Wait()
+	var err error
+	select {
+	case err = <-errc:
+	default:
+	}
+	if err == nil && len(batch) > 0 {
+		err = up.send(batch)
+	}
+	if cerr := up.close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
 		return res, err
+	}
+	for _, it := range items {
+		res.Bytes += it.Size
 	}
 	sn, err := opts.Client.Commit(ctx, t, time.Time{}, items)
 	if err != nil {

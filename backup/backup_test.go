@@ -17,6 +17,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/backup"
+	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/server"
 	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/fs"
@@ -28,6 +29,28 @@ const token = "hf_backup-test-token-0123456789abcdef"
 // realServer runs the real server (SQLite, the real engine, a filesystem
 // chunk store) with one user who has an endpoint "laptop".
 func realServer(tb testing.TB) (*httptest.Server, *storage.Store) {
+	hs, data, _ := realServerDir(tb)
+	return hs, data
+}
+
+// realServerDir is realServer that also returns the chunk store's
+// directory.
+func realServerDir(tb testing.TB) (*httptest.Server, *storage.Store, string) {
+	rs := newRealServer(tb)
+	return rs.hs, rs.data, rs.blobDir
+}
+
+// realSrv is a running real server and what it was built from.
+type realSrv struct {
+	hs      *httptest.Server
+	data    *storage.Store
+	blobDir string
+	meta    holdfast.MetaStore
+	account string
+	profile string // the Default profile, Ann's
+}
+
+func newRealServer(tb testing.TB) *realSrv {
 	tb.Helper()
 	ctx := context.Background()
 	meta, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "holdfast.db"))
@@ -56,7 +79,8 @@ func realServer(tb testing.TB) (*httptest.Server, *storage.Store) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	blobs, err := fs.New(tb.TempDir())
+	blobDir := tb.TempDir()
+	blobs, err := fs.New(blobDir)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -70,7 +94,7 @@ func realServer(tb testing.TB) (*httptest.Server, *storage.Store) {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(hs.Close)
-	return hs, data
+	return &realSrv{hs: hs, data: data, blobDir: blobDir, meta: meta, account: res.Account.ID, profile: profiles[0].ID}
 }
 
 // countingTransport counts chunk uploads by ref and can cut the run off
@@ -179,4 +203,86 @@ func accountOf(tb testing.TB, data *storage.Store) string {
 		tb.Fatalf("accounts = %v, %v", ids, err)
 	}
 	return ids[0]
+}
+
+// TestRealEngineScopes runs backup and restore as a Help Desk
+// Administrator scoped to Ann's profile and the endpoints workload: Ann's
+// laptop is in scope, Bob's (another profile) and Ann's mailbox (another
+// workload) are not, and the engine's refusal reaches the client.
+func TestRealEngineScopes(t *testing.T) {
+	rs := newRealServer(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	other := holdfast.Profile{AccountID: rs.account, Name: "Other", CreatedAt: now, UpdatedAt: now}
+	if err := rs.meta.CreateProfile(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	ann, err := rs.meta.GetUserByEmail(ctx, rs.account, "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := holdfast.User{AccountID: rs.account, Email: "bob@example.com", Name: "Bob", ProfileID: other.ID, State: holdfast.UserActive, CreatedAt: now, UpdatedAt: now}
+	if err := rs.meta.CreateUser(ctx, &bob); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []holdfast.Device{
+		{AccountID: rs.account, UserID: bob.ID, Name: "laptop", Kind: holdfast.DeviceEndpoint, Workload: "endpoints", State: "enabled", CreatedAt: now, UpdatedAt: now},
+		{AccountID: rs.account, UserID: ann.ID, Name: "Exchange", Kind: holdfast.DeviceSaaS, Workload: "exchange_online", State: "enabled", CreatedAt: now, UpdatedAt: now},
+	} {
+		if err := rs.meta.CreateDevice(ctx, &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := holdfast.Administrator{AccountID: rs.account, Name: "Ops", Email: "ops@example.com", RoleID: "help_desk_admin",
+		Scopes: holdfast.Scopes{Profiles: []string{rs.profile}, Workloads: []string{"endpoints"}}, State: holdfast.AdminActive, CreatedAt: now, UpdatedAt: now}
+	if err := rs.meta.CreateAdmin(ctx, &admin); err != nil {
+		t.Fatal(err)
+	}
+	const opsToken = "hf_ops-scoped-token-0123456789abcdefgh"
+	if err := rs.meta.CreateToken(ctx, &holdfast.APIToken{AccountID: rs.account, AdminID: admin.ID, Name: "ops", Hash: idp.HashToken(opsToken),
+		Prefix: opsToken[:8], CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := backup.NewClient(rs.hs.URL, opsToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "a.txt"), []byte("in scope"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mail := filepath.Join(src, "m.eml")
+	if err := os.WriteFile(mail, []byte("From: x@example.com\r\n\r\nhi\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := backup.Run(ctx, backup.Options{Client: c, User: "ann@example.com", Device: "laptop", Paths: []string{src}})
+	if err != nil {
+		t.Fatalf("in-scope backup: %v", err)
+	}
+	for _, tc := range []backup.Options{
+		{Client: c, User: "bob@example.com", Device: "laptop", Paths: []string{src}},
+		{Client: c, User: "ann@example.com", Source: storage.SourceMail, Paths: []string{mail}},
+	} {
+		if _, err := backup.Run(ctx, tc); !errors.Is(err, holdfast.ErrDenied) {
+			t.Errorf("backup of %s %s%s = %v, want a refusal", tc.User, tc.Device, tc.Source, err)
+		}
+	}
+	if _, err := backup.Restore(ctx, backup.RestoreOptions{Client: c, SnapshotID: res.Snapshot.ID, Target: t.TempDir()}); err != nil {
+		t.Errorf("in-scope restore: %v", err)
+	}
+	// Bob's data, backed up by the platform administrator, stays out of reach.
+	root, _ := backup.NewClient(rs.hs.URL, token, nil)
+	bobs, err := backup.Run(ctx, backup.Options{Client: root, User: "bob@example.com", Device: "laptop", Paths: []string{src}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Snapshot(ctx, bobs.Snapshot.ID); !errors.Is(err, holdfast.ErrDenied) {
+		t.Errorf("out-of-scope snapshot = %v, want a refusal", err)
+	}
+	if _, err := c.Snapshots(ctx, "bob@example.com"); !errors.Is(err, holdfast.ErrDenied) {
+		t.Errorf("out-of-scope listing = %v, want a refusal", err)
+	}
+	if _, err := c.Content(ctx, bobs.Snapshot.ID, filepath.Base(src)+"/a.txt"); !errors.Is(err, holdfast.ErrDenied) {
+		t.Errorf("out-of-scope content = %v, want a refusal", err)
+	}
 }

@@ -79,3 +79,24 @@ func TestICSEventNestedAlarmAndZones(t *testing.T) {
 		t.Errorf("original = %q", ev.Original)
 	}
 }
+
+// FuzzParseGraph: Graph event and contact JSON of any shape parses or
+// fails cleanly, and what parses has an id.
+func FuzzParseGraph(f *testing.F) {
+	f.Add([]byte(`{"value":[{"id":"1","subject":"s","start":{"dateTime":"2026-01-01T10:00:00","timeZone":"W. Europe Standard Time"},"recurrence":{"pattern":{"type":"weekly","daysOfWeek":["m"]},"range":{"type":"endDate","endDate":"2026-02-01"}}}]}`))
+	f.Add([]byte(`[{"id":"c","emailAddresses":[{"address":"a@b"}],"homeAddress":{"city":"X"}}]`))
+	f.Add([]byte(`{"id":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, parse := range []structuredParser{parseGraphEvents, parseGraphContacts} {
+			recs, err := parse(b)
+			if err != nil {
+				continue
+			}
+			for _, r := range recs {
+				if r.uid == "" || !json.Valid(r.json) {
+					t.Errorf("record %q without id or with invalid JSON", r.json)
+				}
+			}
+		}
+	})
+}

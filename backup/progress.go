@@ -86,6 +86,9 @@ func (p *progress) line() string {
 		humanBytes(float64(up)), dedup, humanBytes(speed))
 }
 
+// HumanBytes formats a byte count with binary units ("1.5 MiB").
+func HumanBytes(n int64) string { return humanBytes(float64(n)) }
+
 func humanBytes(n float64) string {
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
 	i := 0

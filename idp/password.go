@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -32,6 +33,18 @@ const (
 	maxArgonKeyLen = 128
 )
 
+// argonSlots bounds the argon2id computations running at once: each
+// takes 64 MiB, so a burst of sign-ins must queue rather than exhaust
+// memory.
+var argonSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// argonKey is argon2.IDKey within argonSlots.
+func argonKey(p, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	argonSlots <- struct{}{}
+	defer func() { <-argonSlots }()
+	return argon2.IDKey(p, salt, time, memory, threads, keyLen)
+}
+
 // Password policy lengths (rights-and-roles.md section 6: 12 to 64 characters).
 const (
 	MinPasswordLength = 12
@@ -52,7 +65,7 @@ func HashPassword(p string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("idp: password salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(p), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argonKey([]byte(p), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, argonMemory, argonTime, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
@@ -66,7 +79,7 @@ func VerifyPassword(encoded, p string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	key := argon2.IDKey([]byte(p), h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
+	key := argonKey([]byte(p), h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
 	return subtle.ConstantTimeCompare(key, h.key) == 1, nil
 }
 

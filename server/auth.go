@@ -77,6 +77,8 @@ type authState struct {
 
 	oidc oidcCache // guarded by its own mutex
 	saml samlCache // guarded by its own mutex
+	// attempts limits sign-in attempts per client address.
+	attempts attemptLimiter
 
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a known one. Immutable.
@@ -134,14 +136,14 @@ func (s *Server) initAuth(opts AuthOptions) error {
 // registerAuthRoutes is the route table of sign-in.
 func (s *Server) registerAuthRoutes() {
 	s.public("GET /login", http.HandlerFunc(s.loginPage))
-	s.public("POST /auth/login", s.api(s.passwordLogin))
-	s.public("POST /auth/mfa", s.api(s.mfaStep))
+	s.public("POST /auth/login", s.limited(s.api(s.passwordLogin)))
+	s.public("POST /auth/mfa", s.limited(s.api(s.mfaStep)))
 	s.public("GET /auth/mfa/enroll", s.api(s.mfaEnrollStart))
-	s.public("POST /auth/mfa/enroll", s.api(s.mfaEnrollFinish))
-	s.public("POST /auth/password/expired", s.api(s.expiredPasswordChange))
+	s.public("POST /auth/mfa/enroll", s.limited(s.api(s.mfaEnrollFinish)))
+	s.public("POST /auth/password/expired", s.limited(s.api(s.expiredPasswordChange)))
 	s.public("POST /auth/logout", s.api(s.logout))
-	s.public("POST /auth/password/forgot", s.api(s.forgotPassword))
-	s.public("POST /auth/password/reset", s.api(s.resetPassword))
+	s.public("POST /auth/password/forgot", s.limited(s.api(s.forgotPassword)))
+	s.public("POST /auth/password/reset", s.limited(s.api(s.resetPassword)))
 	s.authed("GET /auth/session", s.getSession)
 	s.authed("POST /auth/password", s.changePassword)
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/idp/oidc"
 )
 
 // idpInput is the body of POST and PUT /api/v1/identity-providers.
@@ -104,6 +105,13 @@ func (s *Server) validIdP(ctx context.Context, in idpInput, old *holdfast.IdPCon
 			return c, fmt.Errorf("%w: issuer: the metadata names entity %q", holdfast.ErrInvalid, md.EntityID)
 		}
 		c.Issuer = md.EntityID
+	}
+	if c.Kind == holdfast.IdPOIDC && c.Enabled {
+		// Discovery now, so that a wrong issuer (a missing or extra
+		// trailing slash is enough) is refused here, not at sign-in.
+		if _, err := oidc.New(ctx, oidc.Options{Issuer: c.Issuer, ClientID: c.ClientID, HTTPClient: s.auth.client}); err != nil {
+			return c, fmt.Errorf("%w: issuer: %s", holdfast.ErrInvalid, err.Error())
+		}
 	}
 	return c, nil
 }

@@ -444,6 +444,15 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	ok, err := idp.VerifyPassword(admin.PasswordHash, in.Current)
 	if err != nil || !ok {
+		// Counted like a failed sign-in: a stolen session must not be a
+		// way to guess the password at leisure.
+		creds, cerr := credentialsOf(ctx, s.auth.ids, admin)
+		if cerr != nil {
+			return cerr
+		}
+		if cerr := s.countFailure(ctx, admin, creds, s.now().UTC(), "wrong current password"); !errors.Is(cerr, errBadLogin) {
+			return cerr
+		}
 		return fmt.Errorf("%w: current: the current password is wrong", holdfast.ErrInvalid)
 	}
 	if err := s.setPassword(ctx, s.store, admin, in.New, in.Repeat); err != nil {

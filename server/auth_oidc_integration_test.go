@@ -78,7 +78,7 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	f.logs.Reset()
+	f.log.Reset()
 	return of
 }
 
@@ -161,10 +161,10 @@ func TestOIDCRealIdPRefusals(t *testing.T) {
 	ids := f.store.(holdfast.IdentityStore)
 	refused := func(t *testing.T, b *browser, a answer, reason string) {
 		t.Helper()
-		if !strings.Contains(f.logs.String(), reason) {
-			t.Errorf("the log does not give the reason %q:\n%s", reason, f.logs)
+		if !strings.Contains(f.log.String(), reason) {
+			t.Errorf("the log does not give the reason %q:\n%s", reason, f.log)
 		}
-		f.logs.Reset()
+		f.log.Reset()
 		if loc := a.header.Get("Location"); a.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/login?error=sso") {
 			t.Fatalf("answer %d %s: want a redirect to the sign-in page with an error", a.status, loc)
 		}

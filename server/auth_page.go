@@ -99,6 +99,8 @@ var loginErrors = map[string]string{
 	"forbidden":       "Sign-in is not allowed this way for this account (single sign-on required, or outside the allowed networks).",
 	"invalid":         "That did not work: the link is used or expired, or the password does not meet the policy.",
 	"bad_request":     "The form could not be read; try again.",
+	"sso":             "Single sign-on did not work: your identity provider's answer was refused, or you are not an administrator here. Try again or ask your administrator.",
+	"rate_limited":    "Too many attempts from your network. Wait a minute, then try again.",
 }
 
 type loginView struct {

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
+	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
@@ -153,7 +157,19 @@ func TestIdentityProviderAPI(t *testing.T) {
 			t.Errorf("POST %v: %d %s", bad, w.Code, w.Body)
 		}
 	}
-	w = f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "oidc", "name": "Okta", "issuer": "https://idp.example",
+	// A provider answering discovery; a wrong issuer is refused at once.
+	var disco *httptest.Server
+	disco = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%[1]s/authorize","token_endpoint":"%[1]s/token","jwks_uri":"%[1]s/jwks"}`, disco.URL)
+	}))
+	defer disco.Close()
+	w = f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "oidc", "name": "Okta", "issuer": disco.URL + "/",
+		"client_id": "c", "enabled": true})
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "issuer") {
+		t.Errorf("issuer with a trailing slash the provider does not use: %d %s", w.Code, w.Body)
+	}
+	w = f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "oidc", "name": "Okta", "issuer": disco.URL,
 		"client_id": "c", "client_secret": "s3cret-value", "enabled": true})
 	if w.Code != http.StatusCreated || strings.Contains(w.Body.String(), "s3cret-value") {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
@@ -161,7 +177,7 @@ func TestIdentityProviderAPI(t *testing.T) {
 	var v idpView
 	decode(t, w, &v)
 	// PUT without a secret keeps it.
-	w = f.do("PUT", "/api/v1/identity-providers/"+v.ID, map[string]any{"kind": "oidc", "name": "Okta 2", "issuer": "https://idp.example",
+	w = f.do("PUT", "/api/v1/identity-providers/"+v.ID, map[string]any{"kind": "oidc", "name": "Okta 2", "issuer": disco.URL,
 		"client_id": "c", "enabled": false})
 	if w.Code != 200 {
 		t.Fatalf("put: %d %s", w.Code, w.Body)
@@ -211,5 +227,88 @@ func TestOutboxMailer(t *testing.T) {
 	}
 	if msg.Header.Get("To") != "<ann@example.com>" || msg.Header.Get("MIME-Version") != "1.0" || msg.Header.Get("Message-ID") == "" {
 		t.Errorf("headers %v", msg.Header)
+	}
+}
+
+// fakeSMTP is a minimal SMTP server for the mailer test: it accepts one
+// message (with AUTH PLAIN) and hands back the session transcript.
+func fakeSMTP(t *testing.T) (addr string, got <-chan string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	out := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var log strings.Builder
+		r := bufio.NewReader(c)
+		say := func(s string) { fmt.Fprintf(c, "%s\r\n", s) }
+		say("220 localhost ESMTP test")
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				out <- log.String()
+				return
+			}
+			log.WriteString(line)
+			cmd := strings.ToUpper(strings.TrimSpace(line))
+			switch {
+			case strings.HasPrefix(cmd, "EHLO"):
+				say("250-localhost")
+				say("250 AUTH PLAIN")
+			case strings.HasPrefix(cmd, "AUTH PLAIN"):
+				say("235 2.7.0 Authentication successful")
+			case strings.HasPrefix(cmd, "MAIL FROM"), strings.HasPrefix(cmd, "RCPT TO"):
+				say("250 OK")
+			case cmd == "DATA":
+				say("354 go on")
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						out <- log.String()
+						return
+					}
+					log.WriteString(l)
+					if l == ".\r\n" {
+						break
+					}
+				}
+				say("250 OK queued")
+			case cmd == "QUIT":
+				say("221 bye")
+				out <- log.String()
+				return
+			default:
+				say("502 unknown")
+			}
+		}
+	}()
+	return ln.Addr().String(), out
+}
+
+func TestSMTPMailer(t *testing.T) {
+	addr, got := fakeSMTP(t)
+	m := SMTPMailer{Addr: addr, From: "holdfast@example.com", Username: "mailer", Password: "mail-secret"}
+	if err := m.Send(context.Background(), "ann@example.com", "Reset your Holdfast password", "Link: https://x/login?reset=abc\n"); err != nil {
+		t.Fatal(err)
+	}
+	var transcript string
+	select {
+	case transcript = <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no SMTP session")
+	}
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00mailer\x00mail-secret"))
+	for _, want := range []string{"AUTH PLAIN " + plain, "MAIL FROM:<holdfast@example.com>", "RCPT TO:<ann@example.com>",
+		"Subject: Reset your Holdfast password", "Link: https://x/login?reset=abc\r\n"} {
+		if !strings.Contains(transcript, want) {
+			t.Errorf("SMTP session lacks %q:\n%s", want, transcript)
+		}
 	}
 }

@@ -7,23 +7,18 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/beevik/etree"
-	"github.com/crewjam/saml"
-	"github.com/crewjam/saml/samlsp"
-	dsig "github.com/russellhaering/goxmldsig"
+	crewjam "github.com/crewjam/saml"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/idp/saml"
 )
 
 // Stable SAML paths: the SP metadata (its URL is also the SP's entity
@@ -52,10 +47,10 @@ type samlCache struct {
 type cachedMetadata struct {
 	updated time.Time // IdPConfig.UpdatedAt
 	fetched time.Time
-	md      *saml.EntityDescriptor
+	md      *crewjam.EntityDescriptor
 }
 
-func (sc *samlCache) get(ctx context.Context, s *Server, c holdfast.IdPConfig) (*saml.EntityDescriptor, error) {
+func (sc *samlCache) get(ctx context.Context, s *Server, c holdfast.IdPConfig) (*crewjam.EntityDescriptor, error) {
 	now := s.now()
 	sc.mu.Lock()
 	e, ok := sc.md[c.ID]
@@ -87,7 +82,7 @@ func (sc *samlCache) forget(id string) {
 
 // samlIdPMetadata returns the IdP's metadata of c: parsed from
 // MetadataXML, or fetched from MetadataURL.
-func (s *Server) samlIdPMetadata(ctx context.Context, c holdfast.IdPConfig) (*saml.EntityDescriptor, error) {
+func (s *Server) samlIdPMetadata(ctx context.Context, c holdfast.IdPConfig) (*crewjam.EntityDescriptor, error) {
 	data := []byte(c.MetadataXML)
 	if c.MetadataURL != "" {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.MetadataURL, nil)
@@ -106,14 +101,7 @@ func (s *Server) samlIdPMetadata(ctx context.Context, c holdfast.IdPConfig) (*sa
 			return nil, fmt.Errorf("fetch %s: %w", c.MetadataURL, err)
 		}
 	}
-	md, err := samlsp.ParseMetadata(data)
-	if err != nil {
-		return nil, fmt.Errorf("parse: %w", err)
-	}
-	if md.EntityID == "" || len(md.IDPSSODescriptors) == 0 {
-		return nil, errors.New("not the metadata of a SAML identity provider")
-	}
-	return md, nil
+	return saml.ParseMetadata(data)
 }
 
 // samlKeyPair returns the SP's signing key pair: the configured one, or
@@ -149,72 +137,29 @@ func (a *authState) samlKeyPair() (*rsa.PrivateKey, *x509.Certificate, error) {
 
 // serviceProvider returns our SP as the request's base URL names it,
 // for the IdP md (nil for the metadata alone).
-func (s *Server) serviceProvider(r *http.Request, md *saml.EntityDescriptor, allowIDPInitiated bool) (*saml.ServiceProvider, error) {
+func (s *Server) serviceProvider(r *http.Request, md *crewjam.EntityDescriptor, allowIDPInitiated bool) (*saml.SP, error) {
 	key, crt, err := s.auth.samlKeyPair()
 	if err != nil {
 		return nil, err
 	}
 	base := s.baseURL(r)
-	metaURL, err := url.Parse(base + samlMetadataPath)
-	if err != nil {
-		return nil, fmt.Errorf("%w: bad host", errBadRequest)
-	}
-	acsURL, _ := url.Parse(base + samlACSPath)
-	sp := &saml.ServiceProvider{
-		EntityID:          metaURL.String(),
-		Key:               key,
-		Certificate:       crt,
-		MetadataURL:       *metaURL,
-		AcsURL:            *acsURL,
-		IDPMetadata:       md,
-		AuthnNameIDFormat: saml.PersistentNameIDFormat,
-		// With an RSA key, requests would be signed with SHA-1 by default.
-		SignatureMethod:   dsig.RSASHA256SignatureMethod,
-		AllowIDPInitiated: allowIDPInitiated,
-		HTTPClient:        s.auth.client,
-	}
-	// An assertion without an audience restriction is not ours to accept.
-	sp.ValidateAudienceRestriction = func(a *saml.Assertion) error {
-		for _, ar := range a.Conditions.AudienceRestrictions {
-			if ar.Audience.Value == sp.EntityID {
-				return nil
-			}
-		}
-		return fmt.Errorf("no audience restriction names %q", sp.EntityID)
-	}
-	return sp, nil
+	return saml.New(saml.Options{MetadataURL: base + samlMetadataPath, ACSURL: base + samlACSPath, Key: key,
+		Certificate: crt, IdP: md, AllowIDPInitiated: allowIDPInitiated, HTTPClient: s.auth.client})
 }
 
 // samlMetadata serves GET /auth/saml/metadata: the SP metadata an IdP
-// administrator registers. It asks for signed assertions, signs its
-// requests and offers only the HTTP-POST binding at the ACS.
+// administrator registers.
 func (s *Server) samlMetadata(w http.ResponseWriter, r *http.Request) error {
 	sp, err := s.serviceProvider(r, nil, false)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %s", errBadRequest, err.Error())
 	}
-	md := sp.Metadata()
-	d := &md.SPSSODescriptors[0]
-	signing := d.KeyDescriptors[:0]
-	for _, k := range d.KeyDescriptors {
-		if k.Use == "signing" {
-			signing = append(signing, k)
-		}
-	}
-	d.KeyDescriptors = signing // no encryption key: assertions come signed, in the clear, over TLS
-	acs := d.AssertionConsumerServices[:0]
-	for _, e := range d.AssertionConsumerServices {
-		if e.Binding == saml.HTTPPostBinding {
-			acs = append(acs, e)
-		}
-	}
-	d.AssertionConsumerServices = acs
-	out, err := xml.MarshalIndent(md, "", "  ")
+	out, err := sp.Metadata()
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/samlmetadata+xml")
-	_, _ = w.Write(append([]byte(xml.Header), out...))
+	_, _ = w.Write(out)
 	return nil
 }
 
@@ -234,24 +179,16 @@ func (s *Server) samlStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	sp, err := s.serviceProvider(r, md, false)
 	if err != nil {
-		return err
-	}
-	dest := sp.GetSSOBindingLocation(saml.HTTPRedirectBinding)
-	if dest == "" {
-		return fmt.Errorf("%w: the identity provider offers no HTTP-Redirect sign-in", errUpstream)
-	}
-	req, err := sp.MakeAuthenticationRequest(dest, saml.HTTPRedirectBinding, saml.HTTPPostBinding)
-	if err != nil {
-		return err
+		return fmt.Errorf("%w: %s", errBadRequest, err.Error())
 	}
 	relay := randomSecret(32)
-	ar := holdfast.AuthRequest{ID: hashID(relay), AccountID: c.AccountID, IdPID: c.ID, RequestID: req.ID,
+	u, requestID, err := sp.AuthnRequest(relay)
+	if err != nil {
+		return fmt.Errorf("%w: %s", errUpstream, err.Error())
+	}
+	ar := holdfast.AuthRequest{ID: hashID(relay), AccountID: c.AccountID, IdPID: c.ID, RequestID: requestID,
 		ReturnTo: localPath(q.Get("return_to")), ExpiresAt: s.now().UTC().Add(authRequestValidity)}
 	if err := s.auth.ids.CreateAuthRequest(ctx, &ar); err != nil {
-		return err
-	}
-	u, err := req.Redirect(relay, sp)
-	if err != nil {
 		return err
 	}
 	// The IdP posts the answer cross-site: over TLS the cookie must be
@@ -265,17 +202,15 @@ func (s *Server) samlStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, ck)
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, u.String(), http.StatusFound)
+	http.Redirect(w, r, u, http.StatusFound)
 	return nil
 }
 
 // samlACS serves POST /auth/saml/acs {SAMLResponse, RelayState}. An
 // answer to one of our requests needs this browser's relay state, still
 // pending; an unsolicited one is taken only from an IdP that allows
-// IdP-initiated sign-in. The response is checked by crewjam/saml
-// (signature, Destination, InResponseTo, Issuer, status, Recipient,
-// NotOnOrAfter, audience) and, beyond that, must carry exactly one
-// assertion, signed itself, whose id was never used before.
+// IdP-initiated sign-in. The response is checked by idp/saml, and its
+// assertion id must never have been used before.
 func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxACSBytes)
@@ -324,14 +259,19 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	}
 	sp, err := s.serviceProvider(r, md, requestIDs == nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %s", errBadRequest, err.Error())
 	}
-	assertion, err := parseSignedAssertion(sp, raw, requestIDs)
-	if err != nil {
+	assertion, err := sp.ParseResponse(raw, requestIDs)
+	if errors.Is(err, saml.ErrRefused) {
 		return s.ssoRefused(w, r, holdfast.IdPSAML, err.Error())
 	}
-	expires := assertion.Conditions.NotOnOrAfter.Add(saml.MaxClockSkew)
-	if min := s.now().Add(saml.MaxIssueDelay); expires.Before(min) {
+	if err != nil {
+		return err
+	}
+	// Kept at least as long as the library accepts a response issued
+	// now, so no replay outlives its record.
+	expires := assertion.Expires
+	if min := s.now().Add(crewjam.MaxIssueDelay + crewjam.MaxClockSkew); expires.Before(min) {
 		expires = min
 	}
 	if err := s.auth.ids.UseAssertion(ctx, c.Issuer, assertion.ID, expires.UTC()); err != nil {
@@ -340,11 +280,10 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	subject, email := assertionIdentity(assertion)
-	if subject == "" {
+	if assertion.Subject == "" {
 		return s.ssoRefused(w, r, holdfast.IdPSAML, "no persistent NameID")
 	}
-	if _, err := s.signInWithIdP(w, r, c, subject, email, email != ""); err != nil {
+	if _, err := s.signInWithIdP(w, r, c, assertion.Subject, assertion.Email, assertion.Email != ""); err != nil {
 		if errors.Is(err, errBadSSO) || errors.Is(err, errOutsideFence) {
 			return s.ssoRefused(w, r, holdfast.IdPSAML, err.Error())
 		}
@@ -358,11 +297,9 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 // IdP-initiated sign-in and whose entity id issued raw (read before any
 // check: it only picks the metadata to check against); none: ErrNotFound.
 func (s *Server) unsolicitedIdP(ctx context.Context, raw []byte) (holdfast.IdPConfig, error) {
-	var peek struct {
-		Issuer string `xml:"urn:oasis:names:tc:SAML:2.0:assertion Issuer"`
-	}
 	notFound := fmt.Errorf("identity provider: %w", holdfast.ErrNotFound)
-	if err := xml.Unmarshal(raw, &peek); err != nil || peek.Issuer == "" {
+	issuer := saml.PeekIssuer(raw)
+	if issuer == "" {
 		return holdfast.IdPConfig{}, notFound
 	}
 	idps, err := s.auth.ids.ListEnabledIdPs(ctx)
@@ -371,7 +308,7 @@ func (s *Server) unsolicitedIdP(ctx context.Context, raw []byte) (holdfast.IdPCo
 	}
 	var found []holdfast.IdPConfig
 	for _, c := range idps {
-		if c.Kind == holdfast.IdPSAML && c.AllowIDPInitiated && c.Issuer == strings.TrimSpace(peek.Issuer) {
+		if c.Kind == holdfast.IdPSAML && c.AllowIDPInitiated && c.Issuer == issuer {
 			found = append(found, c)
 		}
 	}
@@ -379,110 +316,4 @@ func (s *Server) unsolicitedIdP(ctx context.Context, raw []byte) (holdfast.IdPCo
 		return holdfast.IdPConfig{}, notFound
 	}
 	return found[0], nil
-}
-
-// parseSignedAssertion checks raw with sp and returns its assertion. The
-// library accepts a signed Response with unsigned assertions; we do not:
-// the Response must hold exactly one plain Assertion, and the response
-// is checked twice, as sent (its own signature, when there is one, must
-// be valid) and without the Response signature, which makes the library
-// require and verify the assertion's own.
-func parseSignedAssertion(sp *saml.ServiceProvider, raw []byte, requestIDs []string) (*saml.Assertion, error) {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
-		return nil, errors.New("malformed XML")
-	}
-	root := doc.Root()
-	if root.Tag != "Response" || root.NamespaceURI() != "urn:oasis:names:tc:SAML:2.0:protocol" {
-		return nil, errors.New("not a SAML Response")
-	}
-	var assertions, encrypted int
-	var responseSig *etree.Element
-	for _, ch := range root.ChildElements() {
-		switch {
-		case ch.Tag == "Assertion" && ch.NamespaceURI() == "urn:oasis:names:tc:SAML:2.0:assertion":
-			assertions++
-			// The library dereferences both without a nil check.
-			if ch.SelectElement("Subject") == nil || ch.SelectElement("Conditions") == nil {
-				return nil, errors.New("assertion without Subject or Conditions")
-			}
-		case ch.Tag == "EncryptedAssertion":
-			encrypted++
-		case ch.Tag == "Signature" && ch.NamespaceURI() == dsig.Namespace:
-			responseSig = ch
-		}
-	}
-	// Count assertions anywhere in the document too: one hidden inside
-	// another element is the raw material of signature wrapping.
-	all := 0
-	var count func(e *etree.Element)
-	count = func(e *etree.Element) {
-		for _, ch := range e.ChildElements() {
-			if ch.Tag == "Assertion" {
-				all++
-			}
-			count(ch)
-		}
-	}
-	count(root)
-	if assertions != 1 || encrypted != 0 || all != 1 {
-		return nil, fmt.Errorf("want exactly one plain assertion, got %d (%d anywhere, %d encrypted)", assertions, all, encrypted)
-	}
-	acsURL := sp.AcsURL
-	first, err := sp.ParseXMLResponse(raw, requestIDs, acsURL)
-	if err != nil {
-		return nil, samlReason(err)
-	}
-	if responseSig == nil {
-		return first, nil // the library already required the assertion's signature
-	}
-	root.RemoveChild(responseSig)
-	stripped, err := doc.WriteToBytes()
-	if err != nil {
-		return nil, err
-	}
-	second, err := sp.ParseXMLResponse(stripped, requestIDs, acsURL)
-	if err != nil {
-		return nil, fmt.Errorf("assertion not signed itself: %w", samlReason(err))
-	}
-	if first.ID != second.ID || first.ID == "" {
-		return nil, errors.New("assertion ids differ between checks")
-	}
-	return second, nil
-}
-
-// samlReason unwraps the library's private reason for logs.
-func samlReason(err error) error {
-	var ire *saml.InvalidResponseError
-	if errors.As(err, &ire) && ire.PrivateErr != nil {
-		return ire.PrivateErr
-	}
-	return err
-}
-
-// assertionIdentity returns the stable subject (a persistent or
-// unspecified NameID, never a transient one) and the asserted email.
-func assertionIdentity(a *saml.Assertion) (subject, email string) {
-	if a.Subject != nil && a.Subject.NameID != nil {
-		n := a.Subject.NameID
-		if n.Format != string(saml.TransientNameIDFormat) {
-			subject = strings.TrimSpace(n.Value)
-		}
-	}
-	for _, st := range a.AttributeStatements {
-		for _, at := range st.Attributes {
-			switch at.Name {
-			case "email", "mail", "urn:oid:0.9.2342.19200300.100.1.3",
-				"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress":
-				if len(at.Values) > 0 && email == "" {
-					email = strings.TrimSpace(at.Values[0].Value)
-				}
-			}
-		}
-	}
-	if email == "" && a.Subject != nil && a.Subject.NameID != nil &&
-		a.Subject.NameID.Format == string(saml.EmailAddressNameIDFormat) {
-		email = strings.TrimSpace(a.Subject.NameID.Value)
-	}
-	return subject, email
 }

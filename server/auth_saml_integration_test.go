@@ -108,7 +108,7 @@ func TestSAMLRealIdPSignIn(t *testing.T) {
 	page, _ := f.login(b, f.startURL("/api/v1/account"), "alice", "alice-password")
 	a := f.post(b, page, nil)
 	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/api/v1/account" {
-		t.Fatalf("ACS: %d %s; log:\n%s", a.status, a.header.Get("Location"), f.logs)
+		t.Fatalf("ACS: %d %s; log:\n%s", a.status, a.header.Get("Location"), f.log)
 	}
 	if got := b.sessionEmail(); got != f.alice.Email {
 		t.Fatalf("session of %q, want alice", got)
@@ -152,15 +152,15 @@ func formValue(tb testing.TB, page answer, name string) string {
 func samlRefused(t *testing.T, f *samlFixture, b *browser, a answer, reason string) {
 	t.Helper()
 	if loc := a.header.Get("Location"); a.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/login?error=sso") {
-		t.Fatalf("ACS answered %d %s, want a redirect to the sign-in page with an error; log:\n%s", a.status, loc, f.logs)
+		t.Fatalf("ACS answered %d %s, want a redirect to the sign-in page with an error; log:\n%s", a.status, loc, f.log)
 	}
 	if b.cookie(sessionCookie) != "" || b.sessionEmail() != "" {
 		t.Fatal("a refused SAML answer left a session")
 	}
-	if !strings.Contains(f.logs.String(), reason) {
-		t.Errorf("the log does not give the reason %q:\n%s", reason, f.logs)
+	if !strings.Contains(f.log.String(), reason) {
+		t.Errorf("the log does not give the reason %q:\n%s", reason, f.log)
 	}
-	f.logs.Reset()
+	f.log.Reset()
 }
 
 // editResponse decodes the SAMLResponse of page, lets edit change the
@@ -276,7 +276,7 @@ func TestSAMLRealIdPRefusals(t *testing.T) {
 		page, _ := f.login(b, f.ssoURL+"?"+url.Values{"spentityid": {f.ts.URL + samlMetadataPath}}.Encode(), "alice", "alice-password")
 		a := f.post(b, page, nil)
 		if a.status != http.StatusSeeOther || a.header.Get("Location") != "/" || b.sessionEmail() != f.alice.Email {
-			t.Fatalf("IdP-initiated sign-in: %d %s; log:\n%s", a.status, a.header.Get("Location"), f.logs)
+			t.Fatalf("IdP-initiated sign-in: %d %s; log:\n%s", a.status, a.header.Get("Location"), f.log)
 		}
 		other := f.browser()
 		samlRefused(t, f, other, f.post(other, page, nil), "replayed assertion")

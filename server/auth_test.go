@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -55,13 +56,40 @@ type authFixture struct {
 	*fixture
 	mail *fakeMailer
 	ts   *httptest.Server
+	log  *lockedBuffer // the server's log: handlers write it from other goroutines
+}
+
+// lockedBuffer is a log buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder // guarded by mu
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }
 
 func newAuthFixture(tb testing.TB, configure ...func(*fixture, *Options)) *authFixture {
 	tb.Helper()
 	mail := &fakeMailer{got: make(chan struct{}, 100)}
+	log := &lockedBuffer{}
 	all := append([]func(*fixture, *Options){func(_ *fixture, o *Options) {
 		o.Auth = AuthOptions{Identity: o.Store.(holdfast.IdentityStore), Mailer: mail}
+		o.Logger = slog.New(slog.NewJSONHandler(log, nil))
 	}}, configure...)
 	f := newFixture(tb, all...)
 	ts := httptest.NewServer(f.handler)
@@ -69,7 +97,7 @@ func newAuthFixture(tb testing.TB, configure ...func(*fixture, *Options)) *authF
 	// The fixture's clock is far from the wall clock; move it to now so
 	// that cookies and the clock agree.
 	f.now = time.Now().UTC()
-	return &authFixture{fixture: f, mail: mail, ts: ts}
+	return &authFixture{fixture: f, mail: mail, ts: ts, log: log}
 }
 
 // addAdmin creates an active administrator with role and password.
@@ -489,6 +517,9 @@ func TestChangePasswordPolicyAndHistory(t *testing.T) {
 		return a
 	}
 	wantStatus(t, "wrong current", change("Wrong-Current-1", "Brand-New-Pass-1", "Brand-New-Pass-1"), http.StatusUnprocessableEntity)
+	if c, _ := f.store.(holdfast.IdentityStore).GetCredentials(context.Background(), f.account.ID, admin.ID); c.FailedLogins != 1 {
+		t.Errorf("a wrong current password is not counted as a failure: %d", c.FailedLogins)
+	}
 	wantStatus(t, "no special character", change(testPassword, "BrandNewPass12", "BrandNewPass12"), http.StatusUnprocessableEntity)
 	wantStatus(t, "too long", change(testPassword, "Aa1!"+strings.Repeat("x", 61), "Aa1!"+strings.Repeat("x", 61)), http.StatusUnprocessableEntity)
 	wantStatus(t, "repeat differs", change(testPassword, "Brand-New-Pass-1", "Brand-New-Pass-2"), http.StatusUnprocessableEntity)
@@ -641,5 +672,88 @@ func TestLoginPageSSOButtonsStayWithinTheirAccount(t *testing.T) {
 	page = f.browser().do("GET", "/login?account="+other.ID, nil).body
 	if !strings.Contains(page, "Other Entra") || strings.Contains(page, "Acme Okta") {
 		t.Errorf("/login?account= shows another account's IdP:\n%s", page)
+	}
+}
+
+func TestSignInAttemptsLimitedPerAddress(t *testing.T) {
+	f := newAuthFixture(t)
+	try := func(ip string) *httptest.ResponseRecorder {
+		return f.from(ip, "POST", "/auth/login", map[string]string{"email": "nobody@example.com", "password": "Wrong-Password-1"}, &http.Cookie{Name: "x", Value: "y"})
+	}
+	for i := range attemptsPerIP {
+		if w := try("198.51.100.1"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, w.Code)
+		}
+	}
+	w := try("198.51.100.1")
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || errorOf(t, w).Code != "rate_limited" {
+		t.Fatalf("attempt over the limit: %d %s", w.Code, w.Body)
+	}
+	// Forgot-password counts too, with the same answer for any email.
+	if w := f.from("198.51.100.1", "POST", "/auth/password/forgot", map[string]string{"email": "root@example.com"}, &http.Cookie{Name: "x", Value: "y"}); w.Code != http.StatusTooManyRequests {
+		t.Errorf("forgot over the limit: %d", w.Code)
+	}
+	// The sign-in page's form gets the page back, with the reason.
+	req := httptest.NewRequest("POST", "/auth/login", strings.NewReader("email=a%40b.c&password=x"))
+	req.RemoteAddr = "198.51.100.1:4000"
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login?error=rate_limited" {
+		t.Errorf("form over the limit: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	if page := f.browser().do("GET", "/login?error=rate_limited", nil); !strings.Contains(page.body, "Too many attempts") {
+		t.Errorf("the page does not explain rate_limited")
+	}
+	if page := f.browser().do("GET", "/login?error=sso", nil); !strings.Contains(page.body, "Single sign-on did not work") {
+		t.Errorf("the page does not explain sso")
+	}
+	if w := try("198.51.100.2"); w.Code != http.StatusUnauthorized {
+		t.Errorf("another address: %d", w.Code)
+	}
+	f.now = f.now.Add(attemptWindow)
+	if w := try("198.51.100.1"); w.Code != http.StatusUnauthorized {
+		t.Errorf("next window: %d", w.Code)
+	}
+}
+
+// TestLoginPageFormFlow signs in through the HTML forms alone, as a
+// browser without script would: password, MFA enrolment, recovery codes.
+func TestLoginPageFormFlow(t *testing.T) {
+	f := newAuthFixture(t)
+	f.setPassword(f.admin, testPassword)
+	b := f.browser()
+	page, pageURL := b.follow(f.ts.URL+"/login?return_to=/api/v1/account", nil)
+	page, pageURL = b.submit(page, pageURL, "password", map[string]string{"email": f.admin.Email, "password": testPassword}, nil)
+	if !strings.Contains(pageURL, "step=mfa_enroll") || !strings.Contains(page.body, "Set up multi-factor authentication") {
+		t.Fatalf("after the password form: %s\n%s", pageURL, page.body)
+	}
+	i := strings.Index(page.body, "Key: <code>")
+	if i < 0 {
+		t.Fatalf("no key on the enrolment page:\n%s", page.body)
+	}
+	secret := page.body[i+len("Key: <code>"):]
+	secret = secret[:strings.Index(secret, "</code>")]
+	code, err := idp.TOTPCode(holdfast.Secret(secret), f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = b.submit(page, pageURL, "code", map[string]string{"code": code}, nil)
+	if page.status != http.StatusOK || strings.Count(page.body, "<li><code>") != idp.RecoveryCodeCount || page.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("recovery codes page: %d\n%s", page.status, page.body)
+	}
+	if !strings.Contains(page.body, `href="/api/v1/account"`) {
+		t.Errorf("the recovery codes page does not continue to return_to:\n%s", page.body)
+	}
+	if got := b.sessionEmail(); got != f.admin.Email {
+		t.Fatalf("session of %q", got)
+	}
+	// A wrong code on the MFA form comes back to the form with the error.
+	b2 := f.browser()
+	page, pageURL = b2.follow(f.ts.URL+"/login", nil)
+	page, pageURL = b2.submit(page, pageURL, "password", map[string]string{"email": f.admin.Email, "password": testPassword}, nil)
+	page, pageURL = b2.submit(page, pageURL, "code", map[string]string{"code": "000000"}, nil)
+	if !strings.Contains(pageURL, "step=mfa") || !strings.Contains(page.body, `role="alert"`) || b2.sessionEmail() != "" {
+		t.Errorf("wrong MFA code through the form: %s\n%s", pageURL, page.body)
 	}
 }

@@ -25,6 +25,8 @@ var (
 	// errUpstream is an identity provider that cannot be reached or
 	// answers nonsense: not the caller's fault, and not ours.
 	errUpstream = errors.New("identity provider unavailable")
+	// errRateLimited is a client over a request limit.
+	errRateLimited = errors.New("rate limited")
 )
 
 // maxBodyBytes bounds every request body.
@@ -51,6 +53,7 @@ var errorTable = []errorMapping{
 	{holdfast.ErrInvalid, http.StatusUnprocessableEntity, "invalid"},
 	{holdfast.ErrHeld, http.StatusConflict, "legal_hold"},
 	{holdfast.ErrConflict, http.StatusConflict, "conflict"},
+	{errRateLimited, http.StatusTooManyRequests, "rate_limited"},
 	{errUpstream, http.StatusBadGateway, "upstream"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
 	// The client left: nobody reads this response, and it is not a

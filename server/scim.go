@@ -402,10 +402,18 @@ func (s *Server) scimPatchUser(w http.ResponseWriter, r *http.Request) error {
 			if err := json.Unmarshal(raw, &n); err != nil {
 				return scimInvalid("invalidValue", "name must be an object")
 			}
-			v := scimUser{Name: &n}.displayName()
-			name = &v
+			if strings.TrimSpace(n.Formatted) != "" {
+				name = &n.Formatted
+			}
+		case "username":
+			var v string
+			if err := json.Unmarshal(raw, &v); err != nil || !strings.EqualFold(strings.TrimSpace(v), cur.Email) {
+				return scimInvalid("mutability", "userName cannot change")
+			}
 		default:
-			return scimInvalid("invalidPath", "cannot change %q", path)
+			if !scimIgnored(path) {
+				return scimInvalid("invalidPath", "cannot change %q", path)
+			}
 		}
 		return nil
 	}
@@ -436,6 +444,21 @@ func (s *Server) scimPatchUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeSCIM(w, http.StatusOK, s.toSCIM(r, u))
+}
+
+// scimIgnored reports whether path is a core or enterprise User
+// attribute Holdfast does not keep: provisioning clients (Entra, Okta)
+// send them with every change, and refusing them would stop the sync.
+func scimIgnored(path string) bool {
+	p := strings.ToLower(path)
+	for _, prefix := range []string{"name.", "emails", "phonenumbers", "addresses", "title", "nickname", "profileurl",
+		"usertype", "preferredlanguage", "locale", "timezone", "photos", "x509certificates", "roles", "entitlements",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // scimApply changes what differs: name and external id, then the state

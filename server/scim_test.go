@@ -98,8 +98,25 @@ func TestSCIMUsers(t *testing.T) {
 	}
 	w = f.do("PATCH", "/scim/v2/Users/"+ann.ID, `{"Operations":[{"op":"replace","path":"userName","value":"x@example.com"}]}`)
 	decode(t, w, &se)
-	if w.Code != 400 || se.ScimType != "invalidPath" {
+	if w.Code != 400 || se.ScimType != "mutability" {
 		t.Errorf("patch of userName: %d %s", w.Code, w.Body)
+	}
+	w = f.do("PATCH", "/scim/v2/Users/"+ann.ID, `{"Operations":[{"op":"replace","path":"nonsense","value":"x"}]}`)
+	decode(t, w, &se)
+	if w.Code != 400 || se.ScimType != "invalidPath" {
+		t.Errorf("patch of an unknown attribute: %d %s", w.Code, w.Body)
+	}
+	// What Entra sends along with a change: attributes we do not keep are
+	// accepted and left alone.
+	w = f.do("PATCH", "/scim/v2/Users/"+ann.ID, `{"Operations":[
+		{"op":"Replace","path":"name.givenName","value":"Ann"},
+		{"op":"Replace","path":"emails[type eq \"work\"].value","value":"ann@example.com"},
+		{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"Sales"},
+		{"op":"Replace","path":"userName","value":"ANN@example.com"},
+		{"op":"Replace","path":"displayName","value":"Ann B. Lee"}]}`)
+	decode(t, w, &ann)
+	if w.Code != 200 || ann.DisplayName != "Ann B. Lee" {
+		t.Errorf("Entra-style patch: %d %s", w.Code, w.Body)
 	}
 	w = f.do("PATCH", "/scim/v2/Users/"+ann.ID, `{"Operations":[{"op":"remove","path":"active"}]}`)
 	if w.Code != 400 {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/holdfast/holdfast"
@@ -225,7 +226,9 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength > storage.MaxChunk {
 		return fmt.Errorf("%w: a chunk is 1 to %d bytes, not %d", errTooLarge, storage.MaxChunk, r.ContentLength)
 	}
-	data := make([]byte, r.ContentLength)
+	buf := chunkBufs.Get().(*[]byte)
+	defer chunkBufs.Put(buf)
+	data := (*buf)[:r.ContentLength]
 	if _, err := io.ReadFull(http.MaxBytesReader(w, r.Body, r.ContentLength), data); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return fmt.Errorf("%w: chunk body truncated (fewer than %d bytes)", errBadRequest, r.ContentLength)
@@ -238,6 +241,10 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// chunkBufs holds upload buffers: PutChunk keeps no reference to the
+// plaintext once it returns, so a buffer serves one upload after another.
+var chunkBufs = sync.Pool{New: func() any { b := make([]byte, storage.MaxChunk); return &b }}
 
 // snapshotCommit is the body of POST /api/v1/backups/{id}/snapshots.
 type snapshotCommit struct {

@@ -55,7 +55,11 @@
 // Forget removes snapshots a holdfast.Retention no longer keeps, never one
 // of a user the holdfast.HoldChecker says is held (an error counts as
 // held). Prune then removes chunks no snapshot names and rewrites sparse
-// packs. The write order (see Store) keeps every committed snapshot intact
+// packs. [Store.Compact] is the job that does both for every user with the
+// retention of the user's profile; [MetaHolds] is the hold checker over
+// the metadata store's custodians until the legal-hold service provides
+// one. With Options.LockFor on an S3 bucket with Object Lock, Prune gives
+// the packs of held users' data retention. The write order (see Store) keeps every committed snapshot intact
 // through a crash at any point; Check verifies it and names the snapshots
 // any damage affects.
 package storage

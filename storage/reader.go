@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/holdfast/holdfast"
@@ -27,6 +28,13 @@ type ItemReader struct {
 	cur    int    // index of the chunk in data, -1 for none
 	data   []byte // plaintext of chunk cur
 	closed bool
+
+	// atMu guards the last chunk ReadAt decoded, so that many small
+	// ReadAt calls in one chunk (a WebDAV client reading 64 KiB at a time)
+	// decrypt it once.
+	atMu   sync.Mutex
+	atIdx  int // -1 for none
+	atData []byte
 }
 
 var (
@@ -68,7 +76,7 @@ func (s *Store) OpenItem(ctx context.Context, account, snapID, path string) (*It
 		return nil, fmt.Errorf("storage: snapshot %s: item %q: %w", snapID, path, holdfast.ErrNotFound)
 	}
 	it := ci.items[i]
-	r := &ItemReader{s: s, a: a, item: it, ctx: ctx, cur: -1, starts: make([]int64, len(it.Chunks)+1)}
+	r := &ItemReader{s: s, a: a, item: it, ctx: ctx, cur: -1, atIdx: -1, starts: make([]int64, len(it.Chunks)+1)}
 	a.mu.Lock()
 	for j, ref := range it.Chunks {
 		l, ok := a.index[ref]
@@ -119,12 +127,9 @@ func (r *ItemReader) ReadAt(p []byte, off int64) (int, error) {
 			return n, err
 		}
 		i := r.chunkAt(pos)
-		data, err := r.s.readChunk(r.ctx, r.a, r.item.Chunks[i])
+		data, err := r.chunkForReadAt(i)
 		if err != nil {
 			return n, err
-		}
-		if int64(len(data)) != r.starts[i+1]-r.starts[i] {
-			return n, fmt.Errorf("%w: chunk %s changed size", ErrDamaged, r.item.Chunks[i])
 		}
 		n += copy(p[n:], data[pos-r.starts[i]:])
 	}
@@ -158,6 +163,29 @@ func (r *ItemReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// chunkForReadAt returns chunk i's plaintext, from the ReadAt cache when
+// it is the last one decoded. The returned slice is never modified.
+func (r *ItemReader) chunkForReadAt(i int) ([]byte, error) {
+	r.atMu.Lock()
+	if r.atIdx == i && r.atData != nil {
+		data := r.atData
+		r.atMu.Unlock()
+		return data, nil
+	}
+	r.atMu.Unlock()
+	data, err := r.s.readChunk(r.ctx, r.a, r.item.Chunks[i])
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) != r.starts[i+1]-r.starts[i] {
+		return nil, fmt.Errorf("%w: chunk %s changed size", ErrDamaged, r.item.Chunks[i])
+	}
+	r.atMu.Lock()
+	r.atIdx, r.atData = i, data
+	r.atMu.Unlock()
+	return data, nil
+}
+
 // Seek implements io.Seeker. Seeking past the end is allowed; reads there
 // return io.EOF.
 func (r *ItemReader) Seek(offset int64, whence int) (int64, error) {
@@ -179,8 +207,11 @@ func (r *ItemReader) Seek(offset int64, whence int) (int64, error) {
 	return abs, nil
 }
 
-// Close releases the reader's buffer.
+// Close releases the reader's buffers.
 func (r *ItemReader) Close() error {
 	r.closed, r.data, r.cur = true, nil, -1
+	r.atMu.Lock()
+	r.atData, r.atIdx = nil, -1
+	r.atMu.Unlock()
 	return nil
 }

@@ -86,6 +86,11 @@ type Store struct {
 	mu       sync.Mutex
 	accounts map[string]*account // guarded by mu
 
+	// packSlots bounds the full packs being written in the background
+	// (each holds up to PackSize bytes); writes tracks them for Flush.
+	packSlots chan struct{}
+	writes    sync.WaitGroup
+
 	// crash, when set (tests), is called at named points of every write
 	// sequence; an error aborts the operation there, as a kill would.
 	crash func(point string) error
@@ -209,7 +214,9 @@ func Open(ctx context.Context, blobs holdfast.BlobStore, opts Options) (*Store, 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+	// No zstd checksum: AES-GCM authenticates every chunk already.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
+		zstd.WithEncoderCRC(false))
 	if err != nil {
 		return nil, fmt.Errorf("storage: zstd: %w", err)
 	}
@@ -217,7 +224,8 @@ func Open(ctx context.Context, blobs holdfast.BlobStore, opts Options) (*Store, 
 	if err != nil {
 		return nil, fmt.Errorf("storage: zstd: %w", err)
 	}
-	s := &Store{blobs: blobs, opts: opts, master: newAEAD(opts.MasterKey[:]), enc: enc, dec: dec, accounts: map[string]*account{}}
+	s := &Store{blobs: blobs, opts: opts, master: newAEAD(opts.MasterKey[:]), enc: enc, dec: dec, accounts: map[string]*account{},
+		packSlots: make(chan struct{}, maxPackWrites)}
 	stop := errors.New("stop")
 	err = blobs.List(ctx, "keys/", func(name string, _ int64) error {
 		if _, err := s.readKey(ctx, name); err != nil {
@@ -396,15 +404,21 @@ func indexName(account string, now time.Time) string {
 // sealChunk compresses (when that helps) and encrypts a chunk with the
 // account's current data key.
 func (s *Store) sealChunk(keys *accountKeys, account string, ref holdfast.ChunkRef, data []byte) ([]byte, uint32) {
-	payload := make([]byte, 1, len(data)+1)
-	payload[0] = flagZstd
+	buf := payloadBufs.Get().(*[]byte)
+	defer payloadBufs.Put(buf)
+	payload := append((*buf)[:0], flagZstd)
 	payload = s.enc.EncodeAll(data, payload)
 	if len(payload) >= len(data)+1 {
 		payload = append(payload[:0], flagRaw)
 		payload = append(payload, data...)
 	}
+	*buf = payload[:0]
 	return seal(keys.data[keys.current], nil, payload, chunkAAD(account, ref)), keys.current
 }
+
+// payloadBufs holds the compression buffers of sealChunk, which seal
+// copies out of.
+var payloadBufs = sync.Pool{New: func() any { b := make([]byte, 0, MaxChunk+1024); return &b }}
 
 func (s *Store) openChunk(keys *accountKeys, account string, e packEntry, sealed []byte) ([]byte, error) {
 	aead := keys.data[e.keyID]
@@ -489,7 +503,8 @@ func dedupRefs(refs []holdfast.ChunkRef) []holdfast.ChunkRef {
 // PutChunk stores one chunk of the account's data. ref must be the
 // account's chunk id of plaintext (Chunker.Ref); otherwise, or when the
 // chunk is empty or larger than MaxChunk, it returns ErrInvalid and stores
-// nothing. A chunk the account already has is not stored again. The chunk
+// nothing. A chunk the account already has is not stored again. PutChunk
+// keeps no reference to plaintext after it returns. The chunk
 // is durable once a pack fills or CommitSnapshot (or Flush) runs, and is
 // pinned like a chunk MissingChunks reports present.
 func (s *Store) PutChunk(ctx context.Context, account string, ref holdfast.ChunkRef, plaintext []byte) error {
@@ -529,6 +544,9 @@ func (s *Store) putChunk(ctx context.Context, a *account, ref holdfast.ChunkRef,
 	a.mu.Lock()
 	if a.open == nil {
 		a.open = &packBuilder{}
+		// The pack is written when it reaches PackSize; growing to that by
+		// doubling would copy it several times.
+		a.open.buf.Grow(s.opts.PackSize + MaxChunk + 4096)
 	}
 	a.open.add(ref, keyID, uint32(len(plaintext)), sealed)
 	var full *packBuilder
@@ -537,11 +555,30 @@ func (s *Store) putChunk(ctx context.Context, a *account, ref holdfast.ChunkRef,
 	}
 	a.cond.Broadcast()
 	a.mu.Unlock()
-	if full != nil {
+	if full == nil {
+		return nil
+	}
+	// A full pack is written in the background, so the upload that filled
+	// it does not wait for the write; at most maxPackWrites are in flight,
+	// after which uploads wait (back pressure). A failed write drops its
+	// chunks from pending: MissingChunks then reports them missing and a
+	// commit naming them is refused, so the client uploads them again.
+	select {
+	case s.packSlots <- struct{}{}:
+	case <-ctx.Done():
+		// The caller left; the pack is still written, in this goroutine.
 		return s.writePack(ctx, a, full)
 	}
+	s.writes.Add(1)
+	go func() {
+		defer func() { <-s.packSlots; s.writes.Done() }()
+		_ = s.writePack(ctx, a, full)
+	}()
 	return nil
 }
+
+// maxPackWrites is how many full packs may be written at once.
+const maxPackWrites = 2
 
 // writePack stores a pack, then an index file naming it, then publishes its
 // chunks. On failure its chunks are dropped from pending: a commit naming
@@ -628,6 +665,7 @@ func (s *Store) makeDurable(ctx context.Context, a *account, refs []holdfast.Chu
 
 // Flush makes every accepted chunk of every account durable.
 func (s *Store) Flush(ctx context.Context) error {
+	defer s.writes.Wait() // packs already on their way
 	s.mu.Lock()
 	accts := make([]*account, 0, len(s.accounts))
 	for _, a := range s.accounts {

@@ -118,7 +118,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	fmt.Fprintf(stdout, "snapshot %s: %d items, %s; %d chunks, %d uploaded (%s) in %s\n", res.Snapshot.ID, res.Items,
-		sizeString(res.Bytes), res.Chunks, res.Uploaded, sizeString(res.UploadedBytes), res.Duration.Round(1e6))
+		backup.HumanBytes(res.Bytes), res.Chunks, res.Uploaded, backup.HumanBytes(res.UploadedBytes), res.Duration.Round(1e6))
 	return nil
 }
 
@@ -150,7 +150,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "restored %d items (%s) of snapshot %s into %s in %s\n", res.Items, sizeString(res.Bytes),
+	fmt.Fprintf(stdout, "restored %d items (%s) of snapshot %s into %s in %s\n", res.Items, backup.HumanBytes(res.Bytes),
 		res.Snapshot.ID, to, res.Duration.Round(1e6))
 	return nil
 }
@@ -254,18 +254,4 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stdout, "account %s: new data key %d (older data keeps its keys; a running server uses the new key after a restart)\n", id, n)
 	}
 	return nil
-}
-
-func sizeString(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), 0
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	for f >= unit && i < len(units)-1 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", f, units[i])
 }

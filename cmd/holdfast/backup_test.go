@@ -122,8 +122,8 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 
 	restoreTo := t.TempDir()
 	out, errOut, err = runCmd(t, env, append(append([]string{"restore"}, client...), "--device", "laptop", "--to", restoreTo)...)
-	if err != nil {
-		t.Fatalf("restore: %v %s", err, errOut)
+	if err != nil || !strings.Contains(out, "restored 6 items") {
+		t.Fatalf("restore: %v %q %s", err, out, errOut)
 	}
 	for p, want := range files {
 		got, err := os.ReadFile(filepath.Join(restoreTo, "home", filepath.FromSlash(p)))

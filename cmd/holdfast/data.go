@@ -47,6 +47,8 @@ type dataConfig struct {
 	// CompactEvery is the interval of the retention and compaction job
 	// (serve only); 0 turns it off.
 	CompactEvery time.Duration
+	// onKeyCreated, when set, is told the path of a newly created key file.
+	onKeyCreated func(path string)
 }
 
 // registerJobFlags registers the flags of serve's background jobs.
@@ -177,6 +179,9 @@ func masterKey(ctx context.Context, c dataConfig, dataDir string, blobs holdfast
 	}
 	if err := f.Close(); err != nil {
 		return storage.MasterKey{}, fmt.Errorf("master key: %w", err)
+	}
+	if c.onKeyCreated != nil {
+		c.onKeyCreated(path)
 	}
 	return k, nil
 }

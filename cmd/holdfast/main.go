@@ -180,6 +180,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
+	cfg.Data.onKeyCreated = func(path string) {
+		log.Warn("master key created: back it up, the chunk store cannot be read without it", "file", path)
+	}
 	data, _, err := openData(ctx, cfg.Data, cfg.DataDir, true)
 	if err != nil {
 		return fmt.Errorf("serve: chunk store: %w", err)
