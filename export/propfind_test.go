@@ -119,3 +119,29 @@ func TestPropfind(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 }
+
+// FuzzPropfind: any body is refused with ErrBadPropfind or answered with
+// well-formed XML holding one response per resource.
+func FuzzPropfind(f *testing.F) {
+	f.Add(``)
+	f.Add(`<propfind xmlns="DAV:"><allprop/></propfind>`)
+	f.Add(`<propfind xmlns="DAV:" xmlns:x="urn:&amp;&lt;"><prop><x:a/><getetag/></prop></propfind>`)
+	f.Add(`<propfind xmlns="DAV:"><propname/></propfind>`)
+	f.Fuzz(func(t *testing.T, body string) {
+		w := httptest.NewRecorder()
+		err := Propfind(context.Background(), w, fakeFS{}, fakeDir.Path, 1, []byte(body))
+		if err != nil {
+			if !errors.Is(err, ErrBadPropfind) {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		var ms multistatus
+		if err := xml.Unmarshal(w.Body.Bytes(), &ms); err != nil {
+			t.Fatalf("not XML: %v\n%s", err, w.Body)
+		}
+		if len(ms.Responses) != 2 {
+			t.Fatalf("%d responses", len(ms.Responses))
+		}
+	})
+}
