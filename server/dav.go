@@ -134,6 +134,16 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	if view == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && serveFile(w, r2, fsys) {
 		return
 	}
+	if view != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A calendar or address object is served as its .ics or .vcf file
+		// (folded, escaped), not as go-webdav's re-encoding of it.
+		if data, etag, mime, mod, err := s.export.ObjectFile(r.Context(), h, prefix+"/"+view, view, r2.URL.Path); err == nil {
+			w.Header().Set("Content-Type", mime)
+			w.Header().Set("ETag", `"`+etag+`"`)
+			http.ServeContent(w, r2, "", mod, bytes.NewReader(data))
+			return
+		}
+	}
 	if view == "" && r.Method == "PROPFIND" {
 		depth := 0
 		if r.Header.Get("Depth") == "1" {

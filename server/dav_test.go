@@ -354,6 +354,11 @@ func TestDAVCalendarViewsAreReadOnly(t *testing.T) {
 	if res.StatusCode != 200 || !bytes.Contains(b, []byte("UID:ev-1@example.com")) {
 		t.Fatalf("GET calendar object: %d %s", res.StatusCode, b)
 	}
+	// The object is the .ics file of the tree, byte for byte, with its ETag.
+	file := f.dav(t, "GET", base+"/ann@example.com/Calendar/Calendar/ev-1.ics", nil)
+	if fb := body(t, file); !bytes.Equal(fb, b) || file.Header.Get("ETag") != res.Header.Get("ETag") {
+		t.Errorf("the CalDAV object differs from the .ics file (ETag %s vs %s)", res.Header.Get("ETag"), file.Header.Get("ETag"))
+	}
 	card := base + "/carddav/counsel/contacts/ann@example.com/c-1.vcf"
 	if res := f.dav(t, "GET", card, nil); res.StatusCode != 200 || !bytes.Contains(body(t, res), []byte("UID:c-1")) {
 		t.Errorf("GET address object: %d", res.StatusCode)
