@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-ical"
 	"github.com/emersion/go-vcard"
@@ -176,6 +177,27 @@ func listObjects[T any](ctx context.Context, d dav, p string, conv func(string, 
 	return out, nil
 }
 
+// ObjectFile returns the bytes GET serves for the calendar or address
+// object at p of a CalDAV or CardDAV view mounted at prefix: the .ics or
+// .vcf file of the tree, folded and escaped as the renderers write it.
+// view is "caldav" or "carddav". Missing: an error matching ErrNotFound.
+func (e *Exporter) ObjectFile(ctx context.Context, h holdfast.LegalHold, prefix, view, p string) (data []byte, etag, mime string, mod time.Time, err error) {
+	var d dav
+	switch view {
+	case "caldav":
+		d = e.newDAV(h, prefix, "calendars", "text/calendar")
+	case "carddav":
+		d = e.newDAV(h, prefix, "contacts", "text/vcard")
+	default:
+		return nil, "", "", time.Time{}, notFound(p)
+	}
+	n, err := d.object(ctx, p)
+	if err != nil {
+		return nil, "", "", time.Time{}, err
+	}
+	return n.data, n.etag, n.mime, n.mod, nil
+}
+
 func (d dav) CurrentUserPrincipal(context.Context) (string, error) { return d.principal(), nil }
 
 type calBackend struct{ dav }
@@ -215,13 +237,10 @@ func (b *calBackend) toObject(p string, n *node) (*caldav.CalendarObject, error)
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
-		return nil, err
-	}
-	// The view serves go-ical's encoding of the object: its ETag and
-	// length are of those bytes.
-	return &caldav.CalendarObject{Path: p, ModTime: n.mod, ContentLength: int64(buf.Len()), ETag: contentTag(buf.Bytes()), Data: cal}, nil
+	// GET serves the .ics file itself (see ObjectFile), so the ETag and
+	// length are of those bytes; REPORT carries go-ical's encoding of the
+	// same calendar.
+	return &caldav.CalendarObject{Path: p, ModTime: n.mod, ContentLength: int64(len(n.data)), ETag: n.etag, Data: cal}, nil
 }
 
 func (b *calBackend) GetCalendarObject(ctx context.Context, p string, _ *caldav.CalendarCompRequest) (*caldav.CalendarObject, error) {
@@ -289,10 +308,9 @@ func (b *cardBackend) toObject(p string, n *node) (*carddav.AddressObject, error
 	if err != nil {
 		return nil, err
 	}
-	// go-vcard encodes the card (parameters in map order), so its bytes
-	// are not stable: the tag follows the contact, and differs from the
-	// .vcf file's, which is another representation.
-	return &carddav.AddressObject{Path: p, ModTime: n.mod, ETag: contentTag([]byte("carddav:" + n.etag)), Card: card}, nil
+	// GET serves the .vcf file itself (see ObjectFile): the ETag and
+	// length are of those bytes; REPORT carries go-vcard's encoding.
+	return &carddav.AddressObject{Path: p, ModTime: n.mod, ContentLength: int64(len(n.data)), ETag: n.etag, Card: card}, nil
 }
 
 func (b *cardBackend) GetAddressObject(ctx context.Context, p string, _ *carddav.AddressDataRequest) (*carddav.AddressObject, error) {

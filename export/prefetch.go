@@ -46,14 +46,18 @@ type block struct {
 }
 
 func newPrefetchReader(ctx context.Context, r seekReadCloser) *prefetchReader {
-	p := &prefetchReader{r: r, ctx: ctx, size: r.Size(), free: make(chan []byte, prefetchBlocks+1)}
-	for range prefetchBlocks + 1 {
-		p.free <- make([]byte, prefetchBlock)
-	}
-	return p
+	return &prefetchReader{r: r, ctx: ctx, size: r.Size()}
 }
 
 func (p *prefetchReader) start() {
+	if p.free == nil {
+		// Buffers are made at the first read, so HEAD and a request that
+		// ends in 304 cost none.
+		p.free = make(chan []byte, prefetchBlocks+1)
+		for range prefetchBlocks + 1 {
+			p.free <- make([]byte, prefetchBlock)
+		}
+	}
 	ctx, cancel := context.WithCancel(p.ctx)
 	p.stop, p.done, p.full, p.running = cancel, make(chan struct{}), make(chan block, prefetchBlocks), true
 	p.cur, p.off = block{}, 0

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-webdav/carddav"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/legalhold"
 )
 
@@ -115,8 +116,9 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		s.davError(w, r, http.StatusForbidden, "the legal hold export is read-only")
 		return
 	}
+	var body []byte
 	if r.Method == "PROPFIND" || r.Method == "REPORT" {
-		if err := checkDAVBody(r); err != nil {
+		if body, err = checkDAVBody(r); err != nil {
 			s.davError(w, r, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -130,6 +132,34 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	r2.URL.RawPath = ""
 	fsys := s.export.FS(h, prefix)
 	if view == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && serveFile(w, r2, fsys) {
+		return
+	}
+	if view != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A calendar or address object is served as its .ics or .vcf file
+		// (folded, escaped), not as go-webdav's re-encoding of it.
+		if data, etag, mime, mod, err := s.export.ObjectFile(r.Context(), h, prefix+"/"+view, view, r2.URL.Path); err == nil {
+			w.Header().Set("Content-Type", mime)
+			w.Header().Set("ETag", `"`+etag+`"`)
+			http.ServeContent(w, r2, "", mod, bytes.NewReader(data))
+			return
+		}
+	}
+	if view == "" && r.Method == "PROPFIND" {
+		depth := 0
+		if r.Header.Get("Depth") == "1" {
+			depth = 1
+		}
+		if err := export.Propfind(r.Context(), w, fsys, r2.URL.Path, depth, body); err != nil {
+			switch {
+			case errors.Is(err, export.ErrBadPropfind):
+				s.davError(w, r, http.StatusBadRequest, err.Error())
+			case errors.Is(err, holdfast.ErrNotFound):
+				s.davError(w, r, http.StatusNotFound, "not found")
+			default:
+				s.log.LogAttrs(r.Context(), slog.LevelError, "webdav propfind failed", slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
+				s.davError(w, r, http.StatusInternalServerError, "internal error")
+			}
+		}
 		return
 	}
 	var dav http.Handler = &webdav.Handler{FileSystem: fsys}
@@ -172,28 +202,13 @@ func escapeHrefs(in []byte) []byte {
 		out = append(out, in[:i+len(open)]...)
 		raw := in[i+len(open) : i+len(open)+j]
 		if p, err := url.PathUnescape(html.UnescapeString(string(raw))); err == nil {
-			out = append(out, escapePath(p)...)
+			out = append(out, export.EscapePath(p)...)
 		} else {
 			out = append(out, raw...)
 		}
 		out = append(out, end...)
 		in = in[i+len(open)+j+len(end):]
 	}
-}
-
-// escapePath percent-encodes every byte of p but unreserved characters
-// (RFC 3986 2.3) and the slashes between segments.
-func escapePath(p string) string {
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
 }
 
 // bufferedWriter keeps a response to rewrite it.
@@ -330,34 +345,34 @@ const maxDAVBody = 1 << 20
 // XML that is not well-formed or that declares a prefix with an empty
 // namespace (xmlns:p="", illegal in XML Namespaces 1.0, which Go's decoder
 // lets through), and puts the body back for the handler.
-func checkDAVBody(r *http.Request) error {
+func checkDAVBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil {
-		return nil
+		return nil, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxDAVBody+1))
 	if err != nil {
-		return fmt.Errorf("cannot read the request body")
+		return nil, fmt.Errorf("cannot read the request body")
 	}
 	if len(b) > maxDAVBody {
-		return fmt.Errorf("the request body is over %d bytes", maxDAVBody)
+		return nil, fmt.Errorf("the request body is over %d bytes", maxDAVBody)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil
+		return b, nil
 	}
 	dec := xml.NewDecoder(bytes.NewReader(b))
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return b, nil
 		}
 		if err != nil {
-			return fmt.Errorf("malformed XML: %v", err)
+			return nil, fmt.Errorf("malformed XML: %v", err)
 		}
 		if se, ok := tok.(xml.StartElement); ok {
 			for _, a := range se.Attr {
 				if a.Name.Space == "xmlns" && a.Value == "" {
-					return fmt.Errorf("malformed XML: the prefix %q is declared with an empty namespace", a.Name.Local)
+					return nil, fmt.Errorf("malformed XML: the prefix %q is declared with an empty namespace", a.Name.Local)
 				}
 			}
 		}

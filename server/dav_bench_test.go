@@ -180,7 +180,7 @@ func propfind(b *testing.B, url, user, pass string) int {
 	if err != nil || res.StatusCode != 207 {
 		b.Fatalf("PROPFIND: %d %v", res.StatusCode, err)
 	}
-	return strings.Count(string(body), "<response")
+	return strings.Count(string(body), "<D:response>")
 }
 
 func BenchmarkDAVPropfind(b *testing.B) {

@@ -281,6 +281,34 @@ func TestDAVAuthentication(t *testing.T) {
 	if res := f.dav(t, "GET", file, nil, "root@example.com", testToken); res.StatusCode != 200 {
 		t.Errorf("admin token: %d", res.StatusCode)
 	}
+	// A Legal Administrator's API token is not a WebDAV credential (only
+	// Cloud Administrators' are, W17); nor is a cloud administrator's token
+	// for a hold the engine does not let them view.
+	f.mustCreate("/api/v1/administrators", map[string]any{"name": "Lena", "email": "lena@example.com", "role": "legal_admin",
+		"scopes": map[string]any{"all_legal_hold_types": true, "all_profiles": true, "all_workloads": true}}, http.StatusCreated)
+	lena := strings.TrimPrefix(f.tokenFor("lena@example.com"), "Bearer ")
+	if res := f.dav(t, "GET", file, nil, "lena@example.com", lena); res.StatusCode != 403 {
+		t.Errorf("legal admin token: %d, want 403", res.StatusCode)
+	}
+	// An expired credential is refused like a wrong one.
+	past := f.now.Add(-time.Hour)
+	as := f.store.(holdfast.HoldAccessStore)
+	c, err := as.GetHoldCredential(t.Context(), f.account.ID, f.hold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ExpiresAt = &past
+	if err := as.PutHoldCredential(t.Context(), &c); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.dav(t, "GET", file, nil); res.StatusCode != 401 {
+		t.Errorf("expired credential: %d, want 401", res.StatusCode)
+	}
+	c.ExpiresAt = nil
+	if err := as.PutHoldCredential(t.Context(), &c); err != nil {
+		t.Fatal(err)
+	}
+
 	// The credential opens its hold only; a missing hold looks the same.
 	other := f.mustCreate("/api/v1/legal-holds", map[string]any{"name": "Other", "custodians": []string{"ann@example.com"}}, http.StatusCreated)
 	r1 := f.dav(t, "GET", "/dav/holds/"+other["id"].(string)+"/ann@example.com/laptop/docs/report.txt", nil)
@@ -325,6 +353,11 @@ func TestDAVCalendarViewsAreReadOnly(t *testing.T) {
 	b := body(t, res)
 	if res.StatusCode != 200 || !bytes.Contains(b, []byte("UID:ev-1@example.com")) {
 		t.Fatalf("GET calendar object: %d %s", res.StatusCode, b)
+	}
+	// The object is the .ics file of the tree, byte for byte, with its ETag.
+	file := f.dav(t, "GET", base+"/ann@example.com/Calendar/Calendar/ev-1.ics", nil)
+	if fb := body(t, file); !bytes.Equal(fb, b) || file.Header.Get("ETag") != res.Header.Get("ETag") {
+		t.Errorf("the CalDAV object differs from the .ics file (ETag %s vs %s)", res.Header.Get("ETag"), file.Header.Get("ETag"))
 	}
 	card := base + "/carddav/counsel/contacts/ann@example.com/c-1.vcf"
 	if res := f.dav(t, "GET", card, nil); res.StatusCode != 200 || !bytes.Contains(body(t, res), []byte("UID:c-1")) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/legalhold"
+	"github.com/holdfast/holdfast/storage"
 )
 
 // Legal hold policies and their custodians (rights-and-roles.md section 7).
@@ -43,10 +44,12 @@ func (s *Server) registerHoldRoutes() {
 	s.mux.Handle("/dav/holds/", s.route("/dav/holds/", http.HandlerFunc(s.serveDAV)))
 }
 
-// holdView is a hold as the API shows it.
+// holdView is a hold as the API shows it, with its read-only facts (W24):
+// custodian and device counts and the WebDAV URL.
 type holdView struct {
 	holdfast.LegalHold
 	CustodianCount int    `json:"custodian_count"`
+	DeviceCount    int    `json:"device_count"`
 	WebDAVURL      string `json:"webdav_url"`
 }
 
@@ -62,7 +65,15 @@ func (s *Server) viewHold(ctx context.Context, r *http.Request, h holdfast.Legal
 	if h.Sources == nil {
 		h.Sources = []string{}
 	}
-	return holdView{LegalHold: h, CustodianCount: len(cs), WebDAVURL: s.baseURL(r) + "/dav/holds/" + h.ID + "/"}, nil
+	devices := 0
+	for _, c := range cs {
+		ds, err := s.store.ListDevices(ctx, h.AccountID, c.UserID)
+		if err != nil {
+			return holdView{}, err
+		}
+		devices += len(ds)
+	}
+	return holdView{LegalHold: h, CustodianCount: len(cs), DeviceCount: devices, WebDAVURL: s.baseURL(r) + "/dav/holds/" + h.ID + "/"}, nil
 }
 
 // canRead decides whether the caller may read the hold under any of the
@@ -426,12 +437,16 @@ func (s *Server) deleteHold(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w)
 }
 
-// custodianView is one custodian with the user's email and name.
+// custodianView is one custodian as the custodian list shows it (W24):
+// the user's email, name and state, its number of data sources (devices
+// and SaaS accounts) and the size of its newest backup of each.
 type custodianView struct {
 	holdfast.Custodian
-	Email string             `json:"email"`
-	Name  string             `json:"name"`
-	State holdfast.UserState `json:"state"`
+	Email          string             `json:"email"`
+	Name           string             `json:"name"`
+	State          holdfast.UserState `json:"state"`
+	DataSources    int                `json:"data_sources"`
+	CollectedBytes int64              `json:"collected_bytes"`
 }
 
 type custodianList struct {
@@ -467,9 +482,38 @@ func (s *Server) listCustodians(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fmt.Errorf("user of custodian %s: %w", cs[i].UserID, err)
 		}
-		out.Custodians = append(out.Custodians, custodianView{Custodian: cs[i], Email: u.Email, Name: u.Name, State: u.State})
+		v := custodianView{Custodian: cs[i], Email: u.Email, Name: u.Name, State: u.State}
+		if v.DataSources, v.CollectedBytes, err = s.collected(ctx, acct, u.ID); err != nil {
+			return err
+		}
+		out.Custodians = append(out.Custodians, v)
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// collected counts a user's data sources and sums the size of the newest
+// snapshot of each (none without a data store).
+func (s *Server) collected(ctx context.Context, acct, userID string) (int, int64, error) {
+	ds, err := s.store.ListDevices(ctx, acct, userID)
+	if err != nil {
+		return 0, 0, err
+	}
+	if s.data == nil {
+		return len(ds), 0, nil
+	}
+	snaps, err := s.data.Snapshots(ctx, storage.SnapshotFilter{AccountID: acct, UserID: userID})
+	if err != nil {
+		return 0, 0, err
+	}
+	newest := map[[2]string]int64{} // snapshots come oldest first
+	for _, sn := range snaps {
+		newest[[2]string{string(sn.Source), sn.Device}] = sn.Size
+	}
+	var total int64
+	for _, n := range newest {
+		total += n
+	}
+	return len(ds), total, nil
 }
 
 // emailsInput is the body of the custodian add and remove calls.

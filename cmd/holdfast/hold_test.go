@@ -74,6 +74,24 @@ func TestLegalHoldExportEndToEnd(t *testing.T) {
 	if code, body := call(t, "POST", inst.url+"/api/v1/legal-holds", testToken, map[string]any{"name": "Acme v. Initech", "custodians": []string{"ann@example.com"}}, &hold); code != http.StatusCreated {
 		t.Fatalf("create hold = %d %s", code, body)
 	}
+	var custodians struct {
+		Custodians []struct {
+			Email          string `json:"email"`
+			DataSources    int    `json:"data_sources"`
+			CollectedBytes int64  `json:"collected_bytes"`
+		} `json:"custodians"`
+	}
+	if code, body := call(t, "GET", inst.url+"/api/v1/legal-holds/"+hold.ID+"/custodians", testToken, nil, &custodians); code != http.StatusOK ||
+		len(custodians.Custodians) != 1 || custodians.Custodians[0].DataSources != 2 || custodians.Custodians[0].CollectedBytes < int64(len(report)) {
+		t.Errorf("custodians = %d %s", code, body)
+	}
+	var got struct {
+		DeviceCount    int `json:"device_count"`
+		CustodianCount int `json:"custodian_count"`
+	}
+	if code, body := call(t, "GET", inst.url+"/api/v1/legal-holds/"+hold.ID, testToken, nil, &got); code != http.StatusOK || got.DeviceCount != 2 || got.CustodianCount != 1 {
+		t.Errorf("hold = %d %s", code, body)
+	}
 	var cred struct {
 		URL      string `json:"url"`
 		UserName string `json:"user_name"`
