@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -67,15 +68,18 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		}
 	}
 	q := url.Values{}
+	// A writer waits up to 10s for another to finish rather than failing at
+	// once with SQLITE_BUSY. The pragmas run in order on each new
+	// connection, so this one comes first: switching a new file to WAL
+	// takes a lock too, and several processes or connections opening the
+	// same new file at once would otherwise fail "database is locked".
+	q.Add("_pragma", "busy_timeout(10000)")
 	// WAL lets readers run beside the single writer instead of waiting for
 	// it, and survives a crash as well as the rollback journal.
 	q.Add("_pragma", "journal_mode(WAL)")
 	// SQLite ignores foreign keys unless asked, per connection; the schema
 	// relies on them for tenant consistency and cascades.
 	q.Add("_pragma", "foreign_keys(1)")
-	// A writer waits up to 10s for another to finish rather than failing at
-	// once with SQLITE_BUSY.
-	q.Add("_pragma", "busy_timeout(10000)")
 	// In WAL mode NORMAL is durable against application crashes and loses at
 	// most the last transactions on power loss, at a fraction of FULL's
 	// fsyncs; the metadata it protects is rewritten by the next write anyway.
@@ -96,12 +100,39 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		db.SetMaxOpenConns(maxConns)
 		db.SetMaxIdleConns(maxConns)
 	}
-	s, err := sqlstore.New(ctx, db, Dialect())
+	s, err := newStore(ctx, db)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// newStore migrates and opens the store over db. SQLite answers SQLITE_BUSY
+// at once, without waiting out the busy timeout, when another connection is
+// still turning a new file into WAL mode; so when several processes open
+// the same new file together, the losers try again, for as long as the busy
+// timeout would have waited. Each migration is a transaction, so a retry
+// starts from whatever the winner left.
+func newStore(ctx context.Context, db *sql.DB) (*sqlstore.Store, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		s, err := sqlstore.New(ctx, db, Dialect())
+		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // constraint classifies SQLite constraint errors. Their message names the
