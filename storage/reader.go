@@ -26,7 +26,11 @@ type ItemReader struct {
 	starts []int64 // starts[i] is the offset of chunk i; starts[len] = Size
 	pos    int64
 	cur    int    // index of the chunk in data, -1 for none
-	data   []byte // plaintext of chunk cur
+	data   []byte // plaintext of chunk cur; may lie inside buf
+	// buf is Read's buffer for sealed chunks, reused from chunk to chunk:
+	// a sequential read allocates no buffer per chunk. Only Read uses it
+	// (io.Reader calls are not concurrent); ReadAt's chunks are its own.
+	buf    []byte
 	closed bool
 
 	// atMu guards the last chunk ReadAt decoded, so that many small
@@ -149,7 +153,10 @@ func (r *ItemReader) Read(p []byte) (int, error) {
 	}
 	i := r.chunkAt(r.pos)
 	if i != r.cur {
-		data, err := r.s.readChunk(r.ctx, r.a, r.item.Chunks[i])
+		// data may lie in buf, which the read below overwrites.
+		r.cur, r.data = -1, nil
+		data, buf, err := r.s.readChunkInto(r.ctx, r.a, r.item.Chunks[i], r.buf)
+		r.buf = buf
 		if err != nil {
 			return 0, err
 		}
@@ -209,7 +216,7 @@ func (r *ItemReader) Seek(offset int64, whence int) (int64, error) {
 
 // Close releases the reader's buffers.
 func (r *ItemReader) Close() error {
-	r.closed, r.data, r.cur = true, nil, -1
+	r.closed, r.data, r.buf, r.cur = true, nil, nil, -1
 	r.atMu.Lock()
 	r.atData, r.atIdx = nil, -1
 	r.atMu.Unlock()

@@ -731,6 +731,15 @@ func (s *Store) Close() error {
 // readChunk returns a durable chunk's plaintext. A Prune may move the chunk
 // to a new pack between the lookup and the read; the lookup is retried once.
 func (s *Store) readChunk(ctx context.Context, a *account, ref holdfast.ChunkRef) ([]byte, error) {
+	data, _, err := s.readChunkInto(ctx, a, ref, nil)
+	return data, err
+}
+
+// readChunkInto is readChunk reading the sealed chunk into buf when it is
+// large enough. It returns the plaintext, which may lie inside the buffer,
+// and the buffer it used (buf, or a larger one it made) for the caller to
+// pass again once it no longer needs the plaintext.
+func (s *Store) readChunkInto(ctx context.Context, a *account, ref holdfast.ChunkRef, buf []byte) ([]byte, []byte, error) {
 	for attempt := 0; ; attempt++ {
 		a.mu.Lock()
 		l, ok := a.index[ref]
@@ -738,24 +747,24 @@ func (s *Store) readChunk(ctx context.Context, a *account, ref holdfast.ChunkRef
 		if !ok && attempt == 0 {
 			// Perhaps in a pack another process indexed since we loaded.
 			if err := s.refreshIndex(ctx, a); err != nil {
-				return nil, err
+				return nil, buf, err
 			}
 			continue
 		}
 		if !ok {
-			return nil, fmt.Errorf("%w: account %s: chunk %s is not in the index", ErrDamaged, a.id, ref)
+			return nil, buf, fmt.Errorf("%w: account %s: chunk %s is not in the index", ErrDamaged, a.id, ref)
 		}
 		e := l.entry()
-		data, err := s.readSealed(ctx, a, l.pack.id, e)
+		data, used, err := s.readSealed(ctx, a, l.pack.id, e, buf)
 		if errors.Is(err, holdfast.ErrNotFound) && attempt == 0 {
 			// Another process's Prune moved the chunk: learn its index
 			// files and look again.
 			if rerr := s.refreshIndex(ctx, a); rerr != nil {
-				return nil, rerr
+				return nil, buf, rerr
 			}
 			continue
 		}
-		return data, err
+		return data, used, err
 	}
 }
 
@@ -811,22 +820,25 @@ func (s *Store) refreshIndex(ctx context.Context, a *account) error {
 	return nil
 }
 
-func (s *Store) readSealed(ctx context.Context, a *account, packID string, e packEntry) ([]byte, error) {
+func (s *Store) readSealed(ctx context.Context, a *account, packID string, e packEntry, buf []byte) ([]byte, []byte, error) {
 	name := packName(a.id, packID)
 	rc, err := s.blobs.GetRange(ctx, name, int64(e.off), int64(e.length))
 	if err != nil {
-		return nil, err
+		return nil, buf, err
 	}
 	defer rc.Close()
-	sealed := make([]byte, e.length)
+	if cap(buf) < int(e.length) {
+		buf = make([]byte, e.length)
+	}
+	sealed := buf[:e.length]
 	if _, err := io.ReadFull(rc, sealed); err != nil {
-		return nil, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, name, e.ref, err)
+		return nil, buf, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, name, e.ref, err)
 	}
 	data, err := s.openChunk(a.getKeys(), a.id, e, sealed, true)
 	if err != nil {
-		return nil, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, name, e.ref, err)
+		return nil, buf, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, name, e.ref, err)
 	}
-	return data, nil
+	return data, buf, nil
 }
 
 // accountIDs lists the accounts that have keys in the store.
