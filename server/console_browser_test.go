@@ -1,0 +1,334 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/storage/sqlite"
+	"github.com/holdfast/holdfast/storage/storagetest"
+)
+
+// The web console tested as a person uses it: Debian's Chromium, headless,
+// against the real server (real engine, SQLite, demo data) on loopback.
+
+const consolePassword = "console test password 1!"
+
+// startConsoleServer serves the demo account on 127.0.0.1 and returns the
+// base URL.
+func startConsoleServer(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "holdfast.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	engine, err := authz.New(ctx, authz.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Demo(ctx, store, engine, server.BootstrapOptions{AdminPassword: consolePassword}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: store, Engine: engine, Auth: server.AuthOptions{Identity: store}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() { hs.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// chromiumPath finds Debian's chromium; without it the test skips (fails
+// in CI, where HOLDFAST_TEST_REQUIRE names chromium).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	storagetest.SkipOrFail(t, "chromium", "no chromium on PATH (apt-get install chromium)")
+	return ""
+}
+
+// browserTab is one headless Chromium tab with a fresh profile.
+type browserTab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+}
+
+func newBrowserTab(t *testing.T, base string) *browserTab {
+	t.Helper()
+	path := chromiumPath(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	b := &browserTab{t: t, ctx: ctx, base: base}
+	// The first action starts the browser, on a context without deadline.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return b
+}
+
+// fail saves a screenshot of the page and stops the test.
+func (b *browserTab) fail(format string, args ...any) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		name := filepath.Join(os.TempDir(), "holdfast-console-"+strings.ReplaceAll(b.t.Name(), "/", "_")+".png")
+		if os.WriteFile(name, png, 0o644) == nil {
+			b.t.Logf("screenshot: %s", name)
+		}
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
+		b.t.Logf("page: %s", loc)
+	}
+	b.t.Fatalf(format, args...)
+}
+
+// do runs steps with a time limit.
+func (b *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.fail("%s: %v", what, err)
+	}
+}
+
+// waitJS waits until the JavaScript expression is true.
+func (b *browserTab) waitJS(what, expr string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		b.fail("%s: waiting for %s: %v", what, expr, err)
+	}
+}
+
+// evalJS returns the value of a JavaScript expression.
+func evalJS[T any](b *browserTab, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.fail("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+func (b *browserTab) location() *url.URL {
+	b.t.Helper()
+	u, err := url.Parse(evalJS[string](b, `location.href`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return u
+}
+
+// setValue sets the value of the form control sel and tells the page,
+// as typing or choosing would.
+func (b *browserTab) setValue(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`(() => {
+		const e = document.querySelector(` + js(sel) + `);
+		e.value = ` + js(value) + `;
+		e.dispatchEvent(new Event('input', {bubbles: true}));
+		e.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`)
+}
+
+// js quotes s as a JavaScript string literal.
+func js(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
+
+// signIn fills in and sends the sign-in page's password form, which the
+// browser is on.
+func (b *browserTab) signIn(email string) {
+	b.t.Helper()
+	b.do("sign in as "+email,
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/auth/login"] #email`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), consolePassword),
+		chromedp.Click(chromedp.CSS(`form[action="/auth/login"] button[type="submit"]`)),
+	)
+}
+
+// adminNames is the expression of the names in the administrators table.
+const adminNames = `Array.from(document.querySelectorAll('#admins tbody td.name'), (td) => td.textContent)`
+
+func TestConsoleInChromium(t *testing.T) {
+	base := startConsoleServer(t)
+	b := newBrowserTab(t, base)
+
+	// Without a session, /console sends the browser to the sign-in page,
+	// which brings it back after the password.
+	b.do("open the console", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS(`#password`)))
+	if u := b.location(); u.Path != "/login" || u.Query().Get("return_to") != "/console" {
+		t.Fatalf("without a session /console went to %s, want /login?return_to=/console", u)
+	}
+	b.signIn("marcus.chen@" + server.DemoDomain)
+	b.do("the administrators page", chromedp.WaitVisible(chromedp.CSS(`#admins tbody tr`)))
+	if u := b.location(); u.Path != "/console" {
+		t.Fatalf("after sign-in the browser is at %s, want /console", u)
+	}
+	b.waitJS("who is signed in", `document.getElementById('who').textContent.includes('marcus.chen@')`)
+
+	// The list shows the demo administrators.
+	names := evalJS[[]string](b, adminNames)
+	for _, want := range []string{"Olivia Bennett", "Marcus Chen", "Sofia Alvarez", "Liam O'Connor"} {
+		if !contains(names, want) {
+			t.Errorf("administrators %q lack %q", names, want)
+		}
+	}
+
+	// Filters: by role, by search, by never signed in (Marcus just did).
+	b.do("filter by role",
+		b.setValue(`select[name="role"]`, "help_desk_admin"),
+		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
+	b.waitJS("only help desk administrators", adminNames+`.join('|') === 'Sofia Alvarez'`)
+	b.do("filter by search",
+		b.setValue(`select[name="role"]`, ""),
+		chromedp.SendKeys(chromedp.CSS(`input[name="q"]`), "kenji"),
+		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
+	b.waitJS("search for kenji", adminNames+`.join('|') === 'Kenji Tanaka'`)
+	b.do("filter never signed in",
+		b.setValue(`input[name="q"]`, ""),
+		chromedp.Click(chromedp.CSS(`input[name="never_logged_in"]`)),
+		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
+	b.waitJS("never signed in", adminNames+`.includes('Priya Raman') && !`+adminNames+`.includes('Marcus Chen')`)
+	b.do("clear the filters",
+		chromedp.Click(chromedp.CSS(`input[name="never_logged_in"]`)),
+		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
+	b.waitJS("all again", adminNames+`.includes('Marcus Chen')`)
+	before := len(evalJS[[]string](b, adminNames))
+
+	// A bad email: the API's field error stands next to the email field,
+	// and nothing is created.
+	const hostile = `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>Zoe Quinn`
+	b.do("fill in a new administrator",
+		chromedp.Click(chromedp.CSS(`#new-admin`)),
+		chromedp.WaitVisible(chromedp.CSS(`#create-admin`)),
+		chromedp.SendKeys(chromedp.CSS(`#create-admin [data-field="name"]`), hostile),
+		chromedp.SendKeys(chromedp.CSS(`#create-admin [data-field="email"]`), "zoe.quinn-at-example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#create-admin [data-field="country"]`), "NZ"),
+		chromedp.SendKeys(chromedp.CSS(`#create-admin [data-field="time_zone"]`), "Pacific/Auckland"),
+		b.setValue(`#create-admin select[data-field="role"]`, "view_only_admin"),
+		chromedp.Click(chromedp.CSS(`#create-admin input[name="all_profiles"]`)),
+		chromedp.Click(chromedp.CSS(`#create-admin input[name="all_workloads"]`)),
+		chromedp.Click(chromedp.CSS(`#create-admin button[type="submit"]`)))
+	b.waitJS("the email's field error", `!!document.querySelector('#create-admin .field-error[data-error-for="email"]')`)
+	emailError := evalJS[string](b, `(() => {
+		const f = document.querySelector('#create-admin [data-field="email"]');
+		const p = f.closest('.field').querySelector('.field-error');
+		return f.getAttribute('aria-invalid') === 'true' && (f.getAttribute('aria-describedby') || '').includes(p.id) ? p.textContent : '';
+	})()`)
+	if emailError == "" || strings.Contains(emailError, "<") {
+		t.Errorf("email field error = %q, want the API's message next to the field, tied to it with aria-describedby", emailError)
+	}
+	if n := len(evalJS[[]string](b, adminNames)); n != before {
+		t.Errorf("a refused creation changed the list: %d -> %d rows", before, n)
+	}
+
+	// Corrected, it is created and listed, its name shown as text.
+	b.do("correct the email",
+		b.setValue(`#create-admin [data-field="email"]`, "zoe.quinn@example.com"),
+		chromedp.Click(chromedp.CSS(`#create-admin button[type="submit"]`)))
+	b.waitJS("the new administrator in the list", adminNames+`.includes(`+js(hostile)+`)`)
+	b.waitJS("the status", `document.querySelector('[role="status"]').textContent.includes('created')`)
+	if got := evalJS[bool](b, `window.pwned === undefined && document.querySelectorAll('main img, main script').length === 0`); !got {
+		t.Error("the administrator's name was run as HTML")
+	}
+	row := evalJS[string](b, `Array.from(document.querySelectorAll('#admins tbody tr')).find((tr) => tr.querySelector('td.email').textContent === 'zoe.quinn@example.com').textContent`)
+	if !strings.Contains(row, "View-Only Administrator") && !strings.Contains(row, "View Only") {
+		t.Logf("row: %s", row)
+	}
+	if !strings.Contains(row, "Pacific/Auckland") || !strings.Contains(row, "NZ") || !strings.Contains(row, "Never") {
+		t.Errorf("new administrator's row = %q, want country, time zone and never signed in", row)
+	}
+
+	// The session is a cookie the page cannot read; nothing is stored.
+	if got := evalJS[bool](b, `localStorage.length === 0 && sessionStorage.length === 0 && !document.cookie.includes('holdfast_session')`); !got {
+		t.Error("the console keeps something in web storage, or the session cookie is readable by script")
+	}
+
+	// Sign out; the console asks for sign-in again.
+	b.do("sign out", chromedp.Click(chromedp.CSS(`#sign-out`)), chromedp.WaitVisible(chromedp.CSS(`#password`)))
+	b.do("console after sign-out", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS(`#password`)))
+	if u := b.location(); u.Path != "/login" {
+		t.Fatalf("after sign-out /console is at %s, want the sign-in page", u)
+	}
+
+	// A Help Desk Administrator opening legal holds reads the engine's
+	// reason for the refusal.
+	b.signIn("sofia.alvarez@" + server.DemoDomain)
+	b.do("console as help desk", chromedp.WaitVisible(chromedp.CSS(`nav a[href="#legal-holds"]`)))
+	b.waitJS("signed in as sofia", `document.getElementById('who').textContent.includes('sofia.alvarez@')`)
+	b.do("open legal holds", chromedp.Click(chromedp.CSS(`nav a[href="#legal-holds"]`)))
+	b.waitJS("the refusal", `!!document.querySelector('main [role="alert"] p') && document.querySelector('main h1').textContent === 'Legal holds'`)
+	refusal := evalJS[string](b, `document.querySelector('main [role="alert"]').textContent`)
+	if !strings.Contains(refusal, "Refused") || !strings.Contains(refusal, "Help Desk Administrator cannot view legal holds") {
+		t.Errorf("legal holds for help desk shows %q, want the API's refusal reason", refusal)
+	}
+	if n := evalJS[int](b, `document.querySelectorAll('#holds').length`); n != 0 {
+		t.Errorf("a refused list still shows a holds table")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
