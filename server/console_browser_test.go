@@ -136,7 +136,7 @@ func (b *browserTab) fail(format string, args ...any) {
 // do runs steps with a time limit.
 func (b *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.fail("%s: %v", what, err)
@@ -146,9 +146,9 @@ func (b *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 // waitJS waits until the JavaScript expression is true.
 func (b *browserTab) waitJS(what, expr string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(40*time.Second))); err != nil {
 		b.fail("%s: waiting for %s: %v", what, expr, err)
 	}
 }
