@@ -332,3 +332,133 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// rowText is the expression of the text of the row of table whose first
+// cell is name ("" when there is none).
+func rowText(table, name string) string {
+	return `((Array.from(document.querySelectorAll('` + table + ` tbody tr')).find((tr) => tr.cells[0].firstChild && tr.cells[0].firstChild.textContent === ` + js(name) + `) || {}).textContent || '')`
+}
+
+func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
+	base := startConsoleServer(t)
+	b := newBrowserTab(t, base)
+	b.do("open the console", chromedp.Navigate(base+"/console"))
+	b.signIn("marcus.chen@" + server.DemoDomain)
+	b.do("the administrators page", chromedp.WaitVisible(chromedp.CSS(`#admins tbody tr`)))
+
+	// Roles: predefined and custom, rights by category.
+	b.do("open roles", chromedp.Click(chromedp.CSS(`nav a[href="#roles"]`)), chromedp.WaitVisible(chromedp.CSS(`#roles tbody tr`)))
+	if row := evalJS[string](b, rowText("#roles", "Help Desk Administrator")); !strings.Contains(row, "Predefined") || !strings.Contains(row, "rights") {
+		t.Errorf("Help Desk Administrator row = %q", row)
+	}
+	if row := evalJS[string](b, rowText("#roles", "Backup Operator")); !strings.Contains(row, "Custom") || !strings.Contains(row, "Delete") {
+		t.Errorf("Backup Operator row = %q, want a custom role that can be deleted", row)
+	}
+
+	// A custom role without a name: the field error is next to the name.
+	b.do("new role without a name",
+		chromedp.Click(chromedp.CSS(`#new-role`)),
+		chromedp.WaitVisible(chromedp.CSS(`#create-role`)),
+		b.setValue(`#create-role select[data-field="import_from"]`, "help_desk_admin"),
+		chromedp.Click(chromedp.CSS(`#create-role button[type="submit"]`)))
+	b.waitJS("the name's field error", `!!document.querySelector('#create-role [data-field="name"]').closest('.field').querySelector('.field-error')`)
+
+	// Imported from Help Desk Administrator, plus a whole category and a
+	// single right of another category.
+	b.do("create the role",
+		chromedp.SendKeys(chromedp.CSS(`#create-role [data-field="name"]`), "Restore Desk"),
+		chromedp.Click(chromedp.CSS(`#create-role input[data-category="reporting_alert_management"]`)),
+		chromedp.Click(chromedp.CSS(`#create-role input[data-right="profiles.view"]`)))
+	if !evalJS[bool](b, `document.querySelector('#create-role input[data-right="reports.schedule"]').disabled`) {
+		t.Error("a whole category chosen leaves its single rights to choose")
+	}
+	b.do("send the role", chromedp.Click(chromedp.CSS(`#create-role button[type="submit"]`)))
+	b.waitJS("the new role listed", rowText("#roles", "Restore Desk")+` !== ''`)
+	if evalJS[bool](b, `!!document.querySelector('#create-role')`) {
+		t.Error("the role form stays after the role was created")
+	}
+	row := evalJS[string](b, rowText("#roles", "Restore Desk"))
+	if !strings.Contains(row, "Custom, from Help Desk Administrator") {
+		t.Errorf("new role row = %q, want custom, imported from Help Desk Administrator", row)
+	}
+	status := evalJS[string](b, `document.querySelector('main [role="status"]').textContent`)
+	if !strings.Contains(status, "Role Restore Desk created with") {
+		t.Errorf("status after creating a role = %q", status)
+	}
+	// Its rights, by category: the imported ones, the whole category, the
+	// single right.
+	rights := evalJS[string](b, `Array.from(document.querySelectorAll('#roles tbody tr')).find((tr) => tr.cells[0].firstChild.textContent === 'Restore Desk').querySelector('details').textContent`)
+	for _, want := range []string{"Reporting and Alert Management: View reports, Schedule reports, Manage alerts", "Profile Management: View Profiles", "Manage Restores"} {
+		if !strings.Contains(rights, want) {
+			t.Errorf("new role's rights %q lack %q", rights, want)
+		}
+	}
+	b.do("delete the role",
+		chromedp.Click(chromedp.CSS(`button[aria-label="Delete role Restore Desk"]`)),
+		chromedp.Click(chromedp.CSS(`#roles button.confirm`)))
+	b.waitJS("the role gone", rowText("#roles", "Restore Desk")+` === '' && document.querySelector('main [role="status"]').textContent.includes('deleted')`)
+
+	// Legal holds: the demo's hold, a new one with custodians.
+	b.do("open legal holds", chromedp.Click(chromedp.CSS(`nav a[href="#legal-holds"]`)), chromedp.WaitVisible(chromedp.CSS(`#holds tbody tr`)))
+	if row := evalJS[string](b, rowText("#holds", "Q3 audit")); !strings.Contains(row, "Legal") {
+		t.Errorf("Q3 audit row = %q, want type Legal", row)
+	}
+	custodian := "aarav.patel@" + server.DemoDomain
+	b.do("a hold with a date range but no dates",
+		chromedp.Click(chromedp.CSS(`#new-hold`)),
+		chromedp.WaitVisible(chromedp.CSS(`#create-hold`)),
+		chromedp.SendKeys(chromedp.CSS(`#create-hold [data-field="name"]`), "Console hold"),
+		b.setValue(`#create-hold select[data-field="data_access"]`, "date_range"),
+		chromedp.Click(chromedp.CSS(`#create-hold button[type="submit"]`)))
+	b.waitJS("the date range's field error", `!!document.querySelector('#create-hold fieldset[data-field="date_range"] .field-error')`)
+	b.do("create the hold",
+		b.setValue(`#create-hold select[data-field="data_access"]`, "all"),
+		chromedp.SendKeys(chromedp.CSS(`#create-hold [data-field="custodians"]`), custodian+"\nnobody@example.com"),
+		chromedp.Click(chromedp.CSS(`#create-hold button[type="submit"]`)))
+	b.waitJS("the new hold listed", rowText("#holds", "Console hold")+` !== ''`)
+	status = evalJS[string](b, `document.querySelector('main [role="status"]').textContent`)
+	if !strings.Contains(status, "Custodians added: "+custodian) || !strings.Contains(status, "Not users of the account: nobody@example.com") {
+		t.Errorf("status after creating a hold = %q", status)
+	}
+
+	// Custodians: add one, remove another.
+	other := "emma.johansson@" + server.DemoDomain
+	b.do("custodians of the hold",
+		chromedp.Click(chromedp.CSS(`button[aria-label="Custodians of Console hold"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#custodians tbody tr`)))
+	b.waitJS("the first custodian", rowText("#custodians", custodian)+` !== ''`)
+	b.do("add a custodian",
+		chromedp.SendKeys(chromedp.CSS(`#add-custodians [data-field="emails"]`), other),
+		chromedp.Click(chromedp.CSS(`#add-custodians button[type="submit"]`)))
+	b.waitJS("the added custodian", rowText("#custodians", other)+` !== ''`)
+	b.do("remove a custodian", chromedp.Click(chromedp.CSS(`button[aria-label="Remove `+custodian+`"]`)))
+	b.waitJS("the removed custodian", rowText("#custodians", custodian)+` === '' && `+rowText("#custodians", other)+` !== ''`)
+
+	// WebDAV: the password is shown once, in the answer that made it.
+	b.do("webdav access",
+		chromedp.Click(chromedp.CSS(`button[aria-label="WebDAV access to Console hold"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rotate-webdav`)),
+		chromedp.Click(chromedp.CSS(`#rotate-webdav`)))
+	b.waitJS("the password", `!!document.getElementById('webdav-password') && document.getElementById('webdav-password').textContent.length >= 16`)
+	b.do("webdav access again",
+		chromedp.Click(chromedp.CSS(`button[aria-label="WebDAV access to Console hold"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rotate-webdav`)))
+	b.waitJS("the credential's details", `document.querySelector('main .panel dl') && document.querySelector('main .panel dl').textContent.includes('Credentialyes')`)
+	if evalJS[bool](b, `!!document.getElementById('webdav-password')`) {
+		t.Error("the WebDAV password is shown again")
+	}
+
+	// Audit trail: the changes above, and the chain verified.
+	b.do("open the audit trail", chromedp.Click(chromedp.CSS(`nav a[href="#audit"]`)), chromedp.WaitVisible(chromedp.CSS(`#audit tbody tr`)))
+	b.waitJS("the oldest records first", `document.querySelector('#audit tbody tr').cells[0].textContent === '1'`)
+	b.do("filter by action",
+		chromedp.SendKeys(chromedp.CSS(`main form[role="search"] input[name="action"]`), "legal_hold.create"),
+		chromedp.Click(chromedp.CSS(`main form[role="search"] button[type="submit"]`)))
+	b.waitJS("only hold creations", `(() => {
+		const rows = Array.from(document.querySelectorAll('#audit tbody tr'));
+		return rows.length >= 2 && rows.every((tr) => tr.cells[3].textContent === 'legal_hold.create') &&
+			rows[rows.length - 1].cells[2].textContent === 'marcus.chen@`+server.DemoDomain+`';
+	})()`)
+	b.do("verify the chain", chromedp.Click(chromedp.CSS(`#verify-audit`)))
+	b.waitJS("the verdict", `document.getElementById('audit-verdict').textContent.includes('intact')`)
+}

@@ -174,9 +174,10 @@
       }
       const id = (ctl.id || nextID('x')) + '-' + nextID('e') + '-error';
       const p = el('p', { class: 'field-error', id: id, 'data-error-for': fe.field }, fe.message);
-      const anchor = ctl.closest('.field') || ctl;
-      if (anchor === ctl) ctl.after(p);
-      else anchor.append(p);
+      // Inside the field's box (a fieldset holds its own), else after it.
+      const anchor = ctl.closest('.field') || (ctl.tagName === 'FIELDSET' ? ctl : null);
+      if (anchor) anchor.append(p);
+      else ctl.after(p);
       ctl.setAttribute('aria-invalid', 'true');
       const ids = (ctl.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
       ids.push(id);
@@ -330,7 +331,7 @@
       const delBtn = el('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + a.name }, 'Delete');
       delBtn.addEventListener('click', () => {
         // Ask in place instead of a modal dialog.
-        const yes = el('button', { type: 'button', class: 'danger', onclick: () => remove(a) }, 'Yes, delete ' + a.name);
+        const yes = el('button', { type: 'button', class: 'danger confirm', onclick: () => remove(a) }, 'Yes, delete ' + a.name);
         const no = el('button', { type: 'button', onclick: () => actions.replaceChildren(editBtn, delBtn) }, 'Cancel');
         actions.replaceChildren(yes, no);
         yes.focus();
@@ -485,7 +486,7 @@
       if (!role.predefined) {
         const del = el('button', { type: 'button', class: 'danger', 'aria-label': 'Delete role ' + role.name }, 'Delete');
         del.addEventListener('click', () => {
-          const yes = el('button', { type: 'button', class: 'danger', onclick: () => remove(role) }, 'Yes, delete ' + role.name);
+          const yes = el('button', { type: 'button', class: 'danger confirm', onclick: () => remove(role) }, 'Yes, delete ' + role.name);
           const no = el('button', { type: 'button', onclick: () => actions.replaceChildren(del) }, 'Cancel');
           actions.replaceChildren(yes, no);
           yes.focus();
@@ -596,7 +597,7 @@
     function askDelete(btn, h) {
       const cell = btn.parentElement;
       const saved = Array.from(cell.childNodes);
-      const yes = el('button', { type: 'button', class: 'danger' }, 'Yes, delete ' + h.name);
+      const yes = el('button', { type: 'button', class: 'danger confirm' }, 'Yes, delete ' + h.name);
       const no = el('button', { type: 'button', onclick: () => cell.replaceChildren(...saved) }, 'Cancel');
       yes.addEventListener('click', () => guard(r, null, async () => {
         await api('DELETE', '/api/v1/legal-holds/' + encodeURIComponent(h.id));
