@@ -246,8 +246,18 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name="never_logged_in"]`)),
 		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
 	b.waitJS("never signed in", adminNames+`.includes('Priya Raman') && !`+adminNames+`.includes('Marcus Chen')`)
-	b.do("clear the filters",
+	b.do("filter last sign-in more than 7 days ago",
 		chromedp.Click(chromedp.CSS(`input[name="never_logged_in"]`)),
+		b.setValue(`select[name="last_login_before"]`, "7"),
+		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
+	b.waitJS("last sign-in long ago or never", adminNames+`.includes('Priya Raman') && !`+adminNames+`.includes('Marcus Chen')`)
+	b.do("filter by product",
+		b.setValue(`select[name="last_login_before"]`, ""),
+		b.setValue(`select[name="product"]`, "enterprise_workloads"),
+		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
+	b.waitJS("Enterprise Workloads administrators", adminNames+`.includes('Grace Liu') && `+adminNames+`.includes('Freya Nielsen') && !`+adminNames+`.includes('Marcus Chen') && !`+adminNames+`.includes('Priya Raman')`)
+	b.do("clear the filters",
+		b.setValue(`select[name="product"]`, ""),
 		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
 	b.waitJS("all again", adminNames+`.includes('Marcus Chen')`)
 	before := len(evalJS[[]string](b, adminNames))
@@ -295,6 +305,37 @@ func TestConsoleInChromium(t *testing.T) {
 	if !strings.Contains(row, "Pacific/Auckland") || !strings.Contains(row, "NZ") || !strings.Contains(row, "Never") {
 		t.Errorf("new administrator's row = %q, want country, time zone and never signed in", row)
 	}
+
+	// Edit: only what changed is sent, and the list shows it.
+	b.do("edit the new administrator",
+		chromedp.Click(chromedp.CSS(`button[aria-label="Edit `+strings.ReplaceAll(hostile, `"`, `\"`)+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#edit-admin`)),
+		b.setValue(`#edit-admin [data-field="time_zone"]`, "Pacific/Chatham"),
+		chromedp.Click(chromedp.CSS(`#edit-admin button[type="submit"]`)))
+	b.waitJS("the edited row", `!document.querySelector('#edit-admin') && Array.from(document.querySelectorAll('#admins tbody tr')).some((tr) => tr.querySelector('td.email').textContent === 'zoe.quinn@example.com' && tr.textContent.includes('Pacific/Chatham'))`)
+	b.do("a bad time zone",
+		chromedp.Click(chromedp.CSS(`button[aria-label="Edit `+strings.ReplaceAll(hostile, `"`, `\"`)+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#edit-admin`)),
+		b.setValue(`#edit-admin [data-field="time_zone"]`, "Mars/Olympus_Mons"),
+		chromedp.Click(chromedp.CSS(`#edit-admin button[type="submit"]`)))
+	b.waitJS("the time zone's field error", `!!document.querySelector('#edit-admin [data-field="time_zone"]').closest('.field').querySelector('.field-error')`)
+	b.do("cancel the edit", chromedp.Click(chromedp.CSS(`#edit-admin button[type="button"]`)))
+
+	// Scopes are shown by name: Sofia Alvarez's two profiles are ticked.
+	b.do("edit a scoped administrator",
+		chromedp.Click(chromedp.CSS(`button[aria-label="Edit Sofia Alvarez"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#edit-admin fieldset[data-field="scopes.profiles"]`)))
+	ticked := evalJS[[]string](b, `Array.from(document.querySelectorAll('#edit-admin fieldset[data-field="scopes.profiles"] input:checked'), (c) => c.parentElement.textContent.trim()).sort()`)
+	if strings.Join(ticked, ",") != "Engineering,Sales" {
+		t.Errorf("Sofia Alvarez's profiles ticked: %q, want Engineering and Sales", ticked)
+	}
+	b.do("cancel", chromedp.Click(chromedp.CSS(`#edit-admin button[type="button"]`)))
+
+	// Delete, confirmed in place.
+	b.do("delete an administrator",
+		chromedp.Click(chromedp.CSS(`button[aria-label="Delete Kenji Tanaka"]`)),
+		chromedp.Click(chromedp.CSS(`#admins button.confirm`)))
+	b.waitJS("the administrator gone", `!`+adminNames+`.includes('Kenji Tanaka') && document.querySelector('main [role="status"]').textContent.includes('deleted')`)
 
 	// The session is a cookie the page cannot read; nothing is stored.
 	if got := evalJS[bool](b, `localStorage.length === 0 && sessionStorage.length === 0 && !document.cookie.includes('holdfast_session')`); !got {

@@ -77,6 +77,29 @@
     return { box: box, node: el('span', {}, box, ' ', el('label', { for: id }, label)) };
   }
 
+  // choices is a group of checkboxes, one per item ({id, name}), with
+  // the ids in selected checked; without items (the list was refused) a
+  // text input of comma-separated ids. value() returns the chosen ids.
+  function choices(label, items, selected, name) {
+    const chosen = selected || [];
+    if (!items) {
+      const text = input({ value: chosen.join(', ') });
+      return { node: field(label + ' (ids, comma-separated)', text, name), value: () => list(text.value) };
+    }
+    const boxes = [];
+    const known = new Set(items.map((x) => x.id));
+    const rows = items.map((x) => {
+      const cb = checkbox(x.name, { value: x.id, checked: chosen.includes(x.id) });
+      boxes.push(cb.box);
+      return el('li', {}, cb.node);
+    });
+    // Ids the list does not name (out of the caller's sight) are kept.
+    const hidden = chosen.filter((id) => !known.has(id));
+    const node = el('fieldset', { 'data-field': name, tabindex: '-1' }, el('legend', {}, label),
+      items.length ? el('ul', { class: 'checks' }, rows) : el('p', { class: 'hint' }, 'None in this account.'));
+    return { node: node, value: () => boxes.filter((b) => b.checked).map((b) => b.value).concat(hidden) };
+  }
+
   // regions returns a status and an alert region for a page or form.
   function regions() {
     return {
@@ -238,7 +261,7 @@
     audit: { title: 'Audit trail', render: auditPage },
   };
 
-  function route() {
+  function route(ev) {
     const name = location.hash.replace(/^#/, '') || 'administrators';
     const page = pages[name] || pages.administrators;
     for (const a of document.querySelectorAll('nav a')) {
@@ -247,8 +270,10 @@
     }
     document.title = page.title + ' - Holdfast console';
     const main = document.getElementById('main');
-    const h1 = el('h1', {}, page.title);
+    const h1 = el('h1', { tabindex: '-1' }, page.title);
     main.replaceChildren(h1);
+    // A screen reader hears the new page; the first load keeps the focus.
+    if (ev) h1.focus();
     page.render(main).catch((err) => {
       // The page's own regions when it made them before failing.
       const r = regions();
@@ -264,6 +289,10 @@
     const r = regions();
     main.append(r.status, r.alert);
     const allRoles = await optional(roles);
+    const lookups = {
+      profiles: await optional(async () => (await api('GET', '/api/v1/profiles')).profiles),
+      holdTypes: await optional(async () => (await api('GET', '/api/v1/legal-hold-types')).legal_hold_types),
+    };
     const roleOptions = [['', 'Any role']].concat((allRoles || []).map((x) => [x.id, x.name]));
     const fRole = select(roleOptions, '', { name: 'role' });
     const fProduct = select([['', 'Any product'], ['platform', 'Platform'], ['insync', 'inSync'],
@@ -297,7 +326,7 @@
     }
 
     function edit(a) {
-      formSlot.replaceChildren(adminForm(a, allRoles, async (msg) => {
+      formSlot.replaceChildren(adminForm(a, allRoles, lookups, async (msg) => {
         formSlot.replaceChildren();
         showStatus(r, msg);
         await load();
@@ -347,7 +376,7 @@
   }
 
   // adminForm creates (a null) or edits an administrator.
-  function adminForm(a, allRoles, done, cancel) {
+  function adminForm(a, allRoles, lookups, done, cancel) {
     const r = regions();
     const editing = !!a;
     const sc = (a && a.scopes) || {};
@@ -361,17 +390,17 @@
     const state = select([['active', 'Active'], ['disabled', 'Disabled']], a ? a.state : 'active', { name: 'state' });
 
     const allProfiles = checkbox('All profiles', { name: 'all_profiles', checked: !!sc.all_profiles });
-    const profiles = input({ value: (sc.profiles || []).join(', ') });
+    const profiles = choices('Profiles', lookups.profiles, sc.profiles, 'scopes.profiles');
     const allWorkloads = checkbox('All workloads', { name: 'all_workloads', checked: !!sc.all_workloads });
     const workloads = input({ value: (sc.workloads || []).join(', ') });
     const allTypes = checkbox('All legal hold types', { name: 'all_legal_hold_types', checked: !!sc.all_legal_hold_types });
-    const types = input({ value: (sc.legal_hold_types || []).join(', ') });
+    const types = choices('Legal hold types', lookups.holdTypes, sc.legal_hold_types, 'scopes.legal_hold_types');
     const orgs = input({ value: (sc.organizations || []).join(', ') });
     const groups = input({ value: (sc.admin_groups || []).join(', ') });
     const scopes = el('fieldset', { 'data-field': 'scopes', tabindex: '-1' }, el('legend', {}, 'Scopes'),
-      el('p', {}, allProfiles.node), field('Profiles (ids, comma-separated)', profiles, 'scopes.profiles'),
+      el('p', {}, allProfiles.node), profiles.node,
       el('p', {}, allWorkloads.node), field('Workloads (ids, comma-separated)', workloads, 'scopes.workloads'),
-      el('p', {}, allTypes.node), field('Legal hold types (ids, comma-separated)', types, 'scopes.legal_hold_types'),
+      el('p', {}, allTypes.node), types.node,
       field('Organizations (ids, comma-separated)', orgs, 'scopes.organizations'),
       field('Administrator groups (ids, comma-separated)', groups, 'scopes.admin_groups'));
 
@@ -389,11 +418,11 @@
     function scopeValue() {
       const s = {};
       if (allProfiles.box.checked) s.all_profiles = true;
-      if (list(profiles.value).length) s.profiles = list(profiles.value);
+      if (profiles.value().length) s.profiles = profiles.value();
       if (allWorkloads.box.checked) s.all_workloads = true;
       if (list(workloads.value).length) s.workloads = list(workloads.value);
       if (allTypes.box.checked) s.all_legal_hold_types = true;
-      if (list(types.value).length) s.legal_hold_types = list(types.value);
+      if (types.value().length) s.legal_hold_types = types.value();
       if (list(orgs.value).length) s.organizations = list(orgs.value);
       if (list(groups.value).length) s.admin_groups = list(groups.value);
       return s;
@@ -417,12 +446,19 @@
         if (role.value !== a.role) body.role = role.value;
         if (state.value !== a.state) body.state = state.value;
         const s = scopeValue();
-        if (JSON.stringify(s) !== JSON.stringify(normalScopes(sc))) body.scopes = s;
+        if (canonical(s) !== canonical(normalScopes(sc))) body.scopes = s;
         const out = await api('PATCH', '/api/v1/administrators/' + encodeURIComponent(a.id), body);
         await done('Administrator ' + out.name + ' saved.');
       });
     });
     return form;
+  }
+
+  // canonical is the JSON of scopes with sorted lists, for comparing.
+  function canonical(sc) {
+    const s = {};
+    for (const [k, v] of Object.entries(sc)) s[k] = Array.isArray(v) ? v.slice().sort() : v;
+    return JSON.stringify(s);
   }
 
   // normalScopes drops empty members, in the order scopeValue writes them.
