@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/holdfast/holdfast/authz"
@@ -502,4 +504,19 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 	})()`)
 	b.do("verify the chain", chromedp.Click(chromedp.CSS(`#verify-audit`)))
 	b.waitJS("the verdict", `document.getElementById('audit-verdict').textContent.includes('intact')`)
+
+	// The session ends under the page (here: its cookie is gone): the next
+	// call sends the browser to sign in, and back to the same page after.
+	if _, err := chromedp.Call(b.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("roles without a session", chromedp.Click(chromedp.CSS(`nav a[href="#roles"]`)), chromedp.WaitVisible(chromedp.CSS(`#password`)))
+	if u := b.location(); u.Path != "/login" || u.Query().Get("return_to") != "/console#roles" {
+		t.Fatalf("a call without a session went to %s, want /login?return_to=/console#roles", u)
+	}
+	b.signIn("marcus.chen@" + server.DemoDomain)
+	b.do("back on roles", chromedp.WaitVisible(chromedp.CSS(`#roles tbody tr`)))
+	if u := b.location(); u.Path != "/console" || u.Fragment != "roles" {
+		t.Errorf("after signing in again the browser is at %s, want /console#roles", u)
+	}
 }
