@@ -136,6 +136,7 @@ func (s *Server) initAuth(opts AuthOptions) error {
 // registerAuthRoutes is the route table of sign-in.
 func (s *Server) registerAuthRoutes() {
 	s.public("GET /login", http.HandlerFunc(s.loginPage))
+	s.registerConsole()
 	s.public("POST /auth/login", s.limited(s.api(s.passwordLogin)))
 	s.public("POST /auth/mfa", s.limited(s.api(s.mfaStep)))
 	s.public("GET /auth/mfa/enroll", s.api(s.mfaEnrollStart))
@@ -396,6 +397,12 @@ func (s *Server) sameOrigin(r *http.Request) error {
 	origin := r.Header.Get("Origin")
 	if origin == "" || origin == "null" && r.Header.Get("Sec-Fetch-Site") == "" {
 		return nil // not a browser, or a browser that does not say
+	}
+	if origin == "null" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		// The sign-in page's Referrer-Policy no-referrer makes Chromium
+		// send Origin: null with the form; Sec-Fetch-Site, which no page
+		// can set, says the form is this server's.
+		return nil
 	}
 	if origin != s.baseURL(r) {
 		return fmt.Errorf("%w: cross-site request refused", holdfast.ErrDenied)

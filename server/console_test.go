@@ -1,0 +1,179 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+)
+
+func TestConsoleSendsTheBrowserToSignIn(t *testing.T) {
+	f := newAuthFixture(t)
+	for _, tc := range []struct{ path, back string }{
+		{"/console", "/console"},
+		{"/console?view=compact", "/console?view=compact"},
+	} {
+		a := f.browser().do("GET", tc.path, nil)
+		wantStatus(t, "console without a session", a, http.StatusSeeOther)
+		u, err := url.Parse(a.header.Get("Location"))
+		if err != nil || u.Path != "/login" || u.Host != "" || u.Query().Get("return_to") != tc.back {
+			t.Errorf("GET %s without a session: Location %q, want /login?return_to=%s", tc.path, a.header.Get("Location"), tc.back)
+		}
+		if a.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s redirect Cache-Control = %q", tc.path, a.header.Get("Cache-Control"))
+		}
+	}
+
+	// A session that still owes MFA is not signed in.
+	b := f.browser()
+	nextStep(t, "platform admin password", b.do("POST", "/auth/login", map[string]string{"email": "root@example.com", "password": "correct horse battery"}), "mfa_enroll")
+	wantStatus(t, "console with a pending session", b.do("GET", "/console", nil), http.StatusSeeOther)
+
+	// The sign-in form brings the browser back to the console; the page
+	// then comes with its headers.
+	admin := f.addAdmin("ops@example.com", "cloud_admin", testPassword)
+	b = f.browser()
+	a := b.do("POST", "/auth/login", url.Values{"email": {admin.Email}, "password": {testPassword}, "return_to": {"/console"}})
+	wantStatus(t, "form sign-in", a, http.StatusSeeOther)
+	if loc := a.header.Get("Location"); loc != "/console" {
+		t.Fatalf("sign-in with return_to=/console went to %q", loc)
+	}
+	a = b.do("GET", "/console", nil)
+	wantStatus(t, "console with a session", a, http.StatusOK)
+	if ct := a.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("console Content-Type = %q", ct)
+	}
+	if !strings.Contains(a.body, `<script src="/console/app.js" defer></script>`) {
+		t.Errorf("console page does not load its script:\n%s", a.body)
+	}
+	checkConsoleHeaders(t, "/console", a.header)
+	if a.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("console page Cache-Control = %q", a.header.Get("Cache-Control"))
+	}
+}
+
+// checkConsoleHeaders checks the security headers of a console response.
+func checkConsoleHeaders(t *testing.T, what string, h http.Header) {
+	t.Helper()
+	csp := h.Get("Content-Security-Policy")
+	directives := map[string]string{}
+	for _, d := range strings.Split(csp, ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+		directives[name] = value
+	}
+	for name, want := range map[string]string{"default-src": "'self'", "script-src": "'self'", "style-src": "'self'",
+		"frame-ancestors": "'none'", "object-src": "'none'", "base-uri": "'none'"} {
+		if directives[name] != want {
+			t.Errorf("%s: CSP %s = %q, want %q (policy %q)", what, name, directives[name], want, csp)
+		}
+	}
+	if strings.Contains(csp, "unsafe") || strings.Contains(csp, "http") || strings.Contains(csp, "*") {
+		t.Errorf("%s: CSP %q allows inline code or another origin", what, csp)
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("%s: X-Content-Type-Options %q, X-Frame-Options %q", what, h.Get("X-Content-Type-Options"), h.Get("X-Frame-Options"))
+	}
+}
+
+func TestConsoleAssets(t *testing.T) {
+	f := newAuthFixture(t)
+	for path, ct := range map[string]string{"/console/app.js": "text/javascript; charset=utf-8", "/console/app.css": "text/css; charset=utf-8"} {
+		a := f.browser().do("GET", path, nil)
+		wantStatus(t, path, a, http.StatusOK)
+		if a.header.Get("Content-Type") != ct || a.body == "" {
+			t.Errorf("%s: Content-Type %q, %d bytes", path, a.header.Get("Content-Type"), len(a.body))
+		}
+		checkConsoleHeaders(t, path, a.header)
+	}
+	for _, path := range []string{"/console/index.html", "/console/app.js.map", "/console/..%2fconsole.go", "/console/openapi.json"} {
+		a := f.browser().do("GET", path, nil)
+		if a.status != http.StatusNotFound || !strings.Contains(a.body, `"not_found"`) {
+			t.Errorf("GET %s: %d %s, want 404 in the envelope", path, a.status, a.body)
+		}
+	}
+}
+
+// TestConsoleSourcesStayStrict reads the embedded files: no inline script
+// or style (the CSP would block them), nothing from another origin, no
+// HTML built from strings, nothing kept in web storage.
+func TestConsoleSourcesStayStrict(t *testing.T) {
+	page, err := consoleFiles.ReadFile("console/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := html.Parse(strings.NewReader(string(page)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := 0
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "style":
+				t.Error("index.html has a <style> element")
+			case "script":
+				scripts++
+				if n.FirstChild != nil || attr(n, "src") != "/console/app.js" {
+					t.Errorf("index.html has an inline or foreign script (src %q)", attr(n, "src"))
+				}
+			}
+			for _, a := range n.Attr {
+				if a.Key == "style" || strings.HasPrefix(a.Key, "on") {
+					t.Errorf("<%s %s=%q> is inline style or script", n.Data, a.Key, a.Val)
+				}
+				if (a.Key == "src" || a.Key == "href") && !strings.HasPrefix(a.Val, "/") && !strings.HasPrefix(a.Val, "#") {
+					t.Errorf("<%s %s=%q> points elsewhere", n.Data, a.Key, a.Val)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if scripts != 1 {
+		t.Errorf("index.html has %d scripts, want app.js only", scripts)
+	}
+
+	script, err := consoleFiles.ReadFile("console/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "localStorage.",
+		"sessionStorage.", "eval(", "new Function", "http://", "https://", "indexedDB"} {
+		if strings.Contains(string(script), bad) {
+			t.Errorf("app.js uses %s", bad)
+		}
+	}
+	style, err := consoleFiles.ReadFile("console/app.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"@import", "url(", "expression("} {
+		if strings.Contains(string(style), bad) {
+			t.Errorf("app.css uses %s", bad)
+		}
+	}
+}
+
+// TestSignInFromANoReferrerPage: the sign-in page sends no referrer, so
+// Chromium posts its form with Origin: null; Sec-Fetch-Site tells a form
+// of this server from another site's.
+func TestSignInFromANoReferrerPage(t *testing.T) {
+	f := newAuthFixture(t)
+	admin := f.addAdmin("ops@example.com", "cloud_admin", testPassword)
+	form := url.Values{"email": {admin.Email}, "password": {testPassword}, "return_to": {"/console"}}
+	a := f.browser().do("POST", "/auth/login", form, "Origin", "null", "Sec-Fetch-Site", "same-origin")
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/console" {
+		t.Errorf("same-origin form with Origin null: %d %q, want 303 to /console", a.status, a.header.Get("Location"))
+	}
+	for _, site := range []string{"cross-site", "same-site"} {
+		a := f.browser().do("POST", "/auth/login", form, "Origin", "null", "Sec-Fetch-Site", site)
+		if a.status == http.StatusSeeOther && a.header.Get("Location") == "/console" {
+			t.Errorf("%s form with Origin null signed in", site)
+		}
+	}
+}
