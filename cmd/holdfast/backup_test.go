@@ -290,10 +290,19 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	if len(packs) == 0 {
 		t.Fatal("no packs on disk")
 	}
-	b, _ := os.ReadFile(packs[0])
+	// The largest pack holds chunks of bin/image.raw, which every laptop
+	// snapshot names; a small one may hold only chunks of a refused backup
+	// that no snapshot names, and its damage would affect none.
+	victim, size := "", int64(-1)
+	for _, p := range packs {
+		if fi, err := os.Stat(p); err == nil && fi.Size() > size {
+			victim, size = p, fi.Size()
+		}
+	}
+	b, _ := os.ReadFile(victim)
 	b[len(b)/2] ^= 0xff
-	os.Chmod(packs[0], 0o644)
-	if err := os.WriteFile(packs[0], b, 0o644); err != nil {
+	os.Chmod(victim, 0o644)
+	if err := os.WriteFile(victim, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, _, err = runCmd(t, env, "check", "--read-data")
