@@ -247,29 +247,71 @@ func (s *Server) countFailure(ctx context.Context, admin holdfast.Administrator,
 	return errBadLogin
 }
 
-// mfaStep serves POST /auth/mfa {code | recovery_code} for a session that
-// owes the second factor.
-func (s *Server) mfaStep(w http.ResponseWriter, r *http.Request) error {
+// mfaStepState is what both second-factor steps (sign-in and enrolment)
+// start from: the form, the session owing the step, its administrator and
+// their credentials.
+type mfaStepState struct {
+	in      signInInput
+	session holdfast.Session
+	admin   holdfast.Administrator
+	creds   holdfast.Credentials
+	now     time.Time
+}
+
+// beginMFAStep reads a second-factor step owed by a session in state step:
+// same origin, a session owing exactly that step, and an administrator not
+// locked out. A nil state means the step is over; the error (or nil, when
+// failStep already answered a form) is the handler's result.
+func (s *Server) beginMFAStep(w http.ResponseWriter, r *http.Request, step string) (*mfaStepState, error) {
 	in, err := readSignIn(w, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.sameOrigin(r); err != nil {
-		return s.failStep(w, r, in, holdfast.SessionMFA, err)
+		return nil, s.failStep(w, r, in, step, err)
 	}
-	ctx := r.Context()
-	se, admin, err := s.pendingSession(r, holdfast.SessionMFA)
+	se, admin, err := s.pendingSession(r, step)
 	if err != nil {
-		return s.failStep(w, r, in, "", err)
+		return nil, s.failStep(w, r, in, "", err)
 	}
-	creds, err := credentialsOf(ctx, s.auth.ids, admin)
+	creds, err := credentialsOf(r.Context(), s.auth.ids, admin)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := s.now().UTC()
 	if creds.LockedUntil != nil && now.Before(*creds.LockedUntil) {
-		return s.failStep(w, r, in, "", errBadLogin)
+		return nil, s.failStep(w, r, in, "", errBadLogin)
 	}
+	return &mfaStepState{in: in, session: se, admin: admin, creds: creds, now: now}, nil
+}
+
+// finishMFAStep stores creds after a passed second factor (failures
+// reset) and moves the sign-in on: a new session id for the next step, or
+// a signed-in session. It returns the step still owed ("" for none).
+func (s *Server) finishMFAStep(w http.ResponseWriter, r *http.Request, st *mfaStepState, creds holdfast.Credentials) (string, error) {
+	ctx := r.Context()
+	creds.FailedLogins, creds.UpdatedAt = 0, st.now
+	if err := s.auth.ids.PutCredentials(ctx, &creds); err != nil {
+		return "", err
+	}
+	pending, err := s.nextStep(ctx, st.admin, creds, holdfast.SessionMFA)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.startSession(ctx, w, r, st.admin, st.session.Method, pending); err != nil {
+		return "", err
+	}
+	return pending, nil
+}
+
+// mfaStep serves POST /auth/mfa {code | recovery_code} for a session that
+// owes the second factor.
+func (s *Server) mfaStep(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.beginMFAStep(w, r, holdfast.SessionMFA)
+	if st == nil {
+		return err
+	}
+	ctx, in, admin, creds, now := r.Context(), st.in, st.admin, st.creds, st.now
 	ok := false
 	if code := in.get("recovery_code"); code != "" {
 		creds.RecoveryCodes, ok = idp.UseRecoveryCode(creds.RecoveryCodes, code)
@@ -286,15 +328,8 @@ func (s *Server) mfaStep(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.failStep(w, r, in, holdfast.SessionMFA, err)
 	}
-	creds.FailedLogins, creds.UpdatedAt = 0, now
-	if err := s.auth.ids.PutCredentials(ctx, &creds); err != nil {
-		return err
-	}
-	pending, err := s.nextStep(ctx, admin, creds, holdfast.SessionMFA)
+	pending, err := s.finishMFAStep(w, r, st, creds)
 	if err != nil {
-		return err
-	}
-	if _, err := s.startSession(ctx, w, r, admin, se.Method, pending); err != nil {
 		return err
 	}
 	return s.answerStep(w, r, in, pending)
@@ -345,23 +380,11 @@ func (s *Server) enrollment(ctx context.Context, admin holdfast.Administrator) (
 // the new seed confirms it; the answer carries the recovery codes, shown
 // this once.
 func (s *Server) mfaEnrollFinish(w http.ResponseWriter, r *http.Request) error {
-	in, err := readSignIn(w, r)
-	if err != nil {
+	st, err := s.beginMFAStep(w, r, holdfast.SessionMFAEnroll)
+	if st == nil {
 		return err
 	}
-	if err := s.sameOrigin(r); err != nil {
-		return s.failStep(w, r, in, holdfast.SessionMFAEnroll, err)
-	}
-	ctx := r.Context()
-	se, admin, err := s.pendingSession(r, holdfast.SessionMFAEnroll)
-	if err != nil {
-		return s.failStep(w, r, in, "", err)
-	}
-	creds, err := credentialsOf(ctx, s.auth.ids, admin)
-	if err != nil {
-		return err
-	}
-	now := s.now().UTC()
+	ctx, in, admin, creds, now := r.Context(), st.in, st.admin, st.creds, st.now
 	step, ok := idp.CheckTOTP(creds.TOTPPending, in.get("code"), now, 0)
 	if !ok {
 		return s.failStep(w, r, in, holdfast.SessionMFAEnroll, s.countFailure(ctx, admin, creds, now, "wrong MFA enrolment code"))
@@ -371,15 +394,8 @@ func (s *Server) mfaEnrollFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	creds.TOTPSecret, creds.TOTPPending, creds.TOTPLastStep, creds.RecoveryCodes = creds.TOTPPending, "", step, hashes
-	creds.FailedLogins, creds.UpdatedAt = 0, now
-	if err := s.auth.ids.PutCredentials(ctx, &creds); err != nil {
-		return err
-	}
-	pending, err := s.nextStep(ctx, admin, creds, holdfast.SessionMFA)
+	pending, err := s.finishMFAStep(w, r, st, creds)
 	if err != nil {
-		return err
-	}
-	if _, err := s.startSession(ctx, w, r, admin, se.Method, pending); err != nil {
 		return err
 	}
 	plain := make([]string, len(codes))
