@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/mail"
 	"net/smtp"
@@ -111,7 +112,7 @@ func (s *Server) issueLink(ctx context.Context, r *http.Request, admin holdfast.
 	if err != nil {
 		return err
 	}
-	link := s.baseURL(r) + "/login?reset=" + secret
+	link := s.linkBaseURL(r) + "/login?reset=" + secret
 	subject, intro := "Reset your Holdfast password", "Someone asked to reset the password of your Holdfast administrator account."
 	if purpose == holdfast.LinkInvite {
 		subject, intro = "You are invited to Holdfast", "An administrator account was created for you in Holdfast."
@@ -264,4 +265,24 @@ func (s *Server) inviteNewAdmin(ctx context.Context, r *http.Request, a holdfast
 		return nil
 	}
 	return s.issueLink(ctx, r, a, holdfast.LinkInvite)
+}
+
+// linkBaseURL is the base of URLs mailed to administrators: Options.PublicURL,
+// or else the address the connection reached, never the request's Host or
+// X-Forwarded-* headers. Anyone may ask for a reset link to someone else's
+// address; a Host of theirs would otherwise put their host in a genuine mail
+// and the secret in their logs once the link is clicked.
+func (s *Server) linkBaseURL(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		host = a.String()
+	}
+	return scheme + "://" + host
 }

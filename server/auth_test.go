@@ -757,3 +757,33 @@ func TestLoginPageFormFlow(t *testing.T) {
 		t.Errorf("wrong MFA code through the form: %s\n%s", pageURL, page.body)
 	}
 }
+
+// A reset link is mailed with the server's own address, whatever Host (and
+// matching Origin) the request that asked for it names: anyone may ask for
+// a link to someone else's mailbox.
+func TestResetLinkIgnoresRequestHost(t *testing.T) {
+	f := newAuthFixture(t)
+	admin := f.addAdmin("ops@example.com", "cloud_admin", testPassword)
+	req, err := http.NewRequest("POST", f.ts.URL+"/auth/password/forgot", strings.NewReader(`{"email":"ops@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "attacker.example"
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "http://attacker.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("forgot with a foreign Host: %s", resp.Status)
+	}
+	m := f.mail.next(t)
+	if m.to != admin.Email {
+		t.Fatalf("mail to %q", m.to)
+	}
+	if strings.Contains(m.body, "attacker.example") || !strings.Contains(m.body, f.ts.URL+"/login?reset=") {
+		t.Errorf("mailed link does not name this server (%s):\n%s", f.ts.URL, m.body)
+	}
+}

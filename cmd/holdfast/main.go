@@ -241,6 +241,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	log.Info("listening", "addr", addr, "public_url", cfg.PublicURL)
+	if host, _, err := net.SplitHostPort(addr); cfg.PublicURL == "" && err == nil && !net.ParseIP(host).IsLoopback() {
+		log.Warn("no --public-url: mailed sign-in links name the address each connection reached; set --public-url to the URL users reach this server at")
+	}
 	if h.listening != nil {
 		h.listening(addr)
 	}
