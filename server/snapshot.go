@@ -421,6 +421,13 @@ func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) error {
 	if sn.Items == nil {
 		sn.Items = []storage.Item{}
 	}
+	// Chunk refs stay inside: the account's chunks are shared by all its
+	// users, and a ref read here could be committed into a snapshot of
+	// another device and downloaded from there, past this user's privacy
+	// setting and the reader's scope. Clients restore through /content.
+	for i := range sn.Items {
+		sn.Items[i].Chunks = nil
+	}
 	return writeJSON(w, http.StatusOK, sn)
 }
 

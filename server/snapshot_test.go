@@ -154,6 +154,11 @@ func TestBackupAndRestoreAPI(t *testing.T) {
 	if len(got.Items) != 1 || got.Items[0].Path != "docs/a.txt" {
 		t.Errorf("get = %s", w.Body)
 	}
+	// Chunk refs never leave the server: with one, another device could
+	// commit this user's data as its own and download it from there.
+	if strings.Contains(w.Body.String(), `"chunks"`) || len(got.Items[0].Chunks) != 0 {
+		t.Errorf("get shows chunk refs: %s", w.Body)
+	}
 	req := httptest.NewRequest("GET", "/api/v1/snapshots/"+snap.ID+"/content?path=docs/a.txt", nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	req.Header.Set("Range", "bytes=300000-300099")
