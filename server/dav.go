@@ -265,6 +265,9 @@ func (s *Server) davHold(r *http.Request, holdID string) (holdfast.LegalHold, er
 	if !strings.EqualFold(p.Email, user) {
 		return holdfast.LegalHold{}, legalhold.ErrBadCredential
 	}
+	if err := s.fenceToken(r, p.AccountID); err != nil {
+		return holdfast.LegalHold{}, err
+	}
 	a, err := s.store.GetAdmin(ctx, p.AccountID, p.AdminID)
 	if err != nil {
 		return holdfast.LegalHold{}, err

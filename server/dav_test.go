@@ -404,3 +404,52 @@ func TestDAVMalformedPropfind(t *testing.T) {
 		t.Errorf("HEAD: %d, %d bytes, length %d", res.StatusCode, len(b), res.ContentLength)
 	}
 }
+
+// An administrator's API token used as the WebDAV password is held to the
+// account's geofence, as it is on the API.
+func TestDAVTokenRespectsGeofence(t *testing.T) {
+	f := newDAVFixture(t)
+	ids := f.store.(holdfast.IdentityStore)
+	srv, err := New(Options{Store: f.store, Engine: f.srv.engine, Logger: f.srv.log, Data: f.data,
+		Auth: AuthOptions{Identity: ids}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := ids.GetIdentitySettings(ctx, f.account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.GeofenceEnabled, st.GeofenceAllowed, st.UpdatedAt = true, []string{"192.0.2.0/24"}, time.Now()
+	if err := ids.PutIdentitySettings(ctx, &st); err != nil {
+		t.Fatal(err)
+	}
+	h := srv.Handler()
+	get := func(path, from string, basic bool) int {
+		req := httptest.NewRequest("GET", path, nil)
+		req.RemoteAddr = from + ":4000"
+		if basic {
+			req.SetBasicAuth("root@example.com", testToken)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+testToken)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	file := "/dav/holds/" + f.hold + "/ann@example.com/laptop/docs/report.txt"
+	for _, c := range []struct {
+		name, path, from string
+		basic            bool
+		want             int
+	}{
+		{"API inside", "/api/v1/legal-holds/" + f.hold, "192.0.2.7", false, http.StatusOK},
+		{"WebDAV inside", file, "192.0.2.7", true, http.StatusOK},
+		{"API outside", "/api/v1/legal-holds/" + f.hold, "203.0.113.9", false, http.StatusForbidden},
+		{"WebDAV outside", file, "203.0.113.9", true, http.StatusForbidden},
+	} {
+		if got := get(c.path, c.from, c.basic); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}

@@ -127,15 +127,28 @@ func (s *Server) bearerGeofenced() {
 		if err != nil {
 			return p, err
 		}
-		st, err := s.auth.ids.GetIdentitySettings(r.Context(), p.AccountID)
-		if err != nil {
+		if err := s.fenceToken(r, p.AccountID); err != nil {
 			return holdfast.Principal{}, err
-		}
-		if st.GeofenceEnabled && !fenceAllows(st.GeofenceAllowed, clientIP(r)) {
-			return holdfast.Principal{}, errOutsideFence
 		}
 		return p, nil
 	}
+}
+
+// fenceToken refuses a request authenticated by an API token of accountID
+// from outside the account's geofence, wherever the token is presented:
+// as a bearer token, or as a WebDAV password.
+func (s *Server) fenceToken(r *http.Request, accountID string) error {
+	if s.auth == nil {
+		return nil // sign-in, and with it the geofence, is off
+	}
+	st, err := s.auth.ids.GetIdentitySettings(r.Context(), accountID)
+	if err != nil {
+		return err
+	}
+	if st.GeofenceEnabled && !fenceAllows(st.GeofenceAllowed, clientIP(r)) {
+		return errOutsideFence
+	}
+	return nil
 }
 
 // geofenceBody is the geofence as the API shows and takes it.
