@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,6 +86,17 @@ type authState struct {
 	dummyHash string
 
 	mu sync.Mutex // guards samlKey and samlCrt (created lazily when not configured)
+
+	// failureLocks serialize, per administrator (striped by id), the
+	// read-modify-write of the failed sign-in count (countFailure).
+	failureLocks [64]sync.Mutex
+}
+
+// failureLock returns the lock of adminID's failure count.
+func (a *authState) failureLock(adminID string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(adminID))
+	return &a.failureLocks[h.Sum32()%uint32(len(a.failureLocks))]
 }
 
 // Errors of sign-in. Every refused password login gets errBadLogin, so an

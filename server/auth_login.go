@@ -175,7 +175,7 @@ func (s *Server) checkPassword(r *http.Request, email, password string) (holdfas
 		_, _ = idp.VerifyPassword(s.auth.dummyHash, password)
 	}
 	if !ok {
-		return admin, "", s.countFailure(ctx, admin, creds, now, "wrong password")
+		return admin, "", s.countFailure(ctx, admin, now, "wrong password")
 	}
 	if admin.State != holdfast.AdminActive {
 		s.auditSignIn(ctx, admin, "password", holdfast.OutcomeFailed, "disabled")
@@ -228,8 +228,18 @@ func (s *Server) nextStep(ctx context.Context, admin holdfast.Administrator, cre
 }
 
 // countFailure records a failed password or MFA code: the fifth in a row
-// locks the administrator out for idp.LockoutDuration.
-func (s *Server) countFailure(ctx context.Context, admin holdfast.Administrator, creds holdfast.Credentials, now time.Time, reason string) error {
+// locks the administrator out for idp.LockoutDuration. The count is read
+// afresh and written back under the administrator's failure lock, so
+// attempts made in parallel are each counted; attempts spread over
+// several replicas can still race, by at most one count per replica.
+func (s *Server) countFailure(ctx context.Context, admin holdfast.Administrator, now time.Time, reason string) error {
+	mu := s.auth.failureLock(admin.ID)
+	mu.Lock()
+	defer mu.Unlock()
+	creds, err := credentialsOf(ctx, s.auth.ids, admin)
+	if err != nil {
+		return err
+	}
 	creds.FailedLogins++
 	if creds.FailedLogins >= idp.MaxFailedLogins {
 		until := now.Add(idp.LockoutDuration)
@@ -322,7 +332,7 @@ func (s *Server) mfaStep(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if !ok {
-		err := s.countFailure(ctx, admin, creds, now, "wrong MFA code")
+		err := s.countFailure(ctx, admin, now, "wrong MFA code")
 		if errors.Is(err, errBadLogin) {
 			err = errWrongMFA
 		}
@@ -387,7 +397,7 @@ func (s *Server) mfaEnrollFinish(w http.ResponseWriter, r *http.Request) error {
 	ctx, in, admin, creds, now := r.Context(), st.in, st.admin, st.creds, st.now
 	step, ok := idp.CheckTOTP(creds.TOTPPending, in.get("code"), now, 0)
 	if !ok {
-		return s.failStep(w, r, in, holdfast.SessionMFAEnroll, s.countFailure(ctx, admin, creds, now, "wrong MFA enrolment code"))
+		return s.failStep(w, r, in, holdfast.SessionMFAEnroll, s.countFailure(ctx, admin, now, "wrong MFA enrolment code"))
 	}
 	codes, hashes, err := idp.NewRecoveryCodes()
 	if err != nil {
@@ -462,11 +472,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || !ok {
 		// Counted like a failed sign-in: a stolen session must not be a
 		// way to guess the password at leisure.
-		creds, cerr := credentialsOf(ctx, s.auth.ids, admin)
-		if cerr != nil {
-			return cerr
-		}
-		if cerr := s.countFailure(ctx, admin, creds, s.now().UTC(), "wrong current password"); !errors.Is(cerr, errBadLogin) {
+		if cerr := s.countFailure(ctx, admin, s.now().UTC(), "wrong current password"); !errors.Is(cerr, errBadLogin) {
 			return cerr
 		}
 		return fmt.Errorf("%w: current: the current password is wrong", holdfast.ErrInvalid)

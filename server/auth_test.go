@@ -787,3 +787,19 @@ func TestResetLinkIgnoresRequestHost(t *testing.T) {
 		t.Errorf("mailed link does not name this server (%s):\n%s", f.ts.URL, m.body)
 	}
 }
+
+// Wrong passwords sent in parallel are each counted: five lock the
+// administrator out, and the right password then fails too.
+func TestParallelWrongPasswordsLockOut(t *testing.T) {
+	f := newAuthFixture(t)
+	admin := f.addAdmin("ops@example.com", "cloud_admin", testPassword)
+	var wg sync.WaitGroup
+	for range idp.MaxFailedLogins {
+		wg.Go(func() {
+			f.browser().do("POST", "/auth/login", map[string]string{"email": admin.Email, "password": "Wrong-Password-123"})
+		})
+	}
+	wg.Wait()
+	a := f.browser().do("POST", "/auth/login", map[string]string{"email": admin.Email, "password": testPassword})
+	wantStatus(t, "right password after parallel failures", a, http.StatusUnauthorized)
+}
