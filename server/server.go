@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,6 +65,10 @@ type Options struct {
 	// as the policy decision point; when empty it is derived from each
 	// request (scheme and Host).
 	PublicURL string
+	// TrustedProxies are the load balancers or reverse proxies in front of
+	// the server: from them, the client's address is taken from
+	// X-Forwarded-For (see realIP). Empty trusts none.
+	TrustedProxies []netip.Prefix
 	// Registry receives the server's metrics; nil uses a private registry.
 	// GET /metrics serves it when it is also a prometheus.Gatherer, and the
 	// default gatherer otherwise.
@@ -104,6 +109,8 @@ type Server struct {
 	auth   *authState
 	data   *storage.Store // nil: no backup and restore API
 	export *export.Exporter
+	// trustedProxies are Options.TrustedProxies, masked. Immutable.
+	trustedProxies []netip.Prefix
 }
 
 // New returns a server over opts.Store and opts.Engine.
@@ -136,11 +143,13 @@ func New(opts Options) (*Server, error) {
 		engine:    opts.Engine,
 		log:       log.With("component", "server"),
 		publicURL: publicURL,
-		now:       now,
-		metrics:   m,
-		mux:       http.NewServeMux(),
-		data:      opts.Data,
-		export:    opts.Export,
+
+		trustedProxies: maskedPrefixes(opts.TrustedProxies),
+		now:            now,
+		metrics:        m,
+		mux:            http.NewServeMux(),
+		data:           opts.Data,
+		export:         opts.Export,
 	}
 	if s.export == nil && opts.Data != nil {
 		s.export = export.New(export.Options{Data: opts.Data, Meta: opts.Store, Parent: s.workloadParent})
@@ -150,7 +159,7 @@ func New(opts Options) (*Server, error) {
 	if err := s.initAuth(opts.Auth); err != nil {
 		return nil, err
 	}
-	s.handler = s.observe(s.recoverPanics(s.jsonMisses(s.mux)))
+	s.handler = s.realIP(s.observe(s.recoverPanics(s.jsonMisses(s.mux))))
 	return s, nil
 }
 
@@ -240,4 +249,12 @@ func (s *Server) api(fn apiFunc) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+func maskedPrefixes(ps []netip.Prefix) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.Masked())
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -19,15 +20,18 @@ import (
 // Config is everything `holdfast serve` can be told. Each field comes from
 // a flag, else from its HOLDFAST_* environment variable, else a default.
 type Config struct {
-	Addr      string     // listen address, host:port
-	DataDir   string     // where the embedded database lives
-	DB        string     // metadata store: sqlite:PATH or postgres://...; "" = sqlite in DataDir
-	Edition   string     // edition of the account the first start creates
-	PublicURL string     // URL clients reach this server at; "" = derived from Addr
-	Demo      bool       // fill an empty store with demo data
-	LogLevel  string     // debug, info, warn, error
-	LogFormat string     // text or json
-	Data      dataConfig // the dedup store: blob backend and master key
+	Addr      string // listen address, host:port
+	DataDir   string // where the embedded database lives
+	DB        string // metadata store: sqlite:PATH or postgres://...; "" = sqlite in DataDir
+	Edition   string // edition of the account the first start creates
+	PublicURL string // URL clients reach this server at; "" = derived from Addr
+	// TrustedProxies lists, comma-separated, the addresses or CIDR blocks
+	// of load balancers whose X-Forwarded-For is believed.
+	TrustedProxies string
+	Demo           bool       // fill an empty store with demo data
+	LogLevel       string     // debug, info, warn, error
+	LogFormat      string     // text or json
+	Data           dataConfig // the dedup store: blob backend and master key
 
 	// Bootstrap of the first start; environment only, so secrets stay out
 	// of process listings.
@@ -54,6 +58,7 @@ const (
 	envDB                = "HOLDFAST_DB"
 	envEdition           = "HOLDFAST_EDITION"
 	envPublicURL         = "HOLDFAST_PUBLIC_URL"
+	envTrustedProxies    = "HOLDFAST_TRUSTED_PROXIES"
 	envLogLevel          = "HOLDFAST_LOG_LEVEL"
 	envLogFormat         = "HOLDFAST_LOG_FORMAT"
 	envBootstrapEmail    = "HOLDFAST_BOOTSTRAP_ADMIN_EMAIL"
@@ -101,6 +106,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Edition, "edition", envOr(getenv, envEdition, string(holdfast.EditionElite)),
 		"edition of the account created on first start: elite_plus, elite, enterprise, business ($"+envEdition+")")
 	fs.StringVar(&c.PublicURL, "public-url", getenv(envPublicURL), "URL clients use to reach this server ($"+envPublicURL+")")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", getenv(envTrustedProxies),
+		"comma-separated addresses or CIDR blocks of load balancers whose X-Forwarded-For names the client ($"+envTrustedProxies+")")
 	c.Data.registerFlags(fs, getenv)
 	c.Data.registerJobFlags(fs, getenv)
 	fs.BoolVar(&c.Demo, "demo", false, "on an empty store, create a demo account with users, administrators and a legal hold")
@@ -181,7 +188,32 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--public-url: %q is not an absolute http(s) URL", c.PublicURL))
 		}
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// trustedProxies parses TrustedProxies: addresses (a /32 or /128 each) and
+// CIDR blocks, comma-separated.
+func (c *Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p)
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR block", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // storeKind splits a --db value into its driver and the driver's DSN.

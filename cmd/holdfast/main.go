@@ -211,14 +211,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
-		Store:     store,
-		Engine:    engine,
-		Logger:    log,
-		PublicURL: cfg.PublicURL, // "" = taken from each request
-		Registry:  reg,
-		Auth:      auth,
-		Data:      data,
+		Store:          store,
+		Engine:         engine,
+		Logger:         log,
+		PublicURL:      cfg.PublicURL, // "" = taken from each request
+		TrustedProxies: proxies,
+		Registry:       reg,
+		Auth:           auth,
+		Data:           data,
 	})
 	if err != nil {
 		return err
