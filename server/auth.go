@@ -251,6 +251,12 @@ func (s *Server) sessionSecret(r *http.Request) string {
 // still owed, and sets its cookie. A session the browser already had is
 // ended first: the id changes at every step, so a fixed id is worthless.
 func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, admin holdfast.Administrator, method, pending string) (holdfast.Session, error) {
+	// Every new session is a sign-in, the steps after the password and
+	// password changes included: none starts from outside the geofence (a
+	// session whose address is outside counts as older than the fence).
+	if err := s.fenceSignIn(ctx, admin, clientIP(r)); err != nil {
+		return holdfast.Session{}, err
+	}
 	if old := s.sessionSecret(r); old != "" {
 		if err := s.auth.ids.DeleteSession(ctx, hashID(old)); err != nil {
 			return holdfast.Session{}, err

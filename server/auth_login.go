@@ -438,6 +438,9 @@ func (s *Server) expiredPasswordChange(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return s.failStep(w, r, in, "", err)
 	}
+	if err := s.fenceSignIn(ctx, admin, clientIP(r)); err != nil {
+		return s.failStep(w, r, in, holdfast.SessionPasswordChange, err)
+	}
 	if err := s.setPassword(ctx, s.store, admin, in.get("new"), in.get("repeat")); err != nil {
 		return s.failStep(w, r, in, holdfast.SessionPasswordChange, err)
 	}
@@ -476,6 +479,13 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 			return cerr
 		}
 		return fmt.Errorf("%w: current: the current password is wrong", holdfast.ErrInvalid)
+	}
+	if p.SessionID != "" {
+		// The change starts a new session: refuse it from outside the
+		// geofence before the password changes, not after.
+		if err := s.fenceSignIn(ctx, admin, clientIP(r)); err != nil {
+			return err
+		}
 	}
 	if err := s.setPassword(ctx, s.store, admin, in.New, in.Repeat); err != nil {
 		return err

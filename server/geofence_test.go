@@ -165,3 +165,35 @@ func TestGeofence(t *testing.T) {
 		t.Errorf("office session from home again: %d", w.Code)
 	}
 }
+
+// A password change from outside the fence, inside the grace, is refused
+// and changes nothing: it would start a new session there, and a session
+// started outside would count as older than the fence and outlive the
+// grace.
+func TestPasswordChangeOutsideFenceRefused(t *testing.T) {
+	f := newAuthFixture(t)
+	const office, home = "192.0.2.10", "203.0.113.5"
+	ops := f.addAdmin("ops@example.com", "cloud_admin", testPassword)
+	if w := f.from(office, "PUT", "/api/v1/account/geofence", map[string]any{"enabled": true, "allowed": []string{"192.0.2.0/24"}}, nil); w.Code != http.StatusOK {
+		t.Fatalf("fence: %d %s", w.Code, w.Body)
+	}
+	c := sessionCookieOf(t, f.from(office, "POST", "/auth/login", map[string]string{"email": ops.Email, "password": testPassword}, &http.Cookie{Name: "x", Value: "y"}))
+	w := f.from(home, "GET", "/auth/session", nil, c)
+	if w.Code != http.StatusOK {
+		t.Fatalf("session from home inside the grace: %d", w.Code)
+	}
+	var si sessionInfo
+	decode(t, w, &si)
+	w = f.from(home, "POST", "/auth/password", map[string]string{"current": testPassword, "new": "Another-Secret-7", "repeat": "Another-Secret-7"}, c, "X-CSRF-Token", si.CSRFToken)
+	if w.Code != http.StatusForbidden {
+		t.Fatalf("password change from outside the fence: %d %s", w.Code, w.Body)
+	}
+	if w := f.from(office, "POST", "/auth/login", map[string]string{"email": ops.Email, "password": testPassword}, &http.Cookie{Name: "x", Value: "y"}); w.Code != http.StatusOK {
+		t.Errorf("the old password no longer works after the refused change: %d %s", w.Code, w.Body)
+	}
+	// The grace still ends the old session.
+	f.now = f.now.Add(fenceGrace + time.Minute)
+	if w := f.from(home, "GET", "/auth/session", nil, c); w.Code == http.StatusOK {
+		t.Errorf("session from home after the grace: %d", w.Code)
+	}
+}
