@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -51,9 +52,24 @@ func (s *Server) viewIdP(r *http.Request, c holdfast.IdPConfig) idpView {
 	return v
 }
 
+// absURL reports whether s is an absolute https URL, or an http one on a
+// loopback host. An identity provider's discovery document, keys and
+// metadata decide whose sign-in is believed: fetched over plain http from
+// the network, anyone on the path could swap the keys and forge sign-ins.
 func absURL(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+	if err != nil || u.Host == "" {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := u.Hostname()
+		ip := net.ParseIP(h)
+		return h == "localhost" || (ip != nil && ip.IsLoopback())
+	}
+	return false
 }
 
 // validIdP checks in and builds the configuration; for SAML it reads the
@@ -70,7 +86,7 @@ func (s *Server) validIdP(ctx context.Context, in idpInput, old *holdfast.IdPCon
 	switch c.Kind {
 	case holdfast.IdPOIDC:
 		if !absURL(c.Issuer) {
-			v.Add("issuer", "must be the provider's absolute http(s) issuer URL")
+			v.Add("issuer", "must be the provider's absolute https issuer URL (http only on a loopback host)")
 		}
 		if c.ClientID == "" {
 			v.Add("client_id", "is required")
@@ -85,7 +101,7 @@ func (s *Server) validIdP(ctx context.Context, in idpInput, old *holdfast.IdPCon
 		if (c.MetadataURL == "") == (c.MetadataXML == "") {
 			v.Add("metadata_url", "give the IdP metadata as metadata_url or metadata_xml, one of them")
 		} else if c.MetadataURL != "" && !absURL(c.MetadataURL) {
-			v.Add("metadata_url", "must be an absolute http(s) URL")
+			v.Add("metadata_url", "must be an absolute https URL (http only on a loopback host)")
 		}
 		if c.ClientID != "" || c.ClientSecret != "" {
 			v.Add("client_id", "applies to OIDC only")

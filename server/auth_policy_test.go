@@ -149,7 +149,9 @@ func TestIdentityProviderAPI(t *testing.T) {
 		{"kind": "ldap", "name": "x"},
 		{"kind": "oidc", "name": "x", "issuer": "not a url", "client_id": "c"},
 		{"kind": "oidc", "name": "x", "issuer": "https://idp.example"},
+		{"kind": "oidc", "name": "x", "issuer": "http://idp.example", "client_id": "c"},
 		{"kind": "saml", "name": "x"},
+		{"kind": "saml", "name": "x", "metadata_url": "http://idp.example/metadata"},
 		{"kind": "saml", "name": "x", "metadata_xml": "<notmetadata/>"},
 		{"kind": "oidc", "name": "", "issuer": "https://idp.example", "client_id": "c"},
 	} {
