@@ -97,7 +97,7 @@ func composeMail(from, to, subject, body string, at time.Time) []byte {
 // issueLink makes a new single-use link for admin, voiding the earlier
 // unused ones of the same purpose (re-sending), and mails it. The mail
 // goes out after the answer is decided, so its timing tells nothing.
-func (s *Server) issueLink(ctx context.Context, r *http.Request, admin holdfast.Administrator, purpose string) error {
+func (s *Server) issueLink(ctx context.Context, base string, admin holdfast.Administrator, purpose string) error {
 	now := s.now().UTC()
 	secret := randomSecret(32)
 	l := holdfast.Link{ID: hashID(secret), AccountID: admin.AccountID, AdminID: admin.ID, Purpose: purpose,
@@ -112,7 +112,7 @@ func (s *Server) issueLink(ctx context.Context, r *http.Request, admin holdfast.
 	if err != nil {
 		return err
 	}
-	link := s.linkBaseURL(r) + "/login?reset=" + secret
+	link := base + "/login?reset=" + secret
 	subject, intro := "Reset your Holdfast password", "Someone asked to reset the password of your Holdfast administrator account."
 	if purpose == holdfast.LinkInvite {
 		subject, intro = "You are invited to Holdfast", "An administrator account was created for you in Holdfast."
@@ -146,26 +146,49 @@ func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sameOrigin(r); err != nil {
 		return s.failStep(w, r, in, "", err)
 	}
-	ctx := r.Context()
 	email := strings.ToLower(strings.TrimSpace(in.get("email")))
-	if admin, err := s.store.GetAdminByEmail(ctx, email); err == nil && email != "" && admin.State == holdfast.AdminActive {
-		acct, err := s.store.GetAccount(ctx, admin.AccountID)
-		if err != nil {
-			return err
+	// The lookup and the link are made after the answer, for known and
+	// unknown emails alike, so neither the answer nor its timing tells
+	// whether the email is an administrator's.
+	base := s.linkBaseURL(r)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+	go func() {
+		defer cancel()
+		if err := s.forgotLink(ctx, base, email); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "password reset link", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
 		}
-		if !acct.Settings.SSOEnforced || passwordAllowed(admin.RoleID) {
-			if err := s.issueLink(ctx, r, admin, holdfast.LinkReset); err != nil {
-				return err
-			}
-		}
-	} else if err != nil && !errors.Is(err, holdfast.ErrNotFound) {
-		return err
-	}
+	}()
 	if in.form {
 		http.Redirect(w, r, "/login?sent=1", http.StatusSeeOther)
 		return nil
 	}
 	return writeJSON(w, http.StatusAccepted, forgotAnswer)
+}
+
+// forgotLink mails a reset link to email when it names an active
+// administrator who may use a password.
+func (s *Server) forgotLink(ctx context.Context, base, email string) error {
+	if email == "" {
+		return nil
+	}
+	admin, err := s.store.GetAdminByEmail(ctx, email)
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if admin.State != holdfast.AdminActive {
+		return nil
+	}
+	acct, err := s.store.GetAccount(ctx, admin.AccountID)
+	if err != nil {
+		return err
+	}
+	if acct.Settings.SSOEnforced && !passwordAllowed(admin.RoleID) {
+		return nil
+	}
+	return s.issueLink(ctx, base, admin, holdfast.LinkReset)
 }
 
 // resetPassword serves POST /auth/password/reset {token, new, repeat}:
@@ -243,7 +266,7 @@ func (s *Server) sendLink(w http.ResponseWriter, r *http.Request, right, purpose
 	if _, err := s.apply(ctx, c, func(holdfast.MetaStore) (string, any, error) { return id, nil, nil }); err != nil {
 		return err
 	}
-	if err := s.issueLink(ctx, r, admin, purpose); err != nil {
+	if err := s.issueLink(ctx, s.linkBaseURL(r), admin, purpose); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
@@ -264,7 +287,7 @@ func (s *Server) inviteNewAdmin(ctx context.Context, r *http.Request, a holdfast
 	if acct.Settings.SSOEnforced && !passwordAllowed(a.RoleID) {
 		return nil
 	}
-	return s.issueLink(ctx, r, a, holdfast.LinkInvite)
+	return s.issueLink(ctx, s.linkBaseURL(r), a, holdfast.LinkInvite)
 }
 
 // linkBaseURL is the base of URLs mailed to administrators: Options.PublicURL,
