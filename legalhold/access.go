@@ -40,10 +40,16 @@ func NewCredential(accountID, holdID, createdBy string, now time.Time, expires *
 	if _, err := rand.Read(u[:]); err != nil {
 		return holdfast.HoldCredential{}, "", fmt.Errorf("legalhold: new credential: %w", err)
 	}
-	if _, err := rand.Read(p); err != nil {
-		return holdfast.HoldCredential{}, "", fmt.Errorf("legalhold: new credential: %w", err)
+	var password string
+	// A password that starts with "-" reads as an option to the command
+	// line tools counsel paste it into (rclone obscure, curl -u): draw
+	// again, which costs well under a bit of the 256.
+	for password == "" || password[0] == '-' {
+		if _, err := rand.Read(p); err != nil {
+			return holdfast.HoldCredential{}, "", fmt.Errorf("legalhold: new credential: %w", err)
+		}
+		password = base64.RawURLEncoding.EncodeToString(p)
 	}
-	password := base64.RawURLEncoding.EncodeToString(p)
 	sum := sha256.Sum256([]byte(password))
 	c := holdfast.HoldCredential{
 		AccountID: accountID,

@@ -219,4 +219,14 @@ func TestCredential(t *testing.T) {
 	if c2.UserName == c.UserName || pw2 == pw || !legalhold.CheckPassword(c2, pw2.Reveal(), now.AddDate(10, 0, 0)) {
 		t.Error("credentials repeat, or one without expiry expires")
 	}
+	// No password reads as a command-line option (1 in 64 would).
+	for range 1000 {
+		_, pw, err := legalhold.NewCredential("acct", "hold", "admin", now, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(pw.Reveal(), "-") || len(pw.Reveal()) != 43 {
+			t.Fatalf("password %q", pw.Reveal())
+		}
+	}
 }
