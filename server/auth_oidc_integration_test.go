@@ -78,6 +78,19 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The form can show while a replica of the provider's configuration
+	// still lacks the URI; only a sign-in that comes back to the callback
+	// proves it is known everywhere.
+	for {
+		_, cb := of.signIn(f.browser(), "alice", "alice-password", true)
+		if strings.HasPrefix(cb, f.ts.URL+oidcCallbackPath+"?") && strings.Contains(cb, "code=") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the provider does not send sign-ins back to %s (last stop %s)", f.ts.URL+oidcCallbackPath, cb)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	f.log.Reset()
 	return of
 }
