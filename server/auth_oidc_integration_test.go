@@ -185,6 +185,20 @@ func TestOIDCRealIdPRefusals(t *testing.T) {
 			t.Fatal("a refused sign-in left a session")
 		}
 	}
+	// tamper changes the stored sign-in request behind a callback URL, as
+	// if the server had kept other values than the browser's.
+	tamper := func(t *testing.T, cb string, change func(*holdfast.AuthRequest)) {
+		t.Helper()
+		u, _ := url.Parse(cb)
+		ar, err := ids.TakeAuthRequest(context.Background(), hashID(u.Query().Get("state")), f.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(&ar)
+		if err := ids.CreateAuthRequest(context.Background(), &ar); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	t.Run("replayed callback", func(t *testing.T) {
 		b := f.browser()
@@ -223,46 +237,21 @@ func TestOIDCRealIdPRefusals(t *testing.T) {
 	t.Run("wrong PKCE verifier", func(t *testing.T) {
 		b := f.browser()
 		_, cb := f.signIn(b, "alice", "alice-password", true)
-		u, _ := url.Parse(cb)
-		id := hashID(u.Query().Get("state"))
-		ar, err := ids.TakeAuthRequest(context.Background(), id, f.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ar.Verifier = holdfast.Secret(randomSecret(32))
-		if err := ids.CreateAuthRequest(context.Background(), &ar); err != nil {
-			t.Fatal(err)
-		}
+		tamper(t, cb, func(ar *holdfast.AuthRequest) { ar.Verifier = holdfast.Secret(randomSecret(32)) })
 		refused(t, b, b.do("GET", cb, nil), "token endpoint: invalid_grant")
 	})
 
 	t.Run("missing PKCE verifier", func(t *testing.T) {
 		b := f.browser()
 		_, cb := f.signIn(b, "alice", "alice-password", true)
-		u, _ := url.Parse(cb)
-		ar, err := ids.TakeAuthRequest(context.Background(), hashID(u.Query().Get("state")), f.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ar.Verifier = ""
-		if err := ids.CreateAuthRequest(context.Background(), &ar); err != nil {
-			t.Fatal(err)
-		}
+		tamper(t, cb, func(ar *holdfast.AuthRequest) { ar.Verifier = "" })
 		refused(t, b, b.do("GET", cb, nil), "no PKCE verifier")
 	})
 
 	t.Run("wrong nonce", func(t *testing.T) {
 		b := f.browser()
 		_, cb := f.signIn(b, "alice", "alice-password", true)
-		u, _ := url.Parse(cb)
-		ar, err := ids.TakeAuthRequest(context.Background(), hashID(u.Query().Get("state")), f.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ar.Nonce = holdfast.Secret(randomSecret(32))
-		if err := ids.CreateAuthRequest(context.Background(), &ar); err != nil {
-			t.Fatal(err)
-		}
+		tamper(t, cb, func(ar *holdfast.AuthRequest) { ar.Nonce = holdfast.Secret(randomSecret(32)) })
 		refused(t, b, b.do("GET", cb, nil), "wrong nonce")
 	})
 
