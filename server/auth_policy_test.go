@@ -149,14 +149,22 @@ func TestIdentityProviderAPI(t *testing.T) {
 		{"kind": "ldap", "name": "x"},
 		{"kind": "oidc", "name": "x", "issuer": "not a url", "client_id": "c"},
 		{"kind": "oidc", "name": "x", "issuer": "https://idp.example"},
-		{"kind": "oidc", "name": "x", "issuer": "http://idp.example", "client_id": "c"},
 		{"kind": "saml", "name": "x"},
-		{"kind": "saml", "name": "x", "metadata_url": "http://idp.example/metadata"},
 		{"kind": "saml", "name": "x", "metadata_xml": "<notmetadata/>"},
 		{"kind": "oidc", "name": "", "issuer": "https://idp.example", "client_id": "c"},
 	} {
 		if w := f.do("POST", "/api/v1/identity-providers", bad); w.Code != http.StatusUnprocessableEntity {
 			t.Errorf("POST %v: %d %s", bad, w.Code, w.Body)
+		}
+	}
+	// Discovery, keys and metadata over plain http are refused before
+	// anything is fetched (a man in the middle could swap the keys).
+	for _, plain := range []map[string]any{
+		{"kind": "oidc", "name": "x", "issuer": "http://idp.example", "client_id": "c", "enabled": true},
+		{"kind": "saml", "name": "x", "metadata_url": "http://idp.example/metadata"},
+	} {
+		if w := f.do("POST", "/api/v1/identity-providers", plain); w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "https") {
+			t.Errorf("POST %v: %d %s, want 422 naming https", plain, w.Code, w.Body)
 		}
 	}
 	// A provider answering discovery; a wrong issuer is refused at once.
