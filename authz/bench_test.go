@@ -140,19 +140,22 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 //
 // warm: the request was decided before (decision cache hit); uncached:
 // the decision cache is off, so every decision resolves its attributes
-// (from the per-revision attribute cache) and evaluates the policy; cold:
-// both caches are off, so every attribute is read from the store, as on
-// the first decision after a change.
+// (from the per-revision attribute cache) and evaluates the policy (in
+// Wasm, the default evaluator); uncached-topdown: the same in OPA's
+// interpreter; cold: both caches are off, so every attribute is read from
+// the store, as on the first decision after a change.
 func BenchmarkDecideScale(b *testing.B) {
 	for _, size := range []struct{ admins, roles int }{{1000, 1000}, {10000, 1000}, {100000, 1000}} {
 		big := newBigAccount(b, size.admins, size.roles)
 		ctx := context.Background()
 		reqs := big.requests(1000)
-		for _, mode := range []string{"warm", "uncached", "cold"} {
+		for _, mode := range []string{"warm", "uncached", "uncached-topdown", "cold"} {
 			opts := authz.Options{Store: big.store}
 			switch mode {
 			case "uncached":
 				opts.CacheSize = -1
+			case "uncached-topdown":
+				opts.CacheSize, opts.Evaluator = -1, authz.EvaluatorTopdown
 			case "cold":
 				opts.CacheSize, opts.NoAttributeCache = -1, true
 			}

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/policies"
 )
 
@@ -209,7 +210,9 @@ func loadDecisionFiles(t *testing.T) map[string]decisionFile {
 	return files
 }
 
-// TestDecisionTables runs every table against the engine.
+// TestDecisionTables runs every table against the engine, and holds its
+// evaluator (Wasm) to the very decisions OPA's interpreter makes: the same
+// outcome, reasons, rules and revision.
 func TestDecisionTables(t *testing.T) {
 	cat, err := policies.Load()
 	if err != nil {
@@ -230,6 +233,21 @@ func TestDecisionTables(t *testing.T) {
 					continue
 				}
 				checkCase(t, c, d)
+				td, err := fx.topdown.Decide(ctx, c.request(fx.acct.ID))
+				if err != nil {
+					t.Errorf("%s: topdown: %v", c, err)
+					continue
+				}
+				if d.Allow != td.Allow || !slices.Equal(d.Reasons, td.Reasons) || !slices.Equal(d.Rules, td.Rules) || d.Revision != td.Revision {
+					t.Errorf("%s: wasm and topdown differ:\n wasm    %v %q %q %s\n topdown %v %q %q %s", c,
+						d.Allow, d.Reasons, d.Rules, d.Revision, td.Allow, td.Reasons, td.Rules, td.Revision)
+				}
+			}
+			if fx.engine.Evaluator() != authz.EvaluatorWasm || fx.topdown.Evaluator() != authz.EvaluatorTopdown {
+				t.Errorf("evaluators: %s and %s", fx.engine.Evaluator(), fx.topdown.Evaluator())
+			}
+			if n := fx.engine.WasmFallbacks(); n != 0 {
+				t.Errorf("%d wasm evaluations fell back to topdown", n)
 			}
 			total += len(f.Cases)
 		})

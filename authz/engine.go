@@ -18,10 +18,13 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/policies"
@@ -40,7 +43,18 @@ type Options struct {
 	// NoAttributeCache turns off the per-revision cache of attribute reads
 	// (for measuring the cold path).
 	NoAttributeCache bool
+	// Evaluator chooses how the Rego policies run: EvaluatorWasm (the
+	// default: compiled to WebAssembly by OPA and run in wazero) or
+	// EvaluatorTopdown (OPA's interpreter, which stock OPA runs too). The
+	// decision tables hold both to the same answers.
+	Evaluator string
 }
+
+// Evaluators of the Rego policies.
+const (
+	EvaluatorWasm    = "wasm"
+	EvaluatorTopdown = "topdown"
+)
 
 // Engine decides. It is safe for concurrent use.
 type Engine struct {
@@ -50,6 +64,8 @@ type Engine struct {
 	query      rego.PreparedEvalQuery
 	policyHash string // identifies the compiled policies and catalog
 	modules    map[string]string
+	wasm       *wasmEvaluator // nil: evaluate with topdown
+	fallbacks  atomic.Int64   // wasm evaluations that failed and went to topdown
 	cache      *decisionCache
 	attrs      *attrCaches // nil when Options.NoAttributeCache
 	ids        *idSource
@@ -105,6 +121,17 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authz: compile policies: %w", err)
 	}
+	policyHash := hex.EncodeToString(h.Sum(nil))[:16]
+	var wasm *wasmEvaluator
+	switch opts.Evaluator {
+	case "", EvaluatorWasm:
+		if wasm, err = sharedWasmEvaluator(ctx, policyHash, modules, data); err != nil {
+			return nil, err
+		}
+	case EvaluatorTopdown:
+	default:
+		return nil, fmt.Errorf("authz: unknown evaluator %q (want %q or %q)", opts.Evaluator, EvaluatorWasm, EvaluatorTopdown)
+	}
 	size := opts.CacheSize
 	if size == 0 {
 		size = 10000
@@ -114,8 +141,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		cat:        cat,
 		log:        log.With("component", "authz"),
 		query:      q,
-		policyHash: hex.EncodeToString(h.Sum(nil))[:16],
+		policyHash: policyHash,
 		modules:    modules,
+		wasm:       wasm,
 		cache:      newDecisionCache(size),
 		ids:        newIDSource(),
 	}
@@ -254,13 +282,48 @@ func (e *Engine) revisionString(policyRev, dataRev int64) string {
 	return s
 }
 
-// eval runs the decision document over a resolved input.
+// eval runs the decision document over a resolved input: in Wasm, or in
+// topdown when Wasm is off or failed (topdown then reports any error the
+// policy itself raises).
 func (e *Engine) eval(ctx context.Context, input map[string]any) (holdfast.Decision, error) {
+	if e.wasm != nil {
+		d, err := e.wasm.eval(ctx, input)
+		if err == nil {
+			return d, nil
+		}
+		if ctx.Err() != nil {
+			return holdfast.Decision{}, fmt.Errorf("authz: evaluate: %w", ctx.Err())
+		}
+		e.fallbacks.Add(1)
+		e.log.Warn("wasm evaluation failed; evaluating with topdown", "err", err)
+	}
+	return e.evalTopdown(ctx, input)
+}
+
+// WasmFallbacks counts the evaluations Wasm could not finish, which
+// topdown then made.
+func (e *Engine) WasmFallbacks() int64 { return e.fallbacks.Load() }
+
+// Evaluator names the evaluator the engine runs the policies with.
+func (e *Engine) Evaluator() string {
+	if e.wasm != nil {
+		return EvaluatorWasm
+	}
+	return EvaluatorTopdown
+}
+
+// evalTopdown runs the decision document in OPA's interpreter.
+func (e *Engine) evalTopdown(ctx context.Context, input map[string]any) (holdfast.Decision, error) {
 	v, err := ast.InterfaceToValue(input)
 	if err != nil {
 		return holdfast.Decision{}, fmt.Errorf("authz: input: %w", err)
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(v))
+	c := topdown.NewCancel()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, c.Cancel)
+		defer stop()
+	}
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(v), rego.EvalExternalCancel(c), rego.EvalMetrics(noMetrics))
 	if err != nil {
 		return holdfast.Decision{}, fmt.Errorf("authz: evaluate: %w", err)
 	}
@@ -269,6 +332,8 @@ func (e *Engine) eval(ctx context.Context, input map[string]any) (holdfast.Decis
 	}
 	return parseDecision(rs[0].Expressions[0].Value)
 }
+
+var noMetrics = metrics.NoOp()
 
 // parseDecision reads the {allow, reasons, rules} document.
 func parseDecision(v any) (holdfast.Decision, error) {

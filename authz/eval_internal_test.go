@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/ast"
-
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage/sqlite"
 )
@@ -91,10 +89,10 @@ func evalCases(e *Engine) []evalCase {
 	}
 }
 
-// BenchmarkEval measures the policy evaluation alone (input conversion
-// included) on typical resolved inputs:
+// BenchmarkEval measures the policy evaluation alone (input encoding
+// included) on typical resolved inputs, in each evaluator:
 //
-//	go test -run '^$' -bench Eval ./authz
+//	go test -run '^$' -bench '^BenchmarkEval$' ./authz
 func BenchmarkEval(b *testing.B) {
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "e.db"))
@@ -102,31 +100,28 @@ func BenchmarkEval(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	e, err := New(ctx, Options{Store: store})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, c := range evalCases(e) {
-		d, err := e.eval(ctx, c.input)
-		if err != nil || d.Allow != c.allow || (c.rules != nil && !equalStrings(d.Rules, c.rules)) {
-			b.Fatalf("%s: %+v %v", c.name, d, err)
+	for _, evaluator := range []string{EvaluatorWasm, EvaluatorTopdown} {
+		e, err := New(ctx, Options{Store: store, Evaluator: evaluator})
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.Run(c.name+"/convert", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := ast.InterfaceToValue(c.input); err != nil {
-					b.Fatal(err)
-				}
+		for _, c := range evalCases(e) {
+			d, err := e.eval(ctx, c.input)
+			if err != nil || d.Allow != c.allow || (c.rules != nil && !equalStrings(d.Rules, c.rules)) {
+				b.Fatalf("%s: %+v %v", c.name, d, err)
 			}
-		})
-		b.Run(c.name+"/eval", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := e.eval(ctx, c.input); err != nil {
-					b.Fatal(err)
+			b.Run(c.name+"/"+evaluator, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := e.eval(ctx, c.input); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
+		if n := e.WasmFallbacks(); n != 0 {
+			b.Fatalf("%d evaluations fell back to topdown", n)
+		}
 	}
 }
 

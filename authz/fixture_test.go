@@ -15,9 +15,10 @@ import (
 // users, devices and holds the scope and legal-hold rules need. Ids are
 // fixed, so decision tables can name them.
 type fixture struct {
-	store  holdfast.MetaStore
-	engine *authz.Engine
-	acct   holdfast.Account
+	store   holdfast.MetaStore
+	engine  *authz.Engine // the default evaluator (Wasm)
+	topdown *authz.Engine // the same policies in OPA's interpreter
+	acct    holdfast.Account
 }
 
 // Fixture ids.
@@ -87,7 +88,11 @@ func newFixture(tb testing.TB, edition holdfast.Edition, addons ...string) *fixt
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{store: store, engine: engine}
+	topdown, err := authz.New(ctx, authz.Options{Store: store, Evaluator: authz.EvaluatorTopdown})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &fixture{store: store, engine: engine, topdown: topdown}
 	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	f.acct = holdfast.Account{ID: "acct_" + string(edition), Name: "Fixture " + string(edition), Edition: edition,
 		Addons: addons, Settings: holdfast.DefaultAccountSettings(), CreatedAt: now, UpdatedAt: now}

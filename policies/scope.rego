@@ -15,9 +15,15 @@ role_scope_kinds(role) := declared | implied if {
 	declared := {k | some k in object.get(role, "scope", [])}
 	implied := {"legal_hold_type" |
 		count(declared & broad_scopes) == 0
-		some r in object.get(role, "rights", [])
-		catalog.legal_hold_rights[r]
+		holds_legal_hold_right(object.get(role, "rights", []))
 	}
+}
+
+# holds_legal_hold_right is true when rights (an array or set) holds a
+# Legal Hold Management right; it stops at the first.
+holds_legal_hold_right(rights) if {
+	some r in rights
+	catalog.legal_hold_rights[r]
 }
 
 subject_scope_kinds := role_scope_kinds(subject_role)
