@@ -22,9 +22,15 @@ type metrics struct {
 	handler   http.Handler             // GET /metrics
 }
 
+// fallbackCounter is an engine that counts the policy evaluations its
+// compiled (Wasm) evaluator could not finish (*authz.Engine does).
+type fallbackCounter interface {
+	WasmFallbacks() int64
+}
+
 // newMetrics registers the collectors with reg (nil: a new registry).
 // Collectors already registered there by another Server are reused.
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, engine Engine) (*metrics, error) {
 	var gatherer prometheus.Gatherer = prometheus.DefaultGatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -91,6 +97,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	// works before the first deny.
 	m.decisions.WithLabelValues("allow")
 	m.decisions.WithLabelValues("deny")
+	if fc, ok := engine.(fallbackCounter); ok {
+		fallbacks := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "holdfast_policy_wasm_fallbacks_total",
+			Help: "Policy evaluations the Wasm evaluator could not finish, which OPA's interpreter then made.",
+		}, func() float64 { return float64(fc.WasmFallbacks()) })
+		if _, err := register(reg, fallbacks); err != nil {
+			return nil, err
+		}
+	}
 	m.handler = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})
 	return m, nil
 }

@@ -133,7 +133,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(opts.Registry)
+	m, err := newMetrics(opts.Registry, opts.Engine)
 	if err != nil {
 		return nil, err
 	}

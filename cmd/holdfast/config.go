@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/server"
 )
@@ -29,6 +30,9 @@ type Config struct {
 	// of load balancers whose X-Forwarded-For is believed.
 	TrustedProxies string
 	Demo           bool       // fill an empty store with demo data
+	// PolicyEvaluator runs the Rego policies: wasm (compiled by OPA,
+	// the default) or topdown (OPA's interpreter).
+	PolicyEvaluator string
 	LogLevel       string     // debug, info, warn, error
 	LogFormat      string     // text or json
 	Data           dataConfig // the dedup store: blob backend and master key
@@ -61,6 +65,7 @@ const (
 	envTrustedProxies    = "HOLDFAST_TRUSTED_PROXIES"
 	envLogLevel          = "HOLDFAST_LOG_LEVEL"
 	envLogFormat         = "HOLDFAST_LOG_FORMAT"
+	envPolicyEvaluator   = "HOLDFAST_POLICY_EVALUATOR"
 	envBootstrapEmail    = "HOLDFAST_BOOTSTRAP_ADMIN_EMAIL"
 	envBootstrapPassword = "HOLDFAST_BOOTSTRAP_ADMIN_PASSWORD"
 	envBootstrapToken    = "HOLDFAST_BOOTSTRAP_TOKEN"
@@ -110,6 +115,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 		"comma-separated addresses or CIDR blocks of load balancers whose X-Forwarded-For names the client ($"+envTrustedProxies+")")
 	c.Data.registerFlags(fs, getenv)
 	c.Data.registerJobFlags(fs, getenv)
+	fs.StringVar(&c.PolicyEvaluator, "policy-evaluator", envOr(getenv, envPolicyEvaluator, authz.EvaluatorWasm),
+		"how the Rego policies run: wasm (compiled by OPA) or topdown (OPA's interpreter); both decide alike ($"+envPolicyEvaluator+")")
 	fs.BoolVar(&c.Demo, "demo", false, "on an empty store, create a demo account with users, administrators and a legal hold")
 	c.registerLogFlags(fs, getenv)
 	c.BootstrapEmail = getenv(envBootstrapEmail)
@@ -170,6 +177,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.SAMLKeyFile == "") != (c.SAMLCertFile == "") {
 		errs = append(errs, errors.New("--saml-key and --saml-cert: give both or neither"))
+	}
+	if c.PolicyEvaluator != authz.EvaluatorWasm && c.PolicyEvaluator != authz.EvaluatorTopdown {
+		errs = append(errs, fmt.Errorf("--policy-evaluator: %q is not wasm or topdown", c.PolicyEvaluator))
 	}
 	if !holdfast.Edition(c.Edition).Valid() {
 		errs = append(errs, fmt.Errorf("--edition: %q is not one of elite_plus, elite, enterprise, business", c.Edition))

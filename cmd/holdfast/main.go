@@ -172,10 +172,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			log.Error("close store", "err", err)
 		}
 	}()
-	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log})
+	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log, Evaluator: cfg.PolicyEvaluator})
 	if err != nil {
 		return err
 	}
+	log.Info("policies compiled", "evaluator", engine.Evaluator())
 	if err := bootstrap(ctx, cfg, store, engine, log, stderr); err != nil {
 		return err
 	}
