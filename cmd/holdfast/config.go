@@ -29,13 +29,13 @@ type Config struct {
 	// TrustedProxies lists, comma-separated, the addresses or CIDR blocks
 	// of load balancers whose X-Forwarded-For is believed.
 	TrustedProxies string
-	Demo           bool       // fill an empty store with demo data
+	Demo           bool // fill an empty store with demo data
 	// PolicyEvaluator runs the Rego policies: wasm (compiled by OPA,
 	// the default) or topdown (OPA's interpreter).
 	PolicyEvaluator string
-	LogLevel       string     // debug, info, warn, error
-	LogFormat      string     // text or json
-	Data           dataConfig // the dedup store: blob backend and master key
+	LogLevel        string     // debug, info, warn, error
+	LogFormat       string     // text or json
+	Data            dataConfig // the dedup store: blob backend and master key
 
 	// Bootstrap of the first start; environment only, so secrets stay out
 	// of process listings.
