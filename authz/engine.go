@@ -4,6 +4,11 @@
 // of the spec (editions, scopes, administrator management, custom roles,
 // legal holds). Decide resolves every attribute from live data first, so an
 // edited role or a re-scoped administrator counts from the next request on.
+//
+// The Rego policies run compiled: OPA's Wasm compiler turns the same
+// modules into a WebAssembly module that wazero runs (wasm.go), several
+// times faster than OPA's interpreter (topdown), which stays available
+// (Options.Evaluator) and answers whenever a Wasm evaluation fails.
 package authz
 
 import (

@@ -163,3 +163,33 @@ func TestWasmValueText(t *testing.T) {
 		}
 	}
 }
+
+// TestWasmHeapIsReused: every evaluation starts its heap past its input,
+// so an instance's memory does not grow with the number of evaluations.
+func TestWasmHeapIsReused(t *testing.T) {
+	wasm, _ := engines(t)
+	ctx := context.Background()
+	c := evalCases(wasm)[len(evalCases(wasm))-1]
+	if _, err := wasm.eval(ctx, c.input); err != nil {
+		t.Fatal(err)
+	}
+	in, err := wasm.wasm.get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := in.mem.Size()
+	wasm.wasm.put(in)
+	for range 2000 {
+		if _, err := wasm.eval(ctx, c.input); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err = wasm.wasm.get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wasm.wasm.put(in)
+	if in.mem.Size() != size {
+		t.Fatalf("memory grew from %d to %d bytes over 2,000 evaluations", size, in.mem.Size())
+	}
+}
