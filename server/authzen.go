@@ -59,14 +59,15 @@ func (s *Server) authzenConfiguration(w http.ResponseWriter, r *http.Request) {
 }
 
 // baseURL is Options.PublicURL, or else the scheme and host the request
-// was made to. A TLS-terminating proxy can say https with
-// X-Forwarded-Proto; set PublicURL to not depend on it.
+// was made to. A TLS-terminating proxy listed in Options.TrustedProxies can
+// say https with X-Forwarded-Proto; from any other peer the header is
+// ignored. Set PublicURL to depend on neither.
 func (s *Server) baseURL(r *http.Request) string {
 	if s.publicURL != "" {
 		return s.publicURL
 	}
 	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+	if r.TLS != nil || (viaTrustedProxy(r) && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host

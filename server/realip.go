@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -14,19 +15,35 @@ import (
 // rightmost X-Forwarded-For address that is not itself a trusted proxy;
 // addresses left of it were written by the client and are not believed.
 // Without trusted proxies, or from any other peer, the header is ignored.
+// A request from a trusted proxy is marked, so that baseURL believes its
+// X-Forwarded-Proto and nobody else's.
 func (s *Server) realIP(next http.Handler) http.Handler {
 	if len(s.trustedProxies) == 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ip, ok := s.forwardedFor(r); ok {
-			r2 := new(http.Request)
-			*r2 = *r
-			r2.RemoteAddr = net.JoinHostPort(ip.String(), "0")
-			r = r2
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil || !s.trusted(peer.Addr()) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ip, ok := s.forwardedFor(r)
+		r = r.WithContext(context.WithValue(r.Context(), viaTrustedProxyKey{}, true))
+		if ok {
+			r.RemoteAddr = net.JoinHostPort(ip.String(), "0")
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// viaTrustedProxyKey marks a request relayed by a trusted proxy.
+type viaTrustedProxyKey struct{}
+
+// viaTrustedProxy reports whether r came through one of
+// Options.TrustedProxies.
+func viaTrustedProxy(r *http.Request) bool {
+	v, _ := r.Context().Value(viaTrustedProxyKey{}).(bool)
+	return v
 }
 
 // forwardedFor returns the client address of a request relayed by a

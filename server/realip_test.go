@@ -49,3 +49,37 @@ func TestRealIP(t *testing.T) {
 		t.Errorf("no trusted proxies: client = %s", seen)
 	}
 }
+
+// TestForwardedProto: X-Forwarded-Proto makes the base URL https only when
+// a trusted proxy sent it.
+func TestForwardedProto(t *testing.T) {
+	proxied := &Server{trustedProxies: maskedPrefixes([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})}
+	tests := []struct {
+		name   string
+		s      *Server
+		remote string
+		proto  string
+		want   string
+	}{
+		{"trusted proxy says https", proxied, "10.1.2.3:5000", "https", "https://holdfast.test"},
+		{"trusted proxy says http", proxied, "10.1.2.3:5000", "http", "http://holdfast.test"},
+		{"trusted proxy, no header", proxied, "10.1.2.3:5000", "", "http://holdfast.test"},
+		{"other peer says https", proxied, "198.51.100.7:5000", "https", "http://holdfast.test"},
+		{"no trusted proxies at all", &Server{}, "10.1.2.3:5000", "https", "http://holdfast.test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			h := tt.s.realIP(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = tt.s.baseURL(r) }))
+			r := httptest.NewRequest("GET", "http://holdfast.test/", nil)
+			r.RemoteAddr = tt.remote
+			if tt.proto != "" {
+				r.Header.Set("X-Forwarded-Proto", tt.proto)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if got != tt.want {
+				t.Errorf("base URL = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
