@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -337,6 +338,21 @@ func TestPasswordLoginWithMFAEnrolmentThenCSRFAndTokens(t *testing.T) {
 	a.json(t, &list)
 	if len(list.Tokens) != before+1 {
 		t.Errorf("list: %d tokens, want %d", len(list.Tokens), before+1)
+	}
+
+	// A token cannot mint one that outlives it.
+	bearer := []string{"Authorization", "Bearer " + ct.Secret}
+	for _, days := range []int{0, 31} {
+		a = api.do("POST", "/api/v1/tokens", map[string]any{"name": "longer", "expires_in_days": days}, bearer...)
+		wantStatus(t, fmt.Sprintf("token minting a %d-day token", days), a, http.StatusUnprocessableEntity)
+		if !strings.Contains(a.body, "expires_in_days") || !strings.Contains(a.body, "when the token making this request expires") {
+			t.Errorf("%d days: %s", days, a.body)
+		}
+	}
+	a = api.do("POST", "/api/v1/tokens", map[string]any{"name": "shorter", "expires_in_days": 29}, bearer...)
+	wantStatus(t, "token minting a shorter-lived token", a, http.StatusCreated)
+	if toks, err := f.store.ListTokens(context.Background(), f.admin.AccountID, f.admin.ID); err != nil || len(toks) != before+2 {
+		t.Errorf("tokens after the refusals: %d (%v), want %d", len(toks), err, before+2)
 	}
 
 	// Revoked, it stops working.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -94,12 +95,26 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	p := principal(ctx)
+	now := s.now().UTC().Truncate(time.Microsecond)
+	// A token never mints one that outlives it: otherwise a leaked
+	// short-lived token buys a permanent one.
+	if p.TokenID != "" {
+		parent, err := s.callerToken(ctx, p)
+		if err != nil {
+			return err
+		}
+		if parent.ExpiresAt != nil {
+			if in.ExpiresInDays == 0 || now.Add(time.Duration(in.ExpiresInDays)*24*time.Hour).After(*parent.ExpiresAt) {
+				v.Add("expires_in_days", "must end by %s, when the token making this request expires", parent.ExpiresAt.UTC().Format(time.RFC3339))
+				return v.Err()
+			}
+		}
+	}
 	secret, hash, prefix, err := idp.NewToken()
 	if err != nil {
 		return err
 	}
-	p := principal(ctx)
-	now := s.now().UTC().Truncate(time.Microsecond)
 	tok := holdfast.APIToken{ID: newID("tok_"), AccountID: p.AccountID, AdminID: p.AdminID, Name: in.Name,
 		Hash: hash, Prefix: prefix, CreatedAt: now}
 	if in.ExpiresInDays > 0 {
@@ -118,6 +133,20 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusCreated, createdToken{APIToken: tok, Secret: secret.Reveal()})
+}
+
+// callerToken returns the API token the caller authenticated with.
+func (s *Server) callerToken(ctx context.Context, p holdfast.Principal) (holdfast.APIToken, error) {
+	toks, err := s.store.ListTokens(ctx, p.AccountID, p.AdminID)
+	if err != nil {
+		return holdfast.APIToken{}, err
+	}
+	for _, t := range toks {
+		if t.ID == p.TokenID {
+			return t, nil
+		}
+	}
+	return holdfast.APIToken{}, fmt.Errorf("the caller's token %s: %w", p.TokenID, holdfast.ErrNotFound)
 }
 
 // revokeToken serves DELETE /api/v1/tokens/{id} (api_tokens.manage): the
