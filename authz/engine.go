@@ -300,7 +300,13 @@ func (e *Engine) eval(ctx context.Context, input map[string]any) (holdfast.Decis
 			return holdfast.Decision{}, fmt.Errorf("authz: evaluate: %w", ctx.Err())
 		}
 		e.fallbacks.Add(1)
-		e.log.Warn("wasm evaluation failed; evaluating with topdown", "err", err)
+		if errors.Is(err, errInputRefused) {
+			// Expected for odd inputs (invalid UTF-8 in an action name):
+			// not worth a warning a caller could flood the log with.
+			e.log.Debug("input not evaluated in wasm; evaluating with topdown", "err", err)
+		} else {
+			e.log.Warn("wasm evaluation failed; evaluating with topdown", "err", err)
+		}
 	}
 	return e.evalTopdown(ctx, input)
 }

@@ -1,7 +1,10 @@
 package authz
 
 import (
+	"bytes"
+	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -10,15 +13,21 @@ import (
 )
 
 // appendJSON appends the JSON form of v, a resolved input: maps with string
-// keys, slices, strings, booleans, numbers and nil, as the resolver and
-// decoded request bodies build them. Object keys keep map order (the
-// policy reads objects, not text). Types outside the fast path go through
-// encoding/json, so the result is always what json.Marshal would accept.
+// keys, slices, strings, booleans, numbers and nil, as the resolver builds
+// them (callers' documents pass canonicalDoc first). Object keys keep map
+// order (the policy reads objects, not text). The text must mean to the
+// Wasm module exactly what ast.InterfaceToValue(v) means to topdown; where
+// that is not certain (invalid UTF-8, numbers outside float64), it is an
+// error, and topdown decides instead. Other Go types are read as OPA reads
+// them: through their JSON form.
 func appendJSON(b []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
+		if !utf8.ValidString(x) {
+			return nil, errInvalidUTF8
+		}
 		return appendJSONString(b, x), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
@@ -32,8 +41,8 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		}
 		return strconv.AppendFloat(b, x, 'g', -1, 64), nil
 	case json.Number:
-		if !json.Valid([]byte(x)) {
-			return nil, fmt.Errorf("input: invalid number %q", string(x))
+		if !validNumber(string(x)) {
+			return nil, errors.New("input: a number outside the JSON grammar or float64")
 		}
 		return append(b, x...), nil
 	case map[string]any:
@@ -44,6 +53,9 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 				b = append(b, ',')
 			}
 			first = false
+			if !utf8.ValidString(k) {
+				return nil, errInvalidUTF8
+			}
 			b = appendJSONString(b, k)
 			b = append(b, ':')
 			var err error
@@ -70,25 +82,47 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
+			if !utf8.ValidString(e) {
+				return nil, errInvalidUTF8
+			}
 			b = appendJSONString(b, e)
 		}
 		return append(b, ']'), nil
 	}
-	// Named string types (holdfast.ResourceType and the like).
-	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
-		return appendJSONString(b, rv.String()), nil
+	// Named string types without a JSON or text form of their own
+	// (holdfast.ResourceType and the like) are their string.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String && !hasMarshaler(rv.Type()) {
+		return appendJSON(b, rv.String())
 	}
-	enc, err := json.Marshal(v)
+	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("input: %w", err)
 	}
-	return append(b, enc...), nil
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var plain any
+	if err := dec.Decode(&plain); err != nil {
+		return nil, fmt.Errorf("input: %w", err)
+	}
+	return appendJSON(b, plain)
+}
+
+var errInvalidUTF8 = errors.New("input: a string is not valid UTF-8")
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+func hasMarshaler(t reflect.Type) bool {
+	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler) ||
+		reflect.PointerTo(t).Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(textMarshaler)
 }
 
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
-// U+FFFD, as encoding/json does.
+// U+FFFD, as encoding/json does (appendJSON refuses it before).
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0

@@ -169,7 +169,15 @@ func (r resolver) input(ctx context.Context, acct holdfast.Account, admin holdfa
 	if err != nil {
 		return nil, err
 	}
-	action := map[string]any{"name": req.Action.Name, "properties": orEmpty(req.Action.Properties)}
+	props, err := canonicalDoc("action properties", req.Action.Properties)
+	if err != nil {
+		return nil, err
+	}
+	reqContext, err := canonicalDoc("context", req.Context)
+	if err != nil {
+		return nil, err
+	}
+	action := map[string]any{"name": req.Action.Name, "properties": props}
 	return map[string]any{
 		"account": map[string]any{
 			"id":      acct.ID,
@@ -188,15 +196,8 @@ func (r resolver) input(ctx context.Context, acct holdfast.Account, admin holdfa
 		},
 		"action":   action,
 		"resource": resource,
-		"context":  orEmpty(req.Context),
+		"context":  reqContext,
 	}, nil
-}
-
-func orEmpty(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
-	}
-	return m
 }
 
 // resource resolves the attributes of the request's resource. Stored

@@ -34,8 +34,12 @@ import (
 // wasmResultVar is the variable the compiled query binds the decision to.
 const wasmResultVar = "d"
 
-// wasmKeepBuffer is the largest input buffer an instance keeps for reuse.
-const wasmKeepBuffer = 1 << 20
+// wasmKeepBuffer is the largest input buffer an instance keeps for reuse,
+// and wasmKeepMemory the largest memory a pooled instance keeps.
+const (
+	wasmKeepBuffer = 1 << 20
+	wasmKeepMemory = 8 << 20
+)
 
 // wasmMaxPages bounds an instance's memory (64 KiB pages): 64 MiB.
 const wasmMaxPages = 1024
@@ -179,6 +183,11 @@ func (ev *wasmEvaluator) resolveBuiltins(ctx context.Context, in *wasmInstance) 
 		if f == nil {
 			return fmt.Errorf("builtin %s has no implementation", name)
 		}
+		// The host answers with a bare builtin context: no caches, no
+		// clock, no network. A policy needing more runs in topdown.
+		if b, ok := ast.BuiltinMap[name]; !ok || b.Nondeterministic {
+			return fmt.Errorf("builtin %s cannot run on the host of a wasm policy", name)
+		}
 		ev.builtins[id], ev.names[id] = f, name
 	}
 	return nil
@@ -248,7 +257,9 @@ type wasmInstanceKey struct{}
 // JSON when it is JSON (no sets), which is far cheaper than the Rego parser.
 func parseWasmValue(text []byte) (*ast.Term, error) {
 	var x any
-	if err := json.Unmarshal(text, &x); err == nil {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	if err := dec.Decode(&x); err == nil && !dec.More() {
 		v, err := ast.InterfaceToValue(x)
 		if err != nil {
 			return nil, err
@@ -341,8 +352,15 @@ func (ev *wasmEvaluator) get(ctx context.Context) (*wasmInstance, error) {
 	return in, nil
 }
 
-// put returns an instance taken with get to the pool.
+// put returns an instance taken with get to the pool. One whose memory
+// grew past wasmKeepMemory (a rare huge input) is closed instead, so the
+// pool does not pin its peak.
 func (ev *wasmEvaluator) put(in *wasmInstance) {
+	if in.mem.Size() > wasmKeepMemory {
+		in.mod.Close(context.Background())
+		<-ev.sem
+		return
+	}
 	ev.mu.Lock()
 	ev.free = append(ev.free, in)
 	ev.mu.Unlock()
@@ -371,14 +389,28 @@ func (ev *wasmEvaluator) eval(ctx context.Context, input map[string]any) (holdfa
 	if err != nil {
 		return holdfast.Decision{}, err
 	}
+	// The instance goes back to the pool only after a clean evaluation (or
+	// an input refused before it ran); on any failure, a panic included,
+	// it is dropped, so the pool never loses a slot.
+	healthy := false
+	defer func() {
+		if healthy {
+			ev.put(in)
+		} else {
+			ev.drop(ctx, in)
+		}
+	}()
 	out, err := in.run(ctx, ev, input)
+	if errors.Is(err, errInputRefused) {
+		healthy = true
+		return holdfast.Decision{}, err
+	}
 	if err != nil {
-		ev.drop(ctx, in)
 		return holdfast.Decision{}, err
 	}
 	var rs wasmDecision
-	err = json.Unmarshal(out, &rs) // out is the instance's memory: decode before put
-	ev.put(in)
+	err = json.Unmarshal(out, &rs) // out is the instance's memory: decoded before put
+	healthy = err == nil
 	if err != nil {
 		return holdfast.Decision{}, fmt.Errorf("decision: %w", err)
 	}
@@ -404,7 +436,7 @@ func (ev *wasmEvaluator) eval(ctx context.Context, input map[string]any) (holdfa
 func (in *wasmInstance) run(ctx context.Context, ev *wasmEvaluator, input map[string]any) ([]byte, error) {
 	buf, err := appendJSON(in.buf[:0], input)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errInputRefused, err)
 	}
 	if cap(buf) <= wasmKeepBuffer {
 		in.buf = buf
@@ -413,11 +445,11 @@ func (in *wasmInstance) run(ctx context.Context, ev *wasmEvaluator, input map[st
 	}
 	end := uint64(in.heapBase) + uint64(len(buf))
 	if end > uint64(wasmMaxPages)<<16 {
-		return nil, errors.New("input too large")
+		return nil, fmt.Errorf("%w: %d bytes of input", errInputRefused, len(buf))
 	}
 	if size := uint64(in.mem.Size()); end > size {
 		if _, ok := in.mem.Grow(uint32((end - size + 0xffff) >> 16)); !ok {
-			return nil, errors.New("input too large")
+			return nil, fmt.Errorf("%w: %d bytes of input", errInputRefused, len(buf))
 		}
 	}
 	if !in.mem.Write(in.heapBase, buf) {
@@ -428,8 +460,15 @@ func (in *wasmInstance) run(ctx context.Context, ev *wasmEvaluator, input map[st
 	if err != nil {
 		return nil, err
 	}
+	if res[0] == 0 {
+		return nil, errors.New("the module returned no result")
+	}
 	return cBytes(in.mem, uint32(res[0])), nil
 }
+
+// errInputRefused is an input the instance did not evaluate: it cannot be
+// encoded faithfully, or does not fit. The instance is unharmed.
+var errInputRefused = errors.New("input not evaluated in wasm")
 
 // cBytes returns the NUL-terminated string at addr, as a view of mem.
 func cBytes(mem api.Memory, addr uint32) []byte {

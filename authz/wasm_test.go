@@ -193,3 +193,28 @@ func TestWasmHeapIsReused(t *testing.T) {
 		t.Fatalf("memory grew from %d to %d bytes over 2,000 evaluations", size, in.mem.Size())
 	}
 }
+
+// TestWasmDropsGrownInstances: an instance whose memory a big input grew
+// past wasmKeepMemory is closed, not pooled at its peak.
+func TestWasmDropsGrownInstances(t *testing.T) {
+	wasm, _ := engines(t)
+	ctx := context.Background()
+	c := evalCases(wasm)[0]
+	c.input["context"] = map[string]any{"padding": strings.Repeat("x", 2*wasmKeepMemory)}
+	if _, err := wasm.eval(ctx, c.input); err != nil {
+		t.Fatal(err)
+	}
+	if n := wasm.WasmFallbacks(); n != 0 {
+		t.Fatalf("%d fallbacks: the input fits and should run in wasm", n)
+	}
+	wasm.wasm.mu.Lock()
+	defer wasm.wasm.mu.Unlock()
+	for _, in := range wasm.wasm.free {
+		if in.mem.Size() > wasmKeepMemory {
+			t.Fatalf("a pooled instance keeps %d bytes of memory", in.mem.Size())
+		}
+	}
+	if len(wasm.wasm.sem) != 0 {
+		t.Fatalf("%d pool slots still taken", len(wasm.wasm.sem))
+	}
+}

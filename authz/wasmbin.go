@@ -95,6 +95,9 @@ func dropMemoryImport(b []byte) (rest, limits []byte, err error) {
 	r := wasmReader{b: b, p: n}
 	var kept [][]byte
 	for range count {
+		if r.err != nil {
+			break
+		}
 		start := r.p
 		r.name()
 		r.name()
@@ -198,6 +201,9 @@ func (r *wasmReader) limits() []byte {
 func readULEB(b []byte) (v uint32, n int, err error) {
 	var shift uint
 	for i := 0; i < len(b) && i < 5; i++ {
+		if i == 4 && b[i]&0xf0 != 0 {
+			return 0, 0, errors.New("LEB128 number overflows 32 bits")
+		}
 		v |= uint32(b[i]&0x7f) << shift
 		if b[i]&0x80 == 0 {
 			return v, i + 1, nil

@@ -108,4 +108,7 @@ func TestULEB(t *testing.T) {
 	if _, _, err := readULEB(bytes.Repeat([]byte{0x80}, 6)); err == nil {
 		t.Error("an unterminated number was read")
 	}
+	if _, _, err := readULEB([]byte{0xff, 0xff, 0xff, 0xff, 0x1f}); err == nil {
+		t.Error("a number over 32 bits was read")
+	}
 }
