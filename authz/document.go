@@ -17,8 +17,8 @@ import (
 // to guess at a Go type. Anything else is bad input.
 const (
 	maxDocDepth   = 32
-	maxDocValues  = 10000
-	maxDocStrings = 256 << 10 // bytes of strings and keys, in all
+	maxDocValues  = 1000
+	maxDocStrings = 64 << 10 // bytes of strings and keys, in all
 )
 
 type docBudget struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -157,5 +158,31 @@ func TestIntegrationAdministratorsAndAudit(t *testing.T) {
 	decode(t, w, &v)
 	if v.OK || v.Break == nil || !strings.Contains(v.Break.Reason, "hash") {
 		t.Errorf("verify after tampering = %s, want a break", w.Body)
+	}
+}
+
+// TestIntegrationAuthZENOddContext: a context the policy cannot be given
+// faithfully (a number beyond float64, found in review to be allowed by the
+// Wasm evaluator while topdown failed) is a clear denial, not an answer.
+func TestIntegrationAuthZENOddContext(t *testing.T) {
+	f := newRealFixture(t)
+	ask := func(context string) evaluationResponse {
+		t.Helper()
+		body := `{"subject":{"type":"administrator","id":"root@example.com"},"action":{"name":"users.view"},` +
+			`"resource":{"type":"account","id":"` + f.account.ID + `"},"context":` + context + `}`
+		w := f.do("POST", "/access/v1/evaluation", body)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", context, w.Code, w.Body)
+		}
+		var r evaluationResponse
+		decode(t, w, &r)
+		return r
+	}
+	if r := ask(`{"n":1}`); !r.Decision {
+		t.Fatalf("control: %+v", r)
+	}
+	r := ask(`{"n":1e1000000}`)
+	if reasons, _ := json.Marshal(r.Context["reasons"]); r.Decision || !strings.Contains(string(reasons), "context: ") {
+		t.Fatalf("huge number: %+v", r)
 	}
 }
