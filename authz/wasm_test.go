@@ -150,6 +150,8 @@ func TestWasmValueText(t *testing.T) {
 	}{
 		{`"a \"b\""`, `"a \"b\""`, true},
 		{`[1, {"k": "v"}]`, `[1,{"k":"v"}]`, true},
+		{`9007199254740993`, `9007199254740993`, true}, // beyond float64's integers: kept exactly
+		{`{"k": [null, true, 2.5e-3, "\u00e9"]}`, `{"k":[null,true,2.5e-3,"é"]}`, true},
 		{`{"a", "b"}`, `{"a", "b"}`, false},
 		{`{"k": {1}}`, `{"k": {1}}`, false},
 	} {
