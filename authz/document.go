@@ -53,7 +53,7 @@ func (b *docBudget) canonical(v any, depth int) (any, error) {
 		return x, b.str(x)
 	case json.Number:
 		if !validNumber(string(x)) {
-			return nil, fmt.Errorf("%q is not a number", truncate(string(x)))
+			return nil, fmt.Errorf("%q is not a JSON number within float64's range", truncate(string(x)))
 		}
 		return x, nil
 	case float64:

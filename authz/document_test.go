@@ -43,8 +43,8 @@ func TestCanonicalDocRefuses(t *testing.T) {
 		doc  map[string]any
 		want string
 	}{
-		{"huge exponent", map[string]any{"n": json.Number("1e1000000")}, "is not a number"},
-		{"string posing as a number", map[string]any{"op": json.Number(`"create"`)}, "is not a number"},
+		{"huge exponent", map[string]any{"n": json.Number("1e1000000")}, "is not a JSON number within float64's range"},
+		{"string posing as a number", map[string]any{"op": json.Number(`"create"`)}, "is not a JSON number"},
 		{"NaN", map[string]any{"n": math.NaN()}, "is not a number"},
 		{"invalid UTF-8 value", map[string]any{"s": "a\xffb"}, "not valid UTF-8"},
 		{"invalid UTF-8 key", map[string]any{"\xff": 1}, "not valid UTF-8"},
