@@ -130,7 +130,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	var wasm *wasmEvaluator
 	switch opts.Evaluator {
 	case "", EvaluatorWasm:
-		if wasm, err = sharedWasmEvaluator(ctx, policyHash, modules, data); err != nil {
+		if wasm, err = sharedWasmEvaluator(ctx, policyHash, modules, catJSON); err != nil {
 			return nil, err
 		}
 	case EvaluatorTopdown:
@@ -368,12 +368,17 @@ func parseDecision(v any) (holdfast.Decision, error) {
 			}
 		}
 	}
+	return withDefaultReason(d), nil
+}
+
+// withDefaultReason gives a denial without reasons the default-deny one:
+// a denial always says why, whichever evaluator made it.
+func withDefaultReason(d holdfast.Decision) holdfast.Decision {
 	if !d.Allow && len(d.Reasons) == 0 {
-		// Default deny still says why.
 		d.Reasons = []string{"no rule allows this"}
 		d.Rules = append(d.Rules, "authz.default_deny")
 	}
-	return d, nil
+	return d
 }
 
 // sortedKeys returns m's keys in order.

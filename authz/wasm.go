@@ -49,13 +49,18 @@ const wasmMaxPages = 1024
 type wasmEvaluator struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
-	data     []byte // the catalog document, as JSON
-	builtins map[int32]topdown.BuiltinFunc
-	names    map[int32]string
+	data     []byte                // the catalog document, as JSON
+	builtins map[int32]hostBuiltin // by the id the module calls them with
 
 	mu   sync.Mutex // guards free
 	free []*wasmInstance
 	sem  chan struct{} // one token per instance in use: bounds concurrent evaluations
+}
+
+// hostBuiltin is a builtin the module asks the host for.
+type hostBuiltin struct {
+	name string
+	f    topdown.BuiltinFunc
 }
 
 // wasmInstance is one module instance.
@@ -84,17 +89,18 @@ type wasmOnce struct {
 
 // sharedWasmEvaluator returns the evaluator of the modules and catalog
 // data that hash identifies, compiling it on first use.
-func sharedWasmEvaluator(ctx context.Context, hash string, modules map[string]string, data map[string]any) (*wasmEvaluator, error) {
+func sharedWasmEvaluator(ctx context.Context, hash string, modules map[string]string, catalogJSON []byte) (*wasmEvaluator, error) {
 	v, _ := wasmEvaluators.LoadOrStore(hash, &wasmOnce{})
 	w := v.(*wasmOnce)
 	w.once.Do(func() {
-		w.ev, w.err = newWasmEvaluator(context.WithoutCancel(ctx), modules, data)
+		w.ev, w.err = newWasmEvaluator(context.WithoutCancel(ctx), modules, catalogJSON)
 	})
 	return w.ev, w.err
 }
 
-// newWasmEvaluator compiles modules to Wasm and checks one instance.
-func newWasmEvaluator(ctx context.Context, modules map[string]string, data map[string]any) (*wasmEvaluator, error) {
+// newWasmEvaluator compiles modules to Wasm and checks one instance;
+// catalogJSON is the catalog document (data.holdfast.catalog).
+func newWasmEvaluator(ctx context.Context, modules map[string]string, catalogJSON []byte) (*wasmEvaluator, error) {
 	opts := []func(*rego.Rego){
 		rego.Query(wasmResultVar + " = " + DecisionQuery),
 		rego.SetRegoVersion(ast.RegoV1),
@@ -110,7 +116,7 @@ func newWasmEvaluator(ctx context.Context, modules map[string]string, data map[s
 	if err != nil {
 		return nil, fmt.Errorf("authz: %w", err)
 	}
-	doc, err := json.Marshal(map[string]any{"holdfast": map[string]any{"catalog": data}})
+	doc, err := json.Marshal(map[string]any{"holdfast": map[string]any{"catalog": json.RawMessage(catalogJSON)}})
 	if err != nil {
 		return nil, fmt.Errorf("authz: catalog data: %w", err)
 	}
@@ -178,7 +184,7 @@ func (ev *wasmEvaluator) resolveBuiltins(ctx context.Context, in *wasmInstance) 
 	if err := json.Unmarshal([]byte(cString(in.mem, uint32(dump[0]))), &ids); err != nil {
 		return fmt.Errorf("builtins: %w", err)
 	}
-	ev.builtins, ev.names = map[int32]topdown.BuiltinFunc{}, map[int32]string{}
+	ev.builtins = map[int32]hostBuiltin{}
 	for name, id := range ids {
 		f := topdown.GetBuiltin(name)
 		if f == nil {
@@ -189,7 +195,7 @@ func (ev *wasmEvaluator) resolveBuiltins(ctx context.Context, in *wasmInstance) 
 		if b, ok := ast.BuiltinMap[name]; !ok || b.Nondeterministic {
 			return fmt.Errorf("builtin %s cannot run on the host of a wasm policy", name)
 		}
-		ev.builtins[id], ev.names[id] = f, name
+		ev.builtins[id] = hostBuiltin{name: name, f: f}
 	}
 	return nil
 }
@@ -203,11 +209,11 @@ func (ev *wasmEvaluator) callBuiltin(ctx context.Context, m api.Module, id uint3
 	if in == nil || in.mod != m {
 		panic(errors.New("builtin called outside an evaluation"))
 	}
-	f, ok := ev.builtins[int32(id)]
+	b, ok := ev.builtins[int32(id)]
 	if !ok {
 		panic(fmt.Errorf("unknown builtin %d", id))
 	}
-	name := ev.names[int32(id)]
+	name := b.name
 	operands := make([]*ast.Term, len(args))
 	for i, addr := range args {
 		res, err := in.valueDump.Call(ctx, uint64(addr))
@@ -222,7 +228,7 @@ func (ev *wasmEvaluator) callBuiltin(ctx context.Context, m api.Module, id uint3
 	}
 	var out *ast.Term
 	bctx := topdown.BuiltinContext{Context: ctx, Cancel: topdown.NewCancel()}
-	if err := f(bctx, operands, func(t *ast.Term) error { out = t; return nil }); err != nil {
+	if err := b.f(bctx, operands, func(t *ast.Term) error { out = t; return nil }); err != nil {
 		panic(fmt.Errorf("%s: %w", name, err))
 	}
 	if out == nil {
@@ -477,11 +483,7 @@ func (ev *wasmEvaluator) eval(ctx context.Context, input map[string]any) (holdfa
 	if len(d.Rules) == 0 {
 		d.Rules = nil
 	}
-	if !d.Allow && len(d.Reasons) == 0 {
-		d.Reasons = []string{"no rule allows this"}
-		d.Rules = append(d.Rules, "authz.default_deny")
-	}
-	return d, nil
+	return withDefaultReason(d), nil
 }
 
 // run writes input past the catalog, evaluates, and returns the result's
