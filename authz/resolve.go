@@ -70,7 +70,7 @@ func (ri roleInfo) object() map[string]any {
 	return map[string]any{
 		"id":         ri.ID,
 		"name":       ri.Name,
-		"product":    ri.Product,
+		"product":    string(ri.Product),
 		"scope":      nonNil(ri.Scope),
 		"predefined": ri.Predefined,
 		"base":       ri.base,
@@ -204,7 +204,7 @@ func (r resolver) input(ctx context.Context, acct holdfast.Account, admin holdfa
 // attributes win over the caller's properties; only the properties that
 // describe a change or a new resource are taken from the caller.
 func (r resolver) resource(ctx context.Context, acct holdfast.Account, admin holdfast.Administrator, ent holdfast.Entity) (map[string]any, error) {
-	out := map[string]any{"type": ent.Type, "id": ent.ID, "exists": ent.ID != ""}
+	out := map[string]any{"type": string(ent.Type), "id": ent.ID, "exists": ent.ID != ""}
 	props := ent.Properties
 	switch ent.Type {
 	case holdfast.ResourceUser:
