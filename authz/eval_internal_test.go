@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/holdfast/holdfast"
@@ -107,7 +108,7 @@ func BenchmarkEval(b *testing.B) {
 		}
 		for _, c := range evalCases(e) {
 			d, err := e.eval(ctx, c.input)
-			if err != nil || d.Allow != c.allow || (c.rules != nil && !equalStrings(d.Rules, c.rules)) {
+			if err != nil || d.Allow != c.allow || (c.rules != nil && !slices.Equal(d.Rules, c.rules)) {
 				b.Fatalf("%s: %+v %v", c.name, d, err)
 			}
 			b.Run(c.name+"/"+evaluator, func(b *testing.B) {
@@ -123,16 +124,4 @@ func BenchmarkEval(b *testing.B) {
 			b.Fatalf("%d evaluations fell back to topdown", n)
 		}
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
