@@ -55,19 +55,28 @@ func (c *clientFlags) client(getenv func(string) string) (*backup.Client, error)
 }
 
 // parseWithArgs is parseFlags for commands that take arguments after the
-// flags.
+// flags (usageArgs names them in the usage line).
 func parseWithArgs(fs *flag.FlagSet, args []string, stderr io.Writer, usageArgs string) (help bool, err error) {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "Usage: holdfast %s [flags] %s\n\nFlags:\n", fs.Name(), usageArgs)
-		fs.PrintDefaults()
+		printUsage(fs, stderr, usageArgs)
 		if errors.Is(err, flag.ErrHelp) {
 			return true, nil
 		}
 		return false, fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	return false, nil
+}
+
+// printUsage writes fs's usage line and flags to stderr.
+func printUsage(fs *flag.FlagSet, stderr io.Writer, usageArgs string) {
+	if usageArgs != "" {
+		usageArgs = " " + usageArgs
+	}
+	fs.SetOutput(stderr)
+	fmt.Fprintf(stderr, "Usage: holdfast %s [flags]%s\n\nFlags:\n", fs.Name(), usageArgs)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
