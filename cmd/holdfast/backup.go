@@ -184,7 +184,7 @@ func (l *localData) open(ctx context.Context) (*storage.Store, error) {
 	return data, err
 }
 
-func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	var l localData
 	var readData, asJSON bool
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
@@ -198,6 +198,11 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
+	defer func() {
+		if cerr := data.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("check: close store: %w", cerr)
+		}
+	}()
 	rep, err := data.Check(ctx, readData)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
@@ -225,7 +230,7 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	if len(args) == 0 || args[0] != "rotate" {
 		fmt.Fprint(stderr, "Usage: holdfast keys rotate [--account ID] [flags]\n")
 		return errors.New("keys: the only subcommand is rotate")
@@ -242,6 +247,11 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
 	}
+	defer func() {
+		if cerr := data.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("keys rotate: close store: %w", cerr)
+		}
+	}()
 	ids, err := data.Accounts(ctx)
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
