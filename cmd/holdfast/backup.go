@@ -103,7 +103,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if (cf.device == "") == (cf.source == "") {
 		errs = append(errs, errors.New("give exactly one of --device NAME and --source mail|calendar|contacts|files"))
 	}
-	if cf.source != "" && cf.source != "mail" && cf.source != "calendar" && cf.source != "contacts" && cf.source != "files" {
+	if src := storage.Source(cf.source); src != "" && (!src.Valid() || src == storage.SourceDevice) {
 		errs = append(errs, fmt.Errorf("--source: %q is not mail, calendar, contacts or files", cf.source))
 	}
 	if fs.NArg() == 0 {
