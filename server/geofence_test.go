@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -128,6 +129,14 @@ func TestGeofence(t *testing.T) {
 	}
 	if w := f.from(home, "GET", "/auth/session", nil, nil); w.Code != http.StatusForbidden {
 		t.Errorf("token from outside: %d", w.Code)
+	}
+	// The same token as a Basic password (WebDAV clients) is fenced too.
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(f.admin.Email+":"+testToken))
+	if w := f.from(office, "GET", "/auth/session", nil, nil, "Authorization", basic); w.Code != http.StatusOK {
+		t.Errorf("basic token from inside: %d %s", w.Code, w.Body)
+	}
+	if w := f.from(home, "GET", "/auth/session", nil, nil, "Authorization", basic); w.Code != http.StatusForbidden {
+		t.Errorf("basic token from outside: %d %s", w.Code, w.Body)
 	}
 	// A new sign-in from outside is refused, with no session.
 	w = login(home)

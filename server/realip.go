@@ -46,13 +46,10 @@ func viaTrustedProxy(r *http.Request) bool {
 	return v
 }
 
-// forwardedFor returns the client address of a request relayed by a
-// trusted proxy, and false when the request did not come through one.
+// forwardedFor returns the client address X-Forwarded-For names for a
+// request whose peer realIP has already found to be a trusted proxy, and
+// false when the header names none that can be believed.
 func (s *Server) forwardedFor(r *http.Request) (netip.Addr, bool) {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil || !s.trusted(peer.Addr()) {
-		return netip.Addr{}, false
-	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
 		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))

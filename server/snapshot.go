@@ -112,8 +112,8 @@ func (s *Server) startBackup(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.decide(ctx, check{right: "backups.perform", resource: deviceEntity(d.ID, nil)}); err != nil {
 		return err
 	}
-	if d.State != deviceEnabled {
-		return fmt.Errorf("%w: device %q is %s; enable it to back it up", holdfast.ErrConflict, d.Name, d.State)
+	if err := backupEnabled(d); err != nil {
+		return err
 	}
 	key, err := s.data.ChunkerKey(ctx, acct)
 	if err != nil {
@@ -167,10 +167,15 @@ func (s *Server) backupDevice(ctx context.Context, id string) (holdfast.Device, 
 	if err != nil {
 		return d, err
 	}
+	return d, backupEnabled(d)
+}
+
+// backupEnabled refuses a backup of a device that is not enabled.
+func backupEnabled(d holdfast.Device) error {
 	if d.State != deviceEnabled {
-		return d, fmt.Errorf("%w: device %q is %s", holdfast.ErrConflict, d.Name, d.State)
+		return fmt.Errorf("%w: device %q is %s; enable it to back it up", holdfast.ErrConflict, d.Name, d.State)
 	}
-	return d, nil
+	return nil
 }
 
 // chunkRefs is the body of POST /api/v1/backups/{id}/missing and its

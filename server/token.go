@@ -33,12 +33,8 @@ func (s *Server) basicToken(r *http.Request) (holdfast.Principal, error) {
 	if !strings.EqualFold(strings.TrimSpace(user), p.Email) {
 		return holdfast.Principal{}, fmt.Errorf("%w: invalid or expired API token", holdfast.ErrUnauthenticated)
 	}
-	st, err := s.auth.ids.GetIdentitySettings(r.Context(), p.AccountID)
-	if err != nil {
+	if err := s.fenceToken(r, p.AccountID); err != nil {
 		return holdfast.Principal{}, err
-	}
-	if st.GeofenceEnabled && !fenceAllows(st.GeofenceAllowed, clientIP(r)) {
-		return holdfast.Principal{}, errOutsideFence
 	}
 	return p, nil
 }

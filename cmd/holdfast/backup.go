@@ -55,19 +55,28 @@ func (c *clientFlags) client(getenv func(string) string) (*backup.Client, error)
 }
 
 // parseWithArgs is parseFlags for commands that take arguments after the
-// flags.
+// flags (usageArgs names them in the usage line).
 func parseWithArgs(fs *flag.FlagSet, args []string, stderr io.Writer, usageArgs string) (help bool, err error) {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "Usage: holdfast %s [flags] %s\n\nFlags:\n", fs.Name(), usageArgs)
-		fs.PrintDefaults()
+		printUsage(fs, stderr, usageArgs)
 		if errors.Is(err, flag.ErrHelp) {
 			return true, nil
 		}
 		return false, fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	return false, nil
+}
+
+// printUsage writes fs's usage line and flags to stderr.
+func printUsage(fs *flag.FlagSet, stderr io.Writer, usageArgs string) {
+	if usageArgs != "" {
+		usageArgs = " " + usageArgs
+	}
+	fs.SetOutput(stderr)
+	fmt.Fprintf(stderr, "Usage: holdfast %s [flags]%s\n\nFlags:\n", fs.Name(), usageArgs)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -94,7 +103,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if (cf.device == "") == (cf.source == "") {
 		errs = append(errs, errors.New("give exactly one of --device NAME and --source mail|calendar|contacts|files"))
 	}
-	if cf.source != "" && cf.source != "mail" && cf.source != "calendar" && cf.source != "contacts" && cf.source != "files" {
+	if src := storage.Source(cf.source); src != "" && (!src.Valid() || src == storage.SourceDevice) {
 		errs = append(errs, fmt.Errorf("--source: %q is not mail, calendar, contacts or files", cf.source))
 	}
 	if fs.NArg() == 0 {
@@ -175,7 +184,7 @@ func (l *localData) open(ctx context.Context) (*storage.Store, error) {
 	return data, err
 }
 
-func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	var l localData
 	var readData, asJSON bool
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
@@ -189,6 +198,11 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
+	defer func() {
+		if cerr := data.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("check: close store: %w", cerr)
+		}
+	}()
 	rep, err := data.Check(ctx, readData)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
@@ -216,7 +230,7 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	if len(args) == 0 || args[0] != "rotate" {
 		fmt.Fprint(stderr, "Usage: holdfast keys rotate [--account ID] [flags]\n")
 		return errors.New("keys: the only subcommand is rotate")
@@ -233,6 +247,11 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
 	}
+	defer func() {
+		if cerr := data.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("keys rotate: close store: %w", cerr)
+		}
+	}()
 	ids, err := data.Accounts(ctx)
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)

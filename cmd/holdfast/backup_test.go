@@ -245,6 +245,13 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 			t.Errorf("backup %v succeeded", args[1:])
 		}
 	}
+	// A source that is not a SaaS one is refused before any request.
+	for _, bad := range []string{"fax", "device"} {
+		args := []string{"backup", "--server", inst.url, "--token", testToken, "--user", "ann@example.com", "--source", bad, src}
+		if _, _, err := runCmd(t, env, args...); err == nil || !strings.Contains(err.Error(), "--source: \""+bad+"\"") {
+			t.Errorf("backup --source %s: %v, want a --source error", bad, err)
+		}
+	}
 	if code, _ := call(t, "GET", inst.url+"/api/v1/snapshots?user_id=ann@example.com", testToken, nil, &list); code != 200 || len(list.Snapshots) != 5 {
 		t.Errorf("after refused backups: %d snapshots, want 5", len(list.Snapshots))
 	}

@@ -125,22 +125,11 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 // parseFlags parses args into fs, printing fs's usage on bad input. -h is
 // not an error.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (help bool, err error) {
-	fs.SetOutput(io.Discard)
-	printUsage := func() {
-		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "Usage: holdfast %s [flags]\n\nFlags:\n", fs.Name())
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	if err := fs.Parse(args); err != nil {
-		printUsage()
-		if errors.Is(err, flag.ErrHelp) {
-			return true, nil
-		}
-		return false, fmt.Errorf("%s: %w", fs.Name(), err)
+	if help, err := parseWithArgs(fs, args, stderr, ""); help || err != nil {
+		return help, err
 	}
 	if fs.NArg() > 0 {
-		printUsage()
+		printUsage(fs, stderr, "")
 		return false, fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return false, nil
