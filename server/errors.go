@@ -29,6 +29,10 @@ var (
 	errRateLimited = errors.New("rate limited")
 )
 
+// retryAfterSeconds is the Retry-After of a 503: how long a client waits
+// before it asks a dependency that was down again.
+const retryAfterSeconds = "5"
+
 // maxBodyBytes bounds every request body.
 const maxBodyBytes = 1 << 20
 
@@ -55,6 +59,11 @@ var errorTable = []errorMapping{
 	{holdfast.ErrConflict, http.StatusConflict, "conflict"},
 	{errRateLimited, http.StatusTooManyRequests, "rate_limited"},
 	{errUpstream, http.StatusBadGateway, "upstream"},
+	// A dependency that is down or full comes before the deadline: a store
+	// call that ran out of its own deadline is translated to ErrUnavailable
+	// and may still wrap context.DeadlineExceeded.
+	{holdfast.ErrNoSpace, http.StatusInsufficientStorage, "insufficient_storage"},
+	{holdfast.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
 	// The client left: nobody reads this response, and it is not a
 	// server failure to log.
@@ -89,6 +98,12 @@ func describeError(err error, requestID string) (int, errorBody) {
 			break
 		}
 	}
+	var dep *holdfast.DependencyError
+	if status >= 500 && errors.As(err, &dep) {
+		// The cause names paths, hosts and drivers: the log gets it, the
+		// client gets what failed and what to do.
+		body.Message = dep.Message()
+	}
 	var verr *holdfast.ValidationError
 	if status == http.StatusUnprocessableEntity && errors.As(err, &verr) {
 		body.Fields = verr.Fields
@@ -112,8 +127,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("request_id", reqID), slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("error", err.Error()))
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="holdfast"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	if err := writeJSON(w, status, errorEnvelope{Error: body}); err != nil {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "write error response",

@@ -39,6 +39,10 @@ func TestDescribeError(t *testing.T) {
 		{"unauthenticated", holdfast.ErrUnauthenticated, 401, "unauthenticated", "unauthenticated"},
 		{"deadline", fmt.Errorf("list: %w", context.DeadlineExceeded), 504, "timeout", "list: context deadline exceeded"},
 		{"canceled", context.Canceled, 499, "canceled", "context canceled"},
+		{"unavailable", fmt.Errorf("%w: audit trail cannot be written, nothing was changed", holdfast.ErrUnavailable), 503, "unavailable", "service unavailable: audit trail cannot be written, nothing was changed"},
+		{"database down", fmt.Errorf("list users: %w", holdfast.Unavailable("database", errors.New("dial tcp 10.0.0.7:5432: connect: connection refused"))), 503, "unavailable", "service unavailable: the database is not answering; retry later"},
+		{"database deadline", holdfast.Unavailable("database", fmt.Errorf("query: %w", context.DeadlineExceeded)), 503, "unavailable", "service unavailable: the database is not answering; retry later"},
+		{"disk full", holdfast.NoSpace("blob store", errors.New("write /data/blobs/ab/cd: no space left on device")), 507, "insufficient_storage", "insufficient storage: the blob store is full; nothing was stored"},
 		{"driver error", errors.New("pq: relation users does not exist"), 500, "internal", "internal error"},
 	}
 	for _, tt := range tests {
@@ -72,6 +76,22 @@ func TestInternalErrorIsLoggedOnceWithoutDetailsInResponse(t *testing.T) {
 	}
 	if n := strings.Count(f.logs.String(), "something broke deep inside"); n != 1 {
 		t.Errorf("the chain is logged %d times, want once:\n%s", n, f.logs)
+	}
+}
+
+func TestUnavailableDependencyIs503WithRetryAfter(t *testing.T) {
+	f := newFixture(t)
+	f.engine.fail = holdfast.Unavailable("database", errors.New("dial tcp 10.0.0.7:5432: connect: connection refused"))
+	w := f.do("GET", "/api/v1/administrators", nil)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("status = %d, Retry-After = %q, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+	}
+	e := errorOf(t, w)
+	if e.Code != "unavailable" || !strings.Contains(e.Message, "database") || strings.Contains(w.Body.String(), "10.0.0.7") {
+		t.Errorf("envelope = %s, want code unavailable naming the database and not its address", w.Body)
+	}
+	if n := strings.Count(f.logs.String(), "connection refused"); n != 1 {
+		t.Errorf("the cause is logged %d times, want once:\n%s", n, f.logs)
 	}
 }
 
