@@ -107,19 +107,22 @@ type Workload struct {
 
 // Rules are the constants of the custom-role and administrator rules.
 type Rules struct {
-	MaxImportSources           int               `yaml:"max_import_sources" json:"max_import_sources"`
-	NonImportable              []string          `yaml:"non_importable" json:"non_importable"`
-	NonEditable                []string          `yaml:"non_editable" json:"non_editable"`
-	NonDeletable               []string          `yaml:"non_deletable" json:"non_deletable"`
-	RolesPerAdmin              int               `yaml:"roles_per_admin" json:"roles_per_admin"`
-	ProfilesLockedForRoles     []string          `yaml:"profiles_locked_for_roles" json:"profiles_locked_for_roles"`
-	MinOtherCloudAdmins        int               `yaml:"min_other_cloud_admins_to_delete_cloud_admin" json:"min_other_cloud_admins_to_delete_cloud_admin"`
-	FirstAdminCanChangeOwnRole bool              `yaml:"first_admin_can_change_own_role" json:"first_admin_can_change_own_role"`
-	PlatformAdminRight         string            `yaml:"platform_admin_right" json:"platform_admin_right"`
-	EWAdminRights              map[string]string `yaml:"ew_admin_rights" json:"ew_admin_rights"`
-	LegalHoldEditions          []string          `yaml:"legal_hold_editions" json:"legal_hold_editions"`
-	LegalHoldAddon             string            `yaml:"legal_hold_addon" json:"legal_hold_addon"`
-	LegalHoldCategory          string            `yaml:"legal_hold_category" json:"legal_hold_category"`
+	MaxImportSources           int      `yaml:"max_import_sources" json:"max_import_sources"`
+	NonImportable              []string `yaml:"non_importable" json:"non_importable"`
+	NonEditable                []string `yaml:"non_editable" json:"non_editable"`
+	NonDeletable               []string `yaml:"non_deletable" json:"non_deletable"`
+	RolesPerAdmin              int      `yaml:"roles_per_admin" json:"roles_per_admin"`
+	ProfilesLockedForRoles     []string `yaml:"profiles_locked_for_roles" json:"profiles_locked_for_roles"`
+	MinOtherCloudAdmins        int      `yaml:"min_other_cloud_admins_to_delete_cloud_admin" json:"min_other_cloud_admins_to_delete_cloud_admin"`
+	FirstAdminCanChangeOwnRole bool     `yaml:"first_admin_can_change_own_role" json:"first_admin_can_change_own_role"`
+	PlatformAdminRight         string   `yaml:"platform_admin_right" json:"platform_admin_right"`
+	// FailsafeRight is the right to sign in with a password while the
+	// account enforces SSO: the way in when the IdP fails.
+	FailsafeRight     string            `yaml:"failsafe_right" json:"failsafe_right"`
+	EWAdminRights     map[string]string `yaml:"ew_admin_rights" json:"ew_admin_rights"`
+	LegalHoldEditions []string          `yaml:"legal_hold_editions" json:"legal_hold_editions"`
+	LegalHoldAddon    string            `yaml:"legal_hold_addon" json:"legal_hold_addon"`
+	LegalHoldCategory string            `yaml:"legal_hold_category" json:"legal_hold_category"`
 }
 
 // Catalog is the parsed catalog.yaml. It is read-only: Load hands the same
@@ -344,6 +347,9 @@ func (c *Catalog) index() error {
 	}
 	if rights[ru.PlatformAdminRight] == 0 {
 		bad("rules: unknown platform administrator right %q", ru.PlatformAdminRight)
+	}
+	if rights[ru.FailsafeRight] == 0 {
+		bad("rules: unknown fail-safe sign-in right %q", ru.FailsafeRight)
 	}
 	if ru.MaxImportSources < 1 || ru.RolesPerAdmin < 1 || ru.MinOtherCloudAdmins < 0 {
 		bad("rules: max_import_sources and roles_per_admin must be positive, min_other_cloud_admins_to_delete_cloud_admin not negative")
