@@ -119,10 +119,14 @@ func TestCheck(t *testing.T) {
 		want  string // "" allowed, else part of the refusal
 	}{
 		{"disable the last one", false, []string{"owner", "helper"},
-			func(a []holdfast.Administrator) func(holdfast.MetaStore) error { return setState(ctx, a[0], holdfast.AdminDisabled) },
+			func(a []holdfast.Administrator) func(holdfast.MetaStore) error {
+				return setState(ctx, a[0], holdfast.AdminDisabled)
+			},
 			"without an active platform administrator"},
 		{"disable one of two", false, []string{"owner", "sso_owner"},
-			func(a []holdfast.Administrator) func(holdfast.MetaStore) error { return setState(ctx, a[0], holdfast.AdminDisabled) },
+			func(a []holdfast.Administrator) func(holdfast.MetaStore) error {
+				return setState(ctx, a[0], holdfast.AdminDisabled)
+			},
 			""},
 		{"delete the last one", false, []string{"owner"},
 			func(a []holdfast.Administrator) func(holdfast.MetaStore) error {
@@ -136,13 +140,19 @@ func TestCheck(t *testing.T) {
 				}
 			}, "without an active platform administrator"},
 		{"enforce SSO when no platform administrator has the fail-safe right", false, []string{"sso_owner", "helper"},
-			func(a []holdfast.Administrator) func(holdfast.MetaStore) error { return enforceSSO(ctx, a[0].AccountID) },
+			func(a []holdfast.Administrator) func(holdfast.MetaStore) error {
+				return enforceSSO(ctx, a[0].AccountID)
+			},
 			"fail-safe password"},
 		{"enforce SSO with a fail-safe platform administrator", false, []string{"owner", "sso_owner"},
-			func(a []holdfast.Administrator) func(holdfast.MetaStore) error { return enforceSSO(ctx, a[0].AccountID) },
+			func(a []holdfast.Administrator) func(holdfast.MetaStore) error {
+				return enforceSSO(ctx, a[0].AccountID)
+			},
 			""},
 		{"under SSO, disable the last fail-safe one", true, []string{"owner", "sso_owner"},
-			func(a []holdfast.Administrator) func(holdfast.MetaStore) error { return setState(ctx, a[0], holdfast.AdminDisabled) },
+			func(a []holdfast.Administrator) func(holdfast.MetaStore) error {
+				return setState(ctx, a[0], holdfast.AdminDisabled)
+			},
 			"fail-safe password"},
 	}
 	for _, tt := range tests {
