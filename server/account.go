@@ -80,9 +80,13 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	rule, err := s.guard.Rule(ctx, acct)
+	if err != nil {
+		return err
+	}
 	var out holdfast.Account
 	c := change{action: "account.settings.update", resourceType: holdfast.ResourceAccount, resourceID: acct, checks: checks}
-	_, err := s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
+	_, err = s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
 		a, err := tx.GetAccount(ctx, acct)
 		if err != nil {
 			return "", nil, err
@@ -103,6 +107,11 @@ func (s *Server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		a.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
 		if err := tx.UpdateAccount(ctx, &a); err != nil {
 			return "", nil, err
+		}
+		if a.Settings.SSOEnforced && !before.SSOEnforced {
+			if err := rule.Check(ctx, tx, "enforcing single sign-on"); err != nil {
+				return "", nil, err
+			}
 		}
 		out = a
 		return acct, map[string]any{"from": before, "to": a.Settings}, nil

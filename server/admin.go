@@ -236,14 +236,19 @@ func (s *Server) updateAdmin(w http.ResponseWriter, r *http.Request) error {
 	if in.Scopes != nil {
 		props["new_scopes"] = *in.Scopes
 	}
+	rule, err := s.guard.Rule(ctx, principal(ctx).AccountID)
+	if err != nil {
+		return err
+	}
 	var out holdfast.Administrator
 	c := change{action: "administrator.update", resourceType: holdfast.ResourceAdministrator, resourceID: id,
 		checks: []check{{right: "admins.edit", resource: adminEntity(id, props)}}}
-	_, err := s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
+	_, err = s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
 		a, err := tx.GetAdmin(ctx, principal(ctx).AccountID, id)
 		if err != nil {
 			return "", nil, err
 		}
+		was := a
 		detail := map[string]any{}
 		set := func(field string, dst *string, src *string) {
 			if src != nil && *dst != *src {
@@ -263,9 +268,22 @@ func (s *Server) updateAdmin(w http.ResponseWriter, r *http.Request) error {
 			detail["state"] = map[string]any{"from": a.State, "to": *in.State}
 			a.State = *in.State
 		}
-		a.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
+		now := s.now().UTC()
+		a.UpdatedAt = now.Truncate(time.Microsecond)
 		if err := tx.UpdateAdmin(ctx, &a); err != nil {
 			return "", nil, fmt.Errorf("administrator %s: %w", id, err)
+		}
+		if was.State == holdfast.AdminActive && a.State == holdfast.AdminDisabled {
+			if err := s.voidCredentials(ctx, tx, a, now); err != nil {
+				return "", nil, err
+			}
+		}
+		// Only an active administrator disabled or moved to another role
+		// can take the account's last way in with it.
+		if was.State == holdfast.AdminActive && (a.State != was.State || a.RoleID != was.RoleID) {
+			if err := rule.Check(ctx, tx, "changing administrator "+a.Email); err != nil {
+				return "", nil, err
+			}
 		}
 		out = a
 		return a.ID, detail, nil
@@ -279,15 +297,28 @@ func (s *Server) updateAdmin(w http.ResponseWriter, r *http.Request) error {
 // deleteAdmin serves DELETE /api/v1/administrators/{id} (admins.delete).
 func (s *Server) deleteAdmin(w http.ResponseWriter, r *http.Request) error {
 	ctx, id := r.Context(), r.PathValue("id")
+	rule, err := s.guard.Rule(ctx, principal(ctx).AccountID)
+	if err != nil {
+		return err
+	}
 	c := change{action: "administrator.delete", resourceType: holdfast.ResourceAdministrator, resourceID: id,
 		checks: []check{{right: "admins.delete", resource: adminEntity(id, nil)}}}
-	_, err := s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
+	_, err = s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
 		a, err := tx.GetAdmin(ctx, principal(ctx).AccountID, id)
 		if err != nil {
 			return "", nil, err
 		}
+		// Voided before the row goes, not left to the schema's cascades.
+		if err := s.voidCredentials(ctx, tx, a, s.now().UTC()); err != nil {
+			return "", nil, err
+		}
 		if err := tx.DeleteAdmin(ctx, a.AccountID, id); err != nil {
 			return "", nil, fmt.Errorf("administrator %s: %w", id, err)
+		}
+		if a.State == holdfast.AdminActive {
+			if err := rule.Check(ctx, tx, "deleting administrator "+a.Email); err != nil {
+				return "", nil, err
+			}
 		}
 		return id, map[string]any{"email": a.Email, "role": a.RoleID}, nil
 	})

@@ -500,7 +500,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 
 // setPassword checks a new password against the policy and the history
 // and stores it through store, in one transaction with its audit record. It clears any
-// lockout and ends the administrator's sessions.
+// lockout, ends the administrator's sessions and voids its unused reset and
+// invitation links.
 func (s *Server) setPassword(ctx context.Context, store holdfast.MetaStore, admin holdfast.Administrator, pw, repeat string) error {
 	var v holdfast.ValidationError
 	if err := idp.CheckPasswordPolicy("new", pw); err != nil {
@@ -553,6 +554,11 @@ func (s *Server) setPassword(ctx context.Context, store holdfast.MetaStore, admi
 			return err
 		}
 		if err := ids.DeleteAdminSessions(ctx, a.AccountID, a.ID); err != nil {
+			return err
+		}
+		// The link that set it, if any, is used already; no other may set
+		// the next one.
+		if err := s.voidLinks(ctx, tx, a, now); err != nil {
 			return err
 		}
 		rec, err := s.auditRecord(ctx, c, a.ID, holdfast.Decision{}, holdfast.OutcomeSuccess, nil)

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -102,11 +104,11 @@ func (s *Server) updatePasswordPolicy(w http.ResponseWriter, r *http.Request) er
 
 // inactiveSince reports whether admin has been inactive for longer than
 // the account allows at now: no sign-in (or, never signed in, no
-// creation) within InactiveAdminDays. Platform administrators are exempt,
-// so an account can never lose its last way in.
+// creation) within InactiveAdminDays. disableIfInactive keeps the last
+// platform administrator who can sign in (lockout), whatever this says.
 func inactiveSince(acct holdfast.Account, admin holdfast.Administrator, now time.Time) bool {
 	days := acct.Settings.InactiveAdminDays
-	if days <= 0 || admin.RoleID == "platform_admin" || admin.State != holdfast.AdminActive {
+	if days <= 0 || admin.State != holdfast.AdminActive {
 		return false
 	}
 	last := admin.CreatedAt
@@ -117,12 +119,18 @@ func inactiveSince(acct holdfast.Account, admin holdfast.Administrator, now time
 }
 
 // disableIfInactive disables admin when inactiveSince says so, with an
-// audit record by the system, and reports whether it did.
+// audit record by the system, and reports whether it did. It leaves the
+// account's last platform administrator who can sign in as it is (logged):
+// the policy must not lock the account out.
 func (s *Server) disableIfInactive(ctx context.Context, acct holdfast.Account, admin holdfast.Administrator, now time.Time) (bool, error) {
 	if !inactiveSince(acct, admin, now) {
 		return false, nil
 	}
-	err := s.store.Tx(ctx, func(tx holdfast.MetaStore) error {
+	rule, err := s.guard.Rule(ctx, acct.ID)
+	if err != nil {
+		return false, err
+	}
+	err = s.store.Tx(ctx, func(tx holdfast.MetaStore) error {
 		a, err := tx.GetAdmin(ctx, admin.AccountID, admin.ID)
 		if err != nil {
 			return err
@@ -134,7 +142,10 @@ func (s *Server) disableIfInactive(ctx context.Context, acct holdfast.Account, a
 		if err := tx.UpdateAdmin(ctx, &a); err != nil {
 			return err
 		}
-		if err := s.identityIn(tx).DeleteAdminSessions(ctx, a.AccountID, a.ID); err != nil {
+		if err := rule.Check(ctx, tx, "disabling inactive administrator "+a.Email); err != nil {
+			return err
+		}
+		if err := s.voidCredentials(ctx, tx, a, now); err != nil {
 			return err
 		}
 		rec := holdfast.AuditRecord{AccountID: a.AccountID, Time: now.Truncate(time.Microsecond), Action: "administrator.disable_inactive",
@@ -142,6 +153,11 @@ func (s *Server) disableIfInactive(ctx context.Context, acct holdfast.Account, a
 			Detail: []byte(fmt.Sprintf(`{"inactive_admin_days":%d}`, acct.Settings.InactiveAdminDays))}
 		return tx.AppendAudit(ctx, &rec)
 	})
+	if errors.Is(err, holdfast.ErrConflict) {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "inactive administrator kept: the account's last platform administrator",
+			slog.String("account_id", admin.AccountID), slog.String("admin_id", admin.ID))
+		return false, nil
+	}
 	return err == nil, err
 }
 

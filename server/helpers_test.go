@@ -41,7 +41,8 @@ type fakeEngine struct {
 
 // predefinedRoles are the catalog roles the fake engine serves.
 var predefinedRoles = []holdfast.Role{
-	{ID: "platform_admin", Name: "Platform Administrator", Product: holdfast.ProductPlatform, Scope: []string{"platform"}, Predefined: true, Rights: []string{"admins.create", "admins.view"}},
+	{ID: "platform_admin", Name: "Platform Administrator", Product: holdfast.ProductPlatform, Scope: []string{"platform"}, Predefined: true,
+		Rights: []string{"admins.create", "admins.view", testPlatformRight, testFailsafeRight}},
 	{ID: "cloud_admin", Name: "Cloud Administrator", Product: holdfast.ProductInSync, Scope: []string{"product_account"}, Predefined: true, Rights: []string{"admins.view", "users.view"}},
 	{ID: "help_desk_admin", Name: "Help Desk Administrator", Product: holdfast.ProductInSync, Scope: []string{"profile", "workload"}, Predefined: true, Rights: []string{"users.view", "users.manage"}},
 }
@@ -129,9 +130,17 @@ func (e *fakeEngine) DeleteRoleRights(ctx context.Context, tx holdfast.MetaStore
 
 func (e *fakeEngine) Catalog() *policies.Catalog { return e.cat }
 
+// The rights that make a platform administrator, and one who may use the
+// fail-safe password, in testCatalog's rules (as in the real catalog).
+const (
+	testPlatformRight = "account.platform_admins.manage"
+	testFailsafeRight = "account.failsafe_login"
+)
+
 // testCatalog is a small catalog for the fake engine: two categories of
 // the real one.
 var testCatalog = &policies.Catalog{
+	Rules: policies.Rules{PlatformAdminRight: testPlatformRight, FailsafeRight: testFailsafeRight},
 	Categories: []policies.Category{
 		{ID: "user_management", Name: "User Management", Assignable: true},
 		{ID: "reporting_alert_management", Name: "Reporting and Alert Management", Assignable: true},

@@ -22,6 +22,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/idp"
+	"github.com/holdfast/holdfast/lockout"
 	"github.com/holdfast/holdfast/policies"
 	"github.com/holdfast/holdfast/storage"
 )
@@ -91,9 +92,11 @@ type Options struct {
 
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
 type Server struct {
-	store     holdfast.MetaStore
-	tokens    *idp.Tokens
-	engine    Engine
+	store  holdfast.MetaStore
+	tokens *idp.Tokens
+	engine Engine
+	// guard keeps every account a platform administrator who can sign in.
+	guard     *lockout.Guard
 	log       *slog.Logger
 	publicURL string
 	now       func() time.Time
@@ -141,6 +144,7 @@ func New(opts Options) (*Server, error) {
 		store:     opts.Store,
 		tokens:    idp.NewTokens(opts.Store),
 		engine:    opts.Engine,
+		guard:     newGuard(opts.Engine),
 		log:       log.With("component", "server"),
 		publicURL: publicURL,
 
@@ -161,6 +165,13 @@ func New(opts Options) (*Server, error) {
 	}
 	s.handler = s.realIP(s.observe(s.recoverPanics(s.jsonMisses(s.mux))))
 	return s, nil
+}
+
+// newGuard builds the lockout guard from the rights the engine's catalog
+// names.
+func newGuard(e Engine) *lockout.Guard {
+	rules := e.Catalog().Rules
+	return lockout.New(e, rules.PlatformAdminRight, rules.FailsafeRight)
 }
 
 // Handler returns the HTTP handler of every route, wrapped in the
