@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,5 +185,69 @@ func TestDisablingVoidsCredentials(t *testing.T) {
 			wantStatus(t, "invitation after", useLink(b, invite, "Other-Secret-42"), http.StatusUnprocessableEntity)
 			wantStatus(t, "reset link after", useLink(b, reset, "Other-Secret-42"), http.StatusUnprocessableEntity)
 		})
+	}
+}
+
+// TestRecover: the operator's recovery re-enables the administrator as a
+// platform administrator, voids its older links, clears its TOTP and
+// lockout, and hands out a link that works once and expires.
+func TestRecover(t *testing.T) {
+	f := newAuthFixture(t)
+	ctx := context.Background()
+	a, invite, reset := f.outstandingLinks("sofia@example.com")
+	ids := f.store.(holdfast.IdentityStore)
+	until := f.now.Add(time.Hour)
+	if err := ids.PutCredentials(ctx, &holdfast.Credentials{AccountID: a.AccountID, AdminID: a.ID, TOTPSecret: "JBSWY3DPEHPK3PXP",
+		FailedLogins: 5, LockedUntil: &until, UpdatedAt: f.now}); err != nil {
+		t.Fatal(err)
+	}
+	if w := f.do("PATCH", "/api/v1/administrators/"+a.ID, map[string]any{"state": "disabled"}); w.Code != http.StatusOK {
+		t.Fatalf("disable: %d", w.Code)
+	}
+	recoverNow := func() RecoverResult {
+		t.Helper()
+		res, err := Recover(ctx, f.store, f.engine, RecoverOptions{Email: "Sofia@Example.com", BaseURL: f.ts.URL, Now: func() time.Time { return f.now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := recoverNow()
+	if rec := f.lastAudit(); rec.Action != "administrator.recover" || rec.ActorEmail != "operator" || rec.ResourceID != a.ID {
+		t.Errorf("audit %+v", rec)
+	}
+	got, err := f.store.GetAdmin(ctx, a.AccountID, a.ID)
+	if err != nil || res.Created || got.State != holdfast.AdminActive || got.RoleID != "platform_admin" {
+		t.Fatalf("recovered %+v, created %v, %v", got, res.Created, err)
+	}
+	if c, err := ids.GetCredentials(ctx, a.AccountID, a.ID); err != nil || c.TOTPSecret != "" || c.FailedLogins != 0 || c.LockedUntil != nil {
+		t.Errorf("credentials after recovery: %+v %v", c, err)
+	}
+	b := f.browser()
+	wantStatus(t, "older invitation", useLink(b, invite, testPassword), http.StatusUnprocessableEntity)
+	wantStatus(t, "older reset link", useLink(b, reset, testPassword), http.StatusUnprocessableEntity)
+	link := res.Link.Reveal()
+	if !strings.HasPrefix(link, f.ts.URL+"/login?reset=") || !res.ExpiresAt.Equal(f.now.Add(linkValidity).Truncate(time.Microsecond)) {
+		t.Fatalf("link %q until %v", link, res.ExpiresAt)
+	}
+	token := strings.TrimPrefix(link, f.ts.URL+"/login?reset=")
+	wantStatus(t, "recovery link", useLink(b, token, testPassword), http.StatusNoContent)
+	wantStatus(t, "recovery link again", useLink(b, token, "Other-Secret-42"), http.StatusUnprocessableEntity)
+	nextStep(t, "sign-in enrols TOTP again", b.do("POST", "/auth/login", map[string]string{"email": a.Email, "password": testPassword}), holdfast.SessionMFAEnroll)
+
+	// A second link expires.
+	token = strings.TrimPrefix(recoverNow().Link.Reveal(), f.ts.URL+"/login?reset=")
+	f.now = f.now.Add(linkValidity + time.Second)
+	wantStatus(t, "expired recovery link", useLink(b, token, "Other-Secret-42"), http.StatusUnprocessableEntity)
+
+	// Bad input changes nothing.
+	before, audit := f.snapshot()
+	for _, email := range []string{"", "not an email"} {
+		if _, err := Recover(ctx, f.store, f.engine, RecoverOptions{Email: email, BaseURL: f.ts.URL}); !errors.Is(err, holdfast.ErrInvalid) {
+			t.Errorf("email %q: %v", email, err)
+		}
+	}
+	if after, audit2 := f.snapshot(); after != before || len(audit2) != len(audit) {
+		t.Error("a refused recovery changed something")
 	}
 }

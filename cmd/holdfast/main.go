@@ -6,6 +6,7 @@
 //	holdfast check     verify the dedup store's packs, indexes and snapshots
 //	holdfast keys      rotate the dedup store's data keys
 //	holdfast bundle    write an account's OPA bundle
+//	holdfast admin     admin recover: the way back into a locked-out account
 //	holdfast version   print the version
 //
 // Wiring only: this is the one package that picks storage drivers.
@@ -72,6 +73,7 @@ Commands:
   check     verify the dedup store (--read-data: every chunk)
   keys      keys rotate: start a new data key for new data
   bundle    write an account's OPA bundle (.tar.gz)
+  admin     admin recover: re-enable or create a platform administrator, print a sign-in link
   version   print the version
 
 Run "holdfast <command> -h" for a command's flags.
@@ -108,6 +110,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return runCheck(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, rest, getenv, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			return fmt.Errorf("version: unexpected argument %q", rest[0])
@@ -335,6 +339,38 @@ func openStore(ctx context.Context, dsn string) (holdfast.MetaStore, error) {
 	return s, nil
 }
 
+// openOffline is the start of an offline command over the metadata store:
+// it resolves and checks cfg's store and log flags, reporting them with
+// the command's own problems all at once, then opens the store and an
+// engine over it. An embedded database that does not exist yet is an
+// error, not created empty just to report that it is empty. The caller
+// closes the store.
+func openOffline(ctx context.Context, cmd string, cfg *Config, stderr io.Writer, problems ...error) (holdfast.MetaStore, *authz.Engine, *slog.Logger, error) {
+	cfg.resolve()
+	if err := errors.Join(append([]error{cfg.validateStore(), cfg.validateLog()}, problems...)...); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: invalid arguments:\n%w", cmd, err)
+	}
+	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if kind, path, _ := storeKind(cfg.DB); kind == "sqlite" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: no database at %s (start \"holdfast serve\" once first, or pass --db)", cmd, path)
+		}
+	}
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, nil, nil, err
+	}
+	return store, engine, log, nil
+}
+
 func bundle(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg Config
 	var out, accountID string
@@ -346,33 +382,15 @@ func bundle(ctx context.Context, args []string, getenv func(string) string, stdo
 	if help, err := parseFlags(fs, args, stderr); help || err != nil {
 		return err
 	}
-	cfg.resolve()
-	errs := []error{cfg.validateStore(), cfg.validateLog()}
+	var problem error
 	if out == "" {
-		errs = append(errs, errors.New("-o: an output file is required"))
+		problem = errors.New("-o: an output file is required")
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("bundle: invalid arguments:\n%w", err)
-	}
-	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	if err != nil {
-		return err
-	}
-	if kind, path, _ := storeKind(cfg.DB); kind == "sqlite" {
-		// Do not create an empty database just to report that it is empty.
-		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("bundle: no database at %s (start \"holdfast serve\" once first, or pass --db)", path)
-		}
-	}
-	store, err := openStore(ctx, cfg.DB)
+	store, engine, log, err := openOffline(ctx, "bundle", &cfg, stderr, problem)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log})
-	if err != nil {
-		return err
-	}
 	if accountID == "" {
 		accounts, err := store.ListAccounts(ctx)
 		if err != nil {
