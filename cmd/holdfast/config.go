@@ -11,19 +11,24 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/storage/sqlstore"
 )
 
 // Config is everything `holdfast serve` can be told. Each field comes from
 // a flag, else from its HOLDFAST_* environment variable, else a default.
 type Config struct {
-	Addr      string // listen address, host:port
-	DataDir   string // where the embedded database lives
-	DB        string // metadata store: sqlite:PATH or postgres://...; "" = sqlite in DataDir
+	Addr    string // listen address, host:port
+	DataDir string // where the embedded database lives
+	DB      string // metadata store: sqlite:PATH or postgres://...; "" = sqlite in DataDir
+	// DBTimeout bounds each database statement; a transaction gets three
+	// times as long. Past it the request answers 503.
+	DBTimeout time.Duration
 	Edition   string // edition of the account the first start creates
 	PublicURL string // URL clients reach this server at; "" = derived from Addr
 	// TrustedProxies lists, comma-separated, the addresses or CIDR blocks
@@ -60,6 +65,7 @@ const (
 	envAddr              = "HOLDFAST_ADDR"
 	envDataDir           = "HOLDFAST_DATA_DIR"
 	envDB                = "HOLDFAST_DB"
+	envDBTimeout         = "HOLDFAST_DB_TIMEOUT"
 	envEdition           = "HOLDFAST_EDITION"
 	envPublicURL         = "HOLDFAST_PUBLIC_URL"
 	envTrustedProxies    = "HOLDFAST_TRUSTED_PROXIES"
@@ -87,6 +93,20 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
+// envDuration is the duration in the environment variable key, else def.
+// A value that is not a duration is -1, which the flag's validation reports.
+func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
+	v := getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return d
+}
+
 // registerStoreFlags registers the flags that pick the metadata store,
 // shared by serve and bundle.
 func (c *Config) registerStoreFlags(fs *flag.FlagSet, getenv func(string) string) {
@@ -94,6 +114,8 @@ func (c *Config) registerStoreFlags(fs *flag.FlagSet, getenv func(string) string
 		"directory for the embedded database ($"+envDataDir+")")
 	fs.StringVar(&c.DB, "db", getenv(envDB),
 		"metadata store: sqlite:PATH or postgres://USER:PASS@HOST/DB ($"+envDB+"; default sqlite:<data-dir>/holdfast.db)")
+	fs.DurationVar(&c.DBTimeout, "db-timeout", envDuration(getenv, envDBTimeout, sqlstore.DefaultCallTimeout),
+		"longest wait for one database statement before a request answers 503 (a transaction gets three times as long; $"+envDBTimeout+")")
 }
 
 // registerLogFlags registers --log-level and --log-format.
@@ -147,6 +169,9 @@ func (c *Config) validateStore() error {
 	}
 	if _, _, err := storeKind(c.DB); err != nil {
 		errs = append(errs, fmt.Errorf("--db: %w", err))
+	}
+	if c.DBTimeout <= 0 {
+		errs = append(errs, errors.New("--db-timeout: want a positive duration such as 10s"))
 	}
 	return errors.Join(errs...)
 }

@@ -53,15 +53,7 @@ type dataConfig struct {
 
 // registerJobFlags registers the flags of serve's background jobs.
 func (c *dataConfig) registerJobFlags(fs *flag.FlagSet, getenv func(string) string) {
-	def := time.Hour
-	if v := getenv(envCompactEvery); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			def = d
-		} else {
-			def = -1 // reported by validate
-		}
-	}
-	fs.DurationVar(&c.CompactEvery, "compact-every", def,
+	fs.DurationVar(&c.CompactEvery, "compact-every", envDuration(getenv, envCompactEvery, time.Hour),
 		"run retention and compaction this often (0 = never; $"+envCompactEvery+"); held users' data is never removed")
 }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/postgres"
 	"github.com/holdfast/holdfast/storage/sqlite"
+	"github.com/holdfast/holdfast/storage/sqlstore"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
@@ -156,7 +157,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("starting", "version", buildVersion(), "db", redactDSN(cfg.DB), "blob", redactDSN(cfg.Data.Blob), "edition", cfg.Edition)
 
-	store, err := openStore(ctx, cfg.DB)
+	store, err := openStore(ctx, cfg.DB, cfg.DBTimeout)
 	if err != nil {
 		return err
 	}
@@ -317,25 +318,24 @@ func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine
 }
 
 // openStore opens the metadata store named by dsn (already validated).
-func openStore(ctx context.Context, dsn string) (holdfast.MetaStore, error) {
+func openStore(ctx context.Context, dsn string, timeout time.Duration) (holdfast.MetaStore, error) {
 	kind, arg, err := storeKind(dsn)
 	if err != nil {
 		return nil, err
 	}
+	var s *sqlstore.Store
 	if kind == "sqlite" {
 		if err := os.MkdirAll(filepath.Dir(arg), 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		s, err := sqlite.Open(ctx, arg)
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
+		s, err = sqlite.Open(ctx, arg)
+	} else {
+		s, err = postgres.Open(ctx, arg)
 	}
-	s, err := postgres.Open(ctx, arg)
 	if err != nil {
 		return nil, err
 	}
+	s.SetTimeouts(timeout, 3*timeout)
 	return s, nil
 }
 
@@ -359,7 +359,7 @@ func openOffline(ctx context.Context, cmd string, cfg *Config, stderr io.Writer,
 			return nil, nil, nil, fmt.Errorf("%s: no database at %s (start \"holdfast serve\" once first, or pass --db)", cmd, path)
 		}
 	}
-	store, err := openStore(ctx, cfg.DB)
+	store, err := openStore(ctx, cfg.DB, cfg.DBTimeout)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,9 +50,36 @@ func Dialect() sqlstore.Dialect {
 		// A transaction-scoped advisory lock on a hash of the key: it needs
 		// no row to exist and is released at commit or rollback. Two keys
 		// sharing a hash only wait for each other.
-		LockSQL:    `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`,
-		Migrations: sub,
+		LockSQL:     `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`,
+		Migrations:  sub,
+		Unavailable: unavailable,
+		NoSpace:     noSpace,
 	}
+}
+
+// unavailable reports errors that mean the server cannot serve now: no
+// connection could be made, or the server is shutting down, starting up,
+// or out of connections (SQLSTATE classes 08 and 57P0x, and 53300).
+func unavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) || pgconn.Timeout(err) {
+		return true
+	}
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(e.Code, "08"), strings.HasPrefix(e.Code, "57P0"), e.Code == "53300":
+		return true
+	}
+	return false
+}
+
+// noSpace reports SQLSTATE 53100, disk_full.
+func noSpace(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "53100"
 }
 
 // Open connects to the PostgreSQL database at dsn (a postgres:// URL or a

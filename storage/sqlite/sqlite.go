@@ -44,7 +44,15 @@ func Dialect() sqlstore.Dialect {
 		// No lock statement: every transaction begins IMMEDIATE (see Open),
 		// so a writing transaction already excludes all others.
 		Migrations: sub,
+		NoSpace:    isFull,
 	}
+}
+
+// isFull reports SQLite's SQLITE_FULL: the disk holding the database, or
+// its journal, is full.
+func isFull(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL
 }
 
 // maxConns bounds the connection pool of a file database. SQLite runs one

@@ -93,6 +93,14 @@ type Dialect struct {
 	// database (SQLite: one serving process owns the file) and caches from
 	// the start.
 	Watch func(ctx context.Context, c *RevisionCache)
+	// Unavailable, when set, reports driver errors beyond a lost
+	// connection that mean the database cannot serve now (PostgreSQL:
+	// shutting down, starting up); the store returns them as
+	// holdfast.ErrUnavailable.
+	Unavailable func(err error) bool
+	// NoSpace, when set, reports a driver error that means the database's
+	// disk is full; the store returns it as holdfast.ErrNoSpace.
+	NoSpace func(err error) bool
 }
 
 // Store is a [holdfast.MetaStore] over a *sql.DB. It is safe for concurrent
@@ -106,6 +114,9 @@ type Store struct {
 	tx    *txState       // nil outside a transaction
 	stmts *stmtCache     // never nil; shared with transaction-bound Stores
 	revs  *RevisionCache // never nil; shared with transaction-bound Stores
+	// timeouts are the deadlines of calls and transactions; set before
+	// use (SetTimeouts), copied into transaction-bound Stores.
+	timeouts timeouts
 	// stopWatch stops Dialect.Watch and waits for it; nil without one.
 	// Set on the root Store only.
 	stopWatch func()
@@ -164,7 +175,8 @@ var _ holdfast.MetaStore = (*Store)(nil)
 // Store over it. The Store owns db: Close closes it. On error db is left
 // open for the caller to close.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
-	s := &Store{db: db, d: &d, q: db, stmts: &stmtCache{}, revs: newRevisionCache(d.Watch == nil)}
+	s := &Store{db: db, d: &d, q: db, stmts: &stmtCache{}, revs: newRevisionCache(d.Watch == nil),
+		timeouts: timeouts{call: DefaultCallTimeout, tx: DefaultTxTimeout}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -224,11 +236,16 @@ func (s *Store) Tx(ctx context.Context, fn func(tx holdfast.MetaStore) error) er
 
 // begin runs fn in a new transaction.
 func (s *Store) begin(ctx context.Context, fn func(s *Store) error) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	// The transaction's context bounds it as a whole, COMMIT included
+	// (database/sql gives Commit no context of its own).
+	txCtx, cancel := context.WithTimeout(ctx, s.timeouts.tx)
+	defer cancel()
+	defer func() { err = s.dependency(ctx, txCtx, s.timeouts.tx, err) }()
+	tx, err := s.db.BeginTx(txCtx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", s.d.Name, err)
 	}
-	bound := &Store{db: s.db, d: s.d, q: tx, tx: &txState{tx: tx}, stmts: s.stmts, revs: s.revs}
+	bound := &Store{db: s.db, d: s.d, q: tx, tx: &txState{tx: tx}, stmts: s.stmts, revs: s.revs, timeouts: s.timeouts}
 	committed := false
 	defer func() {
 		if !committed {
@@ -262,7 +279,7 @@ func (s *Store) savepoint(ctx context.Context, fn func(s *Store) error) (err err
 	s.tx.savepoints++
 	name := "sp" + strconv.FormatInt(s.tx.savepoints, 10)
 	s.tx.mu.Unlock()
-	if _, err := s.tx.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+	if _, err := s.execBounded(ctx, s.tx.tx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("%s: savepoint: %w", s.d.Name, err)
 	}
 	done := false
@@ -270,14 +287,14 @@ func (s *Store) savepoint(ctx context.Context, fn func(s *Store) error) (err err
 		if !done {
 			// Undo fn's writes on error or panic. If this fails the
 			// transaction is broken and its commit will fail too.
-			_, _ = s.tx.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT "+name)
+			_, _ = s.execBounded(context.WithoutCancel(ctx), s.tx.tx, "ROLLBACK TO SAVEPOINT "+name)
 		}
 	}()
 	if err := fn(s); err != nil {
 		return err
 	}
 	done = true
-	if _, err := s.tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name); err != nil {
+	if _, err := s.execBounded(ctx, s.tx.tx, "RELEASE SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("%s: release savepoint: %w", s.d.Name, err)
 	}
 	return nil
@@ -315,7 +332,16 @@ func (s *Store) rebind(query string) string {
 
 // exec, query and queryRow run a query written with ? placeholders, as a
 // prepared statement when there is one (see stmt).
+// Each call runs under the call deadline, and its errors are translated by
+// dependency.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	res, err := s.execStmt(bctx, query, args...)
+	return res, s.dependency(ctx, bctx, s.timeouts.call, err)
+}
+
+func (s *Store) execStmt(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -326,26 +352,42 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return s.q.ExecContext(ctx, s.rebind(query), args...)
 }
 
-func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := s.stmt(ctx, query)
+// execBounded runs a statement that is not prepared (savepoints) on q
+// under the call deadline.
+func (s *Store) execBounded(ctx context.Context, q querier, query string) (sql.Result, error) {
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	res, err := q.ExecContext(bctx, query)
+	return res, s.dependency(ctx, bctx, s.timeouts.call, err)
+}
+
+// query runs under bctx, a context bounded by the caller (see list), so
+// that the deadline covers reading the rows too.
+func (s *Store) query(bctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(bctx, query)
 	if err != nil {
 		return nil, err
 	}
 	if st != nil {
-		return st.QueryContext(ctx, args...)
+		return st.QueryContext(bctx, args...)
 	}
-	return s.q.QueryContext(ctx, s.rebind(query), args...)
+	return s.q.QueryContext(bctx, s.rebind(query), args...)
 }
 
+// queryRow's deadline runs until the row is scanned.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) row {
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return row{err: err}
+	bctx, cancel := s.bound(ctx)
+	r := row{s: s, ctx: ctx, bctx: bctx, cancel: cancel}
+	st, err := s.stmt(bctx, query)
+	switch {
+	case err != nil:
+		r.err = err
+	case st != nil:
+		r.r = st.QueryRowContext(bctx, args...)
+	default:
+		r.r = s.q.QueryRowContext(bctx, s.rebind(query), args...)
 	}
-	if st != nil {
-		return row{r: st.QueryRowContext(ctx, args...)}
-	}
-	return row{r: s.q.QueryRowContext(ctx, s.rebind(query), args...)}
+	return r
 }
 
 // lock takes the dialect's transaction-scoped lock on key; s must be bound
@@ -518,13 +560,15 @@ func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 
 // list runs a query and scans every row; what names the rows for errors.
 func list[T any](ctx context.Context, s *Store, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := s.query(ctx, query, args...)
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	rows, err := s.query(bctx, query, args...)
 	if err != nil {
-		return nil, s.fail(what, err)
+		return nil, s.fail(what, s.dependency(ctx, bctx, s.timeouts.call, err))
 	}
 	out, err := collect(rows, scan)
 	if err != nil {
-		return nil, s.fail(what, err)
+		return nil, s.fail(what, s.dependency(ctx, bctx, s.timeouts.call, err))
 	}
 	return out, nil
 }

@@ -86,16 +86,22 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 // row is the result of queryRow: a *sql.Row, or the error that kept the
-// query from running.
+// query from running, with the call's deadline, which Scan ends.
 type row struct {
-	r   *sql.Row
-	err error
+	r      *sql.Row
+	err    error
+	s      *Store
+	ctx    context.Context // the caller's
+	bctx   context.Context // ctx under the call deadline
+	cancel context.CancelFunc
 }
 
-// Scan is [sql.Row.Scan].
+// Scan is [sql.Row.Scan], with errors translated by Store.dependency.
 func (r row) Scan(dest ...any) error {
-	if r.err != nil {
-		return r.err
+	defer r.cancel()
+	err := r.err
+	if err == nil {
+		err = r.r.Scan(dest...)
 	}
-	return r.r.Scan(dest...)
+	return r.s.dependency(r.ctx, r.bctx, r.s.timeouts.call, err)
 }
