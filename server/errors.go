@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/holdfast/holdfast"
 )
@@ -123,9 +125,22 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	reqID := requestIDFrom(r.Context())
 	status, body := describeError(err, reqID)
 	if status >= 500 {
-		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("request_id", reqID), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("error", err.Error()))
+		attrs := []slog.Attr{slog.String("request_id", reqID), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("error", err.Error())}
+		logIt := true
+		var dep *holdfast.DependencyError
+		if errors.As(err, &dep) {
+			// A dependency down or full fails every request until it is
+			// back: log the condition, not each request of it.
+			var suppressed int
+			logIt, suppressed = s.faults.note(dep.Dependency+": "+dep.Kind.Error(), s.now())
+			if suppressed > 0 {
+				attrs = append(attrs, slog.Int("suppressed", suppressed))
+			}
+		}
+		if logIt {
+			s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", attrs...)
+		}
 	}
 	switch status {
 	case http.StatusUnauthorized:
@@ -137,6 +152,44 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "write error response",
 			slog.String("request_id", reqID), slog.String("error", err.Error()))
 	}
+}
+
+// faultLogEvery is how often a continuing dependency failure is logged
+// again, with the count of failures not logged since.
+const faultLogEvery = time.Minute
+
+// faultLog limits the logging of dependency failures to one line per
+// condition (dependency and kind) per faultLogEvery. The zero value is
+// ready; it is safe for concurrent use.
+type faultLog struct {
+	mu   sync.Mutex
+	seen map[string]*faultState // guarded by mu
+}
+
+type faultState struct {
+	logged     time.Time
+	suppressed int
+}
+
+// note records one failure of condition at now and reports whether to log
+// it, with how many failures went unlogged before it.
+func (l *faultLog) note(condition string, now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = make(map[string]*faultState)
+	}
+	st, ok := l.seen[condition]
+	if ok && now.Sub(st.logged) < faultLogEvery && now.Sub(st.logged) >= 0 {
+		st.suppressed++
+		return false, 0
+	}
+	n := 0
+	if ok {
+		n = st.suppressed
+	}
+	l.seen[condition] = &faultState{logged: now}
+	return true, n
 }
 
 // writeJSON encodes v into a buffer first, so an encoding failure can

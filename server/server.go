@@ -114,6 +114,8 @@ type Server struct {
 	export *export.Exporter
 	// trustedProxies are Options.TrustedProxies, masked. Immutable.
 	trustedProxies []netip.Prefix
+	// faults limits the logging of dependency failures.
+	faults faultLog
 }
 
 // New returns a server over opts.Store and opts.Engine.

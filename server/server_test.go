@@ -90,8 +90,13 @@ func TestUnavailableDependencyIs503WithRetryAfter(t *testing.T) {
 	if e.Code != "unavailable" || !strings.Contains(e.Message, "database") || strings.Contains(w.Body.String(), "10.0.0.7") {
 		t.Errorf("envelope = %s, want code unavailable naming the database and not its address", w.Body)
 	}
+	for range 3 {
+		if w := f.do("GET", "/api/v1/administrators", nil); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("status = %d, want 503", w.Code)
+		}
+	}
 	if n := strings.Count(f.logs.String(), "connection refused"); n != 1 {
-		t.Errorf("the cause is logged %d times, want once:\n%s", n, f.logs)
+		t.Errorf("the cause is logged %d times over 4 failures, want once per condition:\n%s", n, f.logs)
 	}
 }
 

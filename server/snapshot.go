@@ -24,8 +24,9 @@ const (
 	maxRefsBody = maxRefsPerCall*70 + 4096
 	// maxManifestBody bounds a snapshot commit: about 250,000 items.
 	maxManifestBody = 64 << 20
-	// maxMissingListed bounds the missing refs a refused commit lists.
-	maxMissingListed = 1000
+	// maxMissingListed bounds the missing refs a refused commit lists; its
+	// message gives the count, and the client asks which are missing.
+	maxMissingListed = 5
 )
 
 // Workloads of the SaaS sources: mail, calendars and contacts come from

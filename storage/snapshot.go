@@ -104,6 +104,10 @@ func (f SnapshotFilter) match(s Snapshot) bool {
 		(f.Until.IsZero() || s.Time.Before(f.Until))
 }
 
+// maxMissingNamed is how many refs a MissingChunksError's message names;
+// Refs holds them all.
+const maxMissingNamed = 5
+
 // MissingChunksError refuses a snapshot that names chunks the store does
 // not have; the client uploads Refs and commits again. It matches
 // holdfast.ErrInvalid.
@@ -115,7 +119,7 @@ func (e *MissingChunksError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "invalid input: snapshot names %d chunks the store does not have:", len(e.Refs))
 	for i, r := range e.Refs {
-		if i == 10 {
+		if i == maxMissingNamed {
 			fmt.Fprintf(&b, " and %d more", len(e.Refs)-i)
 			break
 		}
@@ -209,6 +213,11 @@ func (s *Store) CommitSnapshot(ctx context.Context, snap Snapshot) (Snapshot, er
 		return Snapshot{}, err
 	}
 	if len(missing) > 0 {
+		if err := s.writeFailure(); err != nil {
+			// The chunks were accepted, then their pack could not be
+			// written: the cause, not the client, is at fault.
+			return Snapshot{}, fmt.Errorf("storage: %d chunks could not be stored: %w", len(missing), err)
+		}
 		return Snapshot{}, &MissingChunksError{Refs: missing}
 	}
 	var v holdfast.ValidationError

@@ -98,6 +98,12 @@ type Store struct {
 	packSlots chan struct{}
 	writes    sync.WaitGroup
 
+	// failed is the error of the last pack write when it failed, nil once
+	// one succeeds. While it is set, uploads write their pack at once and
+	// answer its result, so a full or unreachable blob store stops a
+	// client at the next chunk instead of being acknowledged in memory.
+	failed atomic.Pointer[error]
+
 	// crash, when set (tests), is called at named points of every write
 	// sequence; an error aborts the operation there, as a kill would.
 	crash func(point string) error
@@ -584,13 +590,19 @@ func (s *Store) putChunk(ctx context.Context, a *account, ref holdfast.ChunkRef,
 	}
 	a.open.add(ref, keyID, uint32(len(plaintext)), sealed)
 	var full *packBuilder
-	if a.open.buf.Len() >= s.opts.PackSize {
+	failing := s.failed.Load() != nil
+	if a.open.buf.Len() >= s.opts.PackSize || failing {
 		full, a.open = a.open, nil
 	}
 	a.cond.Broadcast()
 	a.mu.Unlock()
 	if full == nil {
 		return nil
+	}
+	if failing {
+		// An earlier write failed: write this pack now and answer with
+		// its result. It is the probe that clears the condition.
+		return s.writePack(ctx, a, full)
 	}
 	// A full pack is written in the background, so the upload that filled
 	// it does not wait for the write; at most maxPackWrites are in flight,
@@ -629,6 +641,7 @@ func (s *Store) writePack(ctx context.Context, a *account, b *packBuilder) (err 
 	a.writing[id] = true
 	a.mu.Unlock()
 	defer func() {
+		s.recordWrite(err)
 		a.mu.Lock()
 		delete(a.writing, id)
 		delete(a.writingIndex, p.index)
@@ -657,6 +670,26 @@ func (s *Store) writePack(ctx context.Context, a *account, b *packBuilder) (err 
 		return fmt.Errorf("storage: write index: %w", err)
 	}
 	return s.hook("flush.index-written")
+}
+
+// recordWrite keeps the error of a failed pack write (see Store.failed) and
+// forgets it after one that succeeded. A crash hook's error is not the
+// blob store's.
+func (s *Store) recordWrite(err error) {
+	switch {
+	case err == nil:
+		s.failed.Store(nil)
+	case errors.Is(err, holdfast.ErrNoSpace), errors.Is(err, holdfast.ErrUnavailable):
+		s.failed.Store(&err)
+	}
+}
+
+// writeFailure is the error of the last pack write if it failed, else nil.
+func (s *Store) writeFailure() error {
+	if p := s.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // makeDurable flushes whatever holds any of refs and waits until none is

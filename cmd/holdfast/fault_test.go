@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,87 @@ func TestFaultPostgres(t *testing.T) {
 		pg.Thaw()
 		healthy(t)
 	})
+}
+
+// TestFaultDiskFull backs up onto a blob store on a tmpfs too small for
+// one pack: the upload stops at once with 507 and says why, the cause is
+// logged once, no snapshot and no temporary file is left, and once space
+// is freed the same backup succeeds without a restart.
+func TestFaultDiskFull(t *testing.T) {
+	blobs := storagetest.MountTmpfs(t, "200k")
+	env := map[string]string{
+		envDataDir: t.TempDir(), envBlob: "file:" + blobs,
+		envBootstrapEmail: "root@example.com", envBootstrapPassword: testPassword, envBootstrapToken: testToken,
+	}
+	inst := startServe(t, env)
+	if code, body := call(t, "POST", inst.url+"/api/v1/users", testToken, map[string]any{"email": "ann@example.com", "name": "Ann"}, nil); code != http.StatusCreated {
+		t.Fatalf("create user = %d %s", code, body)
+	}
+	var user struct {
+		ID string `json:"id"`
+	}
+	var users struct {
+		Users []struct {
+			ID string `json:"id"`
+		} `json:"users"`
+	}
+	if code, body := call(t, "GET", inst.url+"/api/v1/users", testToken, nil, &users); code != http.StatusOK || len(users.Users) != 1 {
+		t.Fatalf("list users = %d %s", code, body)
+	}
+	user.ID = users.Users[0].ID
+	if code, body := call(t, "POST", inst.url+"/api/v1/devices", testToken,
+		map[string]any{"user_id": user.ID, "name": "laptop", "kind": "endpoint", "workload": "endpoints"}, nil); code != http.StatusCreated {
+		t.Fatalf("create device = %d %s", code, body)
+	}
+	// More than one 16 MiB pack of incompressible data.
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "big.raw"), randomBytes(7, 24<<20))
+	args := []string{"backup", "--server", inst.url, "--token", testToken, "--user", "ann@example.com",
+		"--device", "laptop", "--cache-dir", t.TempDir(), src}
+
+	start := time.Now()
+	_, errOut, err := runCmd(t, env, args...)
+	if err == nil {
+		t.Fatalf("backup onto a full disk succeeded:\n%s", errOut)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "507") || !strings.Contains(msg, "full") {
+		t.Errorf("backup error = %q, want the 507 saying the store is full", msg)
+	}
+	if strings.Contains(msg, "422") || len(msg) > 1000 {
+		t.Errorf("backup error = %q, want no commit attempt and no list of hashes", msg)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the backup took %s to give up, want it to stop at the first refused chunk", took)
+	}
+	logs := inst.stderr.String()
+	if n := strings.Count(logs, "no space left on device"); n != 1 {
+		t.Errorf("\"no space left on device\" is logged %d times, want once per condition:\n%s", n, logs)
+	}
+	if !strings.Contains(logs, "status=507") {
+		t.Errorf("no 507 in the access log:\n%s", logs)
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "msg=request ") && strings.Contains(line, "method=POST") && strings.Contains(line, "/snapshots ") {
+			t.Errorf("the client went on to commit after a chunk was refused: %s", line)
+		}
+	}
+	var snaps struct {
+		Snapshots []json.RawMessage `json:"snapshots"`
+	}
+	if code, body := call(t, "GET", inst.url+"/api/v1/snapshots?user_id="+user.ID, testToken, nil, &snaps); code != http.StatusOK || len(snaps.Snapshots) != 0 {
+		t.Errorf("snapshots after the failed backup = %d %s, want none", code, body)
+	}
+	if left, _ := filepath.Glob(filepath.Join(blobs, ".tmp", "*")); len(left) != 0 {
+		t.Errorf("temporary files left on the full disk: %v", left)
+	}
+
+	storagetest.ResizeTmpfs(t, blobs, "64m")
+	out, errOut, err := runCmd(t, env, args...)
+	if err != nil {
+		t.Fatalf("backup after space was freed: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(out, "snapshot ") {
+		t.Errorf("backup output = %q, want a snapshot", out)
+	}
 }

@@ -15,8 +15,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage"
@@ -28,7 +31,15 @@ type Client struct {
 	base  string
 	token holdfast.Secret
 	http  *http.Client
+	// RetryFor bounds how long a request answered 503 (a dependency of
+	// the server is down) is retried, with exponential backoff and
+	// jitter, never sooner than the server's Retry-After. Zero means
+	// DefaultRetryFor; set it before the first request.
+	RetryFor time.Duration
 }
+
+// DefaultRetryFor is how long a client retries a server that answers 503.
+const DefaultRetryFor = 2 * time.Minute
 
 // NewClient returns a client of the server at baseURL (http or https).
 // A nil hc uses a client without overall timeout (uploads and restores run
@@ -57,6 +68,8 @@ type APIError struct {
 	RequestID string
 	Fields    []holdfast.FieldError
 	Reasons   []string
+	// RetryAfter is the server's Retry-After (in seconds form), if any.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -83,18 +96,62 @@ func (e *APIError) Is(target error) bool {
 		return e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusBadRequest
 	case holdfast.ErrConflict:
 		return e.Status == http.StatusConflict
+	case holdfast.ErrUnavailable:
+		return e.Status == http.StatusServiceUnavailable
+	case holdfast.ErrNoSpace:
+		return e.Status == http.StatusInsufficientStorage
 	}
 	return false
 }
 
-// do sends a request and decodes a JSON answer into out (nil: discard).
-func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, size int64, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+// do sends a request with body (nil: none) and decodes a JSON answer into
+// out (nil: discard). A 503 is retried (see Client.RetryFor); any other
+// answer, 507 included, is final at once.
+func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	retryFor := c.RetryFor
+	if retryFor <= 0 {
+		retryFor = DefaultRetryFor
+	}
+	wait := &retryAfter{ExponentialBackOff: backoff.NewExponentialBackOff()}
+	wait.MaxInterval = 30 * time.Second
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		err := c.doOnce(ctx, method, path, contentType, body, out)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable {
+			wait.floor = ae.RetryAfter
+			return struct{}{}, err
+		}
+		if err != nil {
+			return struct{}{}, backoff.Permanent(err)
+		}
+		return struct{}{}, nil
+	}, backoff.WithBackOff(wait), backoff.WithMaxElapsedTime(retryFor))
+	if errors.Is(err, holdfast.ErrUnavailable) {
+		return fmt.Errorf("server unavailable, still after retrying for up to %s: %w", retryFor, err)
+	}
+	return err
+}
+
+// retryAfter is exponential backoff with jitter that never waits less
+// than the server's last Retry-After.
+type retryAfter struct {
+	*backoff.ExponentialBackOff
+	floor time.Duration
+}
+
+func (r *retryAfter) NextBackOff() time.Duration {
+	return max(r.ExponentialBackOff.NextBackOff(), r.floor)
+}
+
+// doOnce is one attempt of do.
+func (c *Client) doOnce(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return err
-	}
-	if size >= 0 && body != nil {
-		req.ContentLength = size
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	if contentType != "" {
@@ -130,6 +187,9 @@ func readAPIError(resp *http.Response) error {
 		} `json:"error"`
 	}
 	e := &APIError{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode)}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		e.RetryAfter = time.Duration(secs) * time.Second
+	}
 	if json.Unmarshal(b, &env) == nil && env.Error.Code != "" {
 		e.Code, e.Message, e.RequestID = env.Error.Code, env.Error.Message, env.Error.RequestID
 		e.Fields, e.Reasons = env.Error.Fields, env.Error.Reasons
@@ -141,13 +201,13 @@ func readAPIError(resp *http.Response) error {
 
 func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) error {
 	if in == nil {
-		return c.do(ctx, method, path, "", nil, -1, out)
+		return c.do(ctx, method, path, "", nil, out)
 	}
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, method, path, "application/json", bytes.NewReader(b), int64(len(b)), out)
+	return c.do(ctx, method, path, "application/json", b, out)
 }
 
 // Target is what the server answers to a backup start.
@@ -203,7 +263,7 @@ func (c *Client) Missing(ctx context.Context, deviceID string, refs []holdfast.C
 // PutChunk uploads one chunk's plaintext.
 func (c *Client) PutChunk(ctx context.Context, deviceID string, ref holdfast.ChunkRef, data []byte) error {
 	return c.do(ctx, "PUT", "/api/v1/backups/"+url.PathEscape(deviceID)+"/chunks/"+ref.String(),
-		"application/octet-stream", bytes.NewReader(data), int64(len(data)), nil)
+		"application/octet-stream", data, nil)
 }
 
 // Commit stores a snapshot of the target's items.

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/holdfast/holdfast"
@@ -81,6 +82,8 @@ func errFromOS(name string, err error) error {
 		return fmt.Errorf("fs: blob %s: %w", name, holdfast.ErrNotFound)
 	case errors.Is(err, fs.ErrExist):
 		return fmt.Errorf("fs: blob %s: %w", name, holdfast.ErrConflict)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return holdfast.NoSpace("blob store", fmt.Errorf("fs: blob %s: %w", name, err))
 	}
 	return fmt.Errorf("fs: blob %s: %w", name, err)
 }
@@ -109,7 +112,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, size int64) (
 	}()
 	n, err := io.Copy(f, ctxReader{ctx, r})
 	if err != nil {
-		return fmt.Errorf("fs: put %s: %w", name, err)
+		return errFromOS(name, err)
 	}
 	if size >= 0 && n != size {
 		return fmt.Errorf("fs: put %s: %w: got %d bytes, want %d", name, holdfast.ErrInvalid, n, size)
