@@ -36,7 +36,7 @@ func testAdminRecover(t *testing.T, env map[string]string) {
 	cfg.resolve()
 	withStore := func(fn func(holdfast.MetaStore)) {
 		t.Helper()
-		store, err := openStore(ctx, cfg.DB)
+		store, err := openStore(ctx, cfg.DB, cfg.DBTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
