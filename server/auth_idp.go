@@ -76,13 +76,10 @@ func absURL(s string) bool {
 // IdP's metadata, which names its entity id (the issuer).
 func (s *Server) validIdP(ctx context.Context, in idpInput, old *holdfast.IdPConfig) (holdfast.IdPConfig, error) {
 	var v holdfast.ValidationError
-	c := holdfast.IdPConfig{Kind: in.Kind, Name: strings.TrimSpace(in.Name), Issuer: strings.TrimSpace(in.Issuer),
+	c := holdfast.IdPConfig{Kind: in.Kind, Name: checkName(&v, "name", in.Name), Issuer: strings.TrimSpace(in.Issuer),
 		ClientID: strings.TrimSpace(in.ClientID), ClientSecret: holdfast.Secret(in.ClientSecret),
 		MetadataURL: strings.TrimSpace(in.MetadataURL), MetadataXML: in.MetadataXML, Enabled: in.Enabled,
 		AllowIDPInitiated: in.AllowIDPInitiated}
-	if c.Name == "" || len(c.Name) > 100 {
-		v.Add("name", "must be 1 to 100 characters")
-	}
 	switch c.Kind {
 	case holdfast.IdPOIDC:
 		if !absURL(c.Issuer) {

@@ -31,6 +31,9 @@ func readSignIn(w http.ResponseWriter, r *http.Request) (signInInput, error) {
 		if err := r.ParseForm(); err != nil {
 			return signInInput{}, fmt.Errorf("%w: malformed form", errBadRequest)
 		}
+		if err := checkForm(r.PostForm); err != nil {
+			return signInInput{}, err
+		}
 		in := signInInput{fields: map[string]string{}, form: true}
 		for k, v := range r.PostForm {
 			if len(v) > 0 {

@@ -217,6 +217,9 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return s.ssoRefused(w, r, holdfast.IdPSAML, "unreadable form: "+err.Error())
 	}
+	if err := checkForm(r.PostForm); err != nil {
+		return s.ssoRefused(w, r, holdfast.IdPSAML, "unreadable form: "+err.Error())
+	}
 	http.SetCookie(w, &http.Cookie{Name: samlStateCookie, Value: "", Path: samlACSPath, HttpOnly: true,
 		Secure: s.secureRequest(r), MaxAge: -1})
 	raw, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse"))

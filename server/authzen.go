@@ -269,6 +269,10 @@ func readAuthZEN(w http.ResponseWriter, r *http.Request) (*fastjson.Value, func(
 		authzenParsers.Put(p)
 		return nil, nil, fmt.Errorf("%w: request body must be a JSON object", errBadRequest)
 	}
+	if err := checkJSON(raw); err != nil {
+		authzenParsers.Put(p)
+		return nil, nil, err
+	}
 	return v, func() { authzenParsers.Put(p) }, nil
 }
 

@@ -107,7 +107,7 @@ func describeError(err error, requestID string) (int, errorBody) {
 		body.Message = dep.Message()
 	}
 	var verr *holdfast.ValidationError
-	if status == http.StatusUnprocessableEntity && errors.As(err, &verr) {
+	if (status == http.StatusUnprocessableEntity || status == http.StatusBadRequest) && errors.As(err, &verr) {
 		body.Fields = verr.Fields
 	}
 	var denied *holdfast.DeniedError
@@ -209,8 +209,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // decodeJSON reads one JSON value of at most maxBodyBytes from r's body
-// into v, refusing unknown members and trailing data. It returns errors
-// matching errBadRequest or errTooLarge.
+// into v, refusing unknown members, trailing data and strings that fail
+// checkJSON. It returns errors matching errBadRequest or errTooLarge.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return decodeJSONLimit(w, r, v, maxBodyBytes)
 }
@@ -221,8 +221,26 @@ func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64)
 	if err := requireJSON(r); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return bodyError(err)
+	}
+	return unmarshalStrict(raw, v, true)
+}
+
+// unmarshalStrict decodes raw, one JSON value, into v. Its strings pass
+// checkJSON before any of them is decoded, so a bad string in a member of
+// a type with its own decoding (a time, a chunk ref) is named as well.
+func unmarshalStrict(raw []byte, v any, disallowUnknown bool) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if disallowUnknown {
+		dec.DisallowUnknownFields()
+	}
+	if json.Valid(raw) {
+		if err := checkJSON(raw); err != nil {
+			return err
+		}
+	}
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)
 	}

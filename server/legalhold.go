@@ -1,14 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/legalhold"
@@ -578,11 +581,20 @@ func (s *Server) importCustodians(w http.ResponseWriter, r *http.Request) error 
 	if err := requireCSV(r); err != nil {
 		return err
 	}
-	rows, err := legalhold.ParseCSV(http.MaxBytesReader(w, r.Body, legalhold.MaxCSVBytes+1))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, legalhold.MaxCSVBytes+1))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		return fmt.Errorf("%w: the CSV file is over %d bytes; split it into files of at most %d custodians", errTooLarge, legalhold.MaxCSVBytes, legalhold.MaxCSVRows)
 	}
+	if err != nil {
+		return bodyError(err)
+	}
+	if !utf8.Valid(raw) || bytes.IndexByte(raw, 0) >= 0 {
+		var v holdfast.ValidationError
+		v.Add("file", "must be UTF-8 text without NUL characters")
+		return badInput(&v)
+	}
+	rows, err := legalhold.ParseCSV(bytes.NewReader(raw))
 	if err != nil {
 		return err
 	}

@@ -141,10 +141,25 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// route records the matched pattern for the access log and metrics.
+// route records the matched pattern for the access log and metrics, and
+// refuses path ids and query parameters that fail checkRequestStrings
+// before anything else reads them. WebDAV paths are the names of held
+// files, which the export checks itself.
 func (s *Server) route(pattern string, next http.Handler) http.Handler {
+	dav := strings.HasPrefix(pattern, "/dav/")
+	scim := strings.Contains(pattern, " /scim/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		infoFrom(r.Context()).route = pattern
+		if !dav {
+			if err := checkRequestStrings(r); err != nil {
+				if scim {
+					s.writeSCIMError(w, r, err)
+				} else {
+					s.writeError(w, r, err)
+				}
+				return
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }

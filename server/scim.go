@@ -106,14 +106,11 @@ func decodeSCIM(w http.ResponseWriter, r *http.Request, v any) error {
 			return fmt.Errorf("%w: content type %q is not %s", errBadRequest, ct, scimMediaType)
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err := dec.Decode(v); err != nil {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
 		return bodyError(err)
 	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: request body holds more than one JSON value", errBadRequest)
-	}
-	return nil
+	return unmarshalStrict(raw, v, false)
 }
 
 // scimUser is a User resource as SCIM shows and takes it.

@@ -12,11 +12,8 @@ import (
 	"github.com/holdfast/holdfast/idp"
 )
 
-// Token limits.
-const (
-	maxTokenNameLength = 100
-	maxTokenDays       = 3650
-)
+// maxTokenDays bounds a token's lifetime.
+const maxTokenDays = 3650
 
 // basicToken authenticates HTTP Basic with an API token as the password,
 // for WebDAV clients that know nothing else. The user name must be the
@@ -81,10 +78,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var v holdfast.ValidationError
-	in.Name = strings.TrimSpace(in.Name)
-	if in.Name == "" || len(in.Name) > maxTokenNameLength {
-		v.Add("name", "must be 1 to %d characters", maxTokenNameLength)
-	}
+	in.Name = checkName(&v, "name", in.Name)
 	if in.ExpiresInDays < 0 || in.ExpiresInDays > maxTokenDays {
 		v.Add("expires_in_days", "must be 0 (never) to %d", maxTokenDays)
 	}
