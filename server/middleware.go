@@ -168,8 +168,19 @@ func (s *Server) route(pattern string, next http.Handler) http.Handler {
 // the request's context; a request without usable credentials gets 401
 // with WWW-Authenticate.
 func (s *Server) authenticate(next http.Handler) http.Handler {
+	return s.authenticateWith(nil, next)
+}
+
+// authenticateWith is authenticate with only the authenticators given;
+// nil means all of them (s.authn, read per request: initAuth adds to it
+// after the routes are registered).
+func (s *Server) authenticateWith(only []Authenticator, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.principalOf(r)
+		authn := only
+		if authn == nil {
+			authn = s.authn
+		}
+		p, err := principalOf(r, authn)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -183,8 +194,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 var errNoCredentials = fmt.Errorf("%w: an API token is required (Authorization: Bearer <token>)", holdfast.ErrUnauthenticated)
 
 // principalOf runs the authenticators.
-func (s *Server) principalOf(r *http.Request) (holdfast.Principal, error) {
-	for _, a := range s.authn {
+func principalOf(r *http.Request, authn []Authenticator) (holdfast.Principal, error) {
+	for _, a := range authn {
 		p, err := a(r)
 		if errors.Is(err, ErrNoCredentials) {
 			continue

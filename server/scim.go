@@ -18,7 +18,7 @@ import (
 
 // SCIM 2.0 (RFC 7643/7644) provisioning of the users that backups and
 // legal holds refer to, at /scim/v2. Clients authenticate with an API
-// token; every call is decided like its /api/v1/users counterpart. A
+// token as a bearer token, and with nothing else; every call is decided like its /api/v1/users counterpart. A
 // DELETE preserves the user (its data is kept), never removes it.
 
 const (
@@ -66,7 +66,10 @@ func (s *Server) scim(pattern string, fn apiFunc) {
 			s.writeSCIMError(w, r, err)
 		}
 	})
-	s.mux.Handle(pattern, s.route(pattern, s.authenticate(h)))
+	// Provisioning clients hold an API token; a console session (cookie)
+	// is not a SCIM credential, so a page an administrator has open can
+	// never be made to provision through it.
+	s.mux.Handle(pattern, s.route(pattern, s.authenticateWith([]Authenticator{s.bearerToken}, h)))
 }
 
 func (s *Server) writeSCIMError(w http.ResponseWriter, r *http.Request, err error) {

@@ -214,3 +214,31 @@ func TestSCIMDeleteKeepsAHeldUser(t *testing.T) {
 		t.Fatalf("holds after SCIM DELETE: %v %v", holds, err)
 	}
 }
+
+// TestSCIMTakesOnlyBearerTokens: a signed-in console session, with its
+// CSRF token, reaches the management API but not SCIM; the same
+// administrator's API token does.
+func TestSCIMTakesOnlyBearerTokens(t *testing.T) {
+	f := newAuthFixture(t)
+	b, _ := f.signInPlatformAdmin()
+	wantStatus(t, "session on the API", b.do("GET", "/api/v1/users", nil), http.StatusOK)
+	before, auditBefore := f.snapshot()
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/scim/v2/Users"},
+		{"POST", "/scim/v2/Users"},
+		{"GET", "/scim/v2/ServiceProviderConfig"},
+	} {
+		var body any
+		if tc.method == "POST" {
+			body = map[string]any{"schemas": []string{scimUserSchema}, "userName": "eve@example.com"}
+		}
+		a := b.do(tc.method, tc.path, body, csrfHeader, b.csrf)
+		wantStatus(t, tc.method+" "+tc.path+" with a session", a, http.StatusUnauthorized)
+	}
+	after, auditAfter := f.snapshot()
+	if after != before || len(auditAfter) != len(auditBefore) {
+		t.Errorf("a refused SCIM call changed the store or the audit trail")
+	}
+	a := b.do("GET", "/scim/v2/Users", nil, "Authorization", "Bearer "+testToken)
+	wantStatus(t, "SCIM with the API token", a, http.StatusOK)
+}
