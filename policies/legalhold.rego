@@ -12,10 +12,19 @@ hold_name(h) := h.name if {
 	h.name != ""
 } else := object.get(h, "id", "")
 
-# A user (or a device of a user) on hold is never deleted; every hold is named.
+# A user (or a device of a user) on hold is never deleted; every hold the
+# administrator may see (its type is in scope) is named, the others only
+# counted as such.
 deny contains {"rule": "legalhold.on_hold", "reason": sprintf("user is on legal hold '%s'", [hold_name(h)])} if {
 	input.action.name in {"users.delete", "workloads.delete"}
 	some h in resource_holds
+	lh_type_covered(object.get(h, "type_id", ""))
+}
+
+deny contains {"rule": "legalhold.on_hold", "reason": "user is on a legal hold outside the administrator's legal hold types"} if {
+	input.action.name in {"users.delete", "workloads.delete"}
+	some h in resource_holds
+	not lh_type_covered(object.get(h, "type_id", ""))
 }
 
 # The user's profile may block administrators from its data; administrators

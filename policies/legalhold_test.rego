@@ -129,3 +129,13 @@ test_platform_admin_uses_both_products if {
 	allowed(req(elite, dca, "ew.servers.register", {"type": "account", "id": "acct_1"}))
 	allowed(req(elite, dca, "users.view", user_res))
 }
+
+test_hold_outside_types_not_named if {
+	s := subject(
+		custom_role("role_1", "Investigators", ["users.view", "users.delete", "legal_holds.view"]),
+		object.union(all_scopes, {"all_legal_hold_types": false, "legal_hold_types": ["lht_hr"]}),
+	)
+	d := decide(req(elite, s, "users.delete", held_user([q3, merger, untyped])))
+	d.allow == false
+	d.reasons == ["user is on a legal hold outside the administrator's legal hold types", "user is on legal hold 'Q3 audit'"]
+}

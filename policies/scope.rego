@@ -34,12 +34,7 @@ profile_covered(_) if subject_scopes.all_profiles == true
 
 profile_covered(p) if p in object.get(subject_scopes, "profiles", [])
 
-profile_label := input.resource.profile_name if {
-	is_string(input.resource.profile_name)
-	input.resource.profile_name != ""
-} else := input.resource.profile_id
-
-deny contains {"rule": "scope.profile", "reason": sprintf("profile '%s' is outside the administrator's profiles", [profile_label])} if {
+deny contains {"rule": "scope.profile", "reason": "the profile is outside the administrator's profiles"} if {
 	"profile" in subject_scope_kinds
 	p := object.get(input.resource, "profile_id", "")
 	p != ""
@@ -104,18 +99,16 @@ lh_type_covered(t) if {
 	t in object.get(subject_scopes, "legal_hold_types", [])
 }
 
-hold_label := sprintf("legal hold '%s'", [input.resource.name]) if {
-	is_string(input.resource.name)
-	input.resource.name != ""
-} else := "the legal hold"
+# A refusal never names what it keeps from the administrator: the hold
+# (or profile) outside the scope is not shown, so neither is its name.
 
-deny contains {"rule": "scope.legal_hold_type", "reason": sprintf("%s has no type; only administrators with all legal hold types can reach it", [hold_label])} if {
+deny contains {"rule": "scope.legal_hold_type", "reason": "the legal hold has no type; only administrators with all legal hold types can reach it"} if {
 	input.resource.type == "legal_hold"
 	object.get(input.resource, "type_id", "") == ""
 	not lh_type_covered("")
 }
 
-deny contains {"rule": "scope.legal_hold_type", "reason": sprintf("the type of %s is outside the administrator's legal hold types", [hold_label])} if {
+deny contains {"rule": "scope.legal_hold_type", "reason": "the type of the legal hold is outside the administrator's legal hold types"} if {
 	input.resource.type == "legal_hold"
 	t := object.get(input.resource, "type_id", "")
 	t != ""

@@ -20,12 +20,12 @@ test_profile_in_scope if {
 
 test_profile_outside_scope if {
 	other := object.union(user_res, {"profile_id": "prof_2", "profile_name": "Engineering"})
-	denied_by(req(elite, hd, "users.manage", other), "scope.profile", "profile 'Engineering' is outside the administrator's profiles")
+	denied_by(req(elite, hd, "users.manage", other), "scope.profile", "the profile is outside the administrator's profiles")
 }
 
 test_profile_without_name_uses_id if {
 	other := object.union(user_res, {"profile_id": "prof_2", "profile_name": ""})
-	denied_by(req(elite, hd, "users.manage", other), "scope.profile", "profile 'prof_2' is outside the administrator's profiles")
+	denied_by(req(elite, hd, "users.manage", other), "scope.profile", "the profile is outside the administrator's profiles")
 }
 
 test_all_profiles if {
@@ -40,14 +40,14 @@ test_profile_admin_manages_own_profile if {
 test_profile_admin_other_profile if {
 	denied_by(
 		req(elite, pa, "profiles.manage", {"type": "profile", "id": "prof_2", "profile_id": "prof_2", "profile_name": "Eng"}),
-		"scope.profile", "profile 'Eng' is outside the administrator's profiles",
+		"scope.profile", "the profile is outside the administrator's profiles",
 	)
 }
 
 test_report_of_other_profile if {
 	denied_by(
 		req(elite, vo, "reports.view", {"type": "report", "id": "", "profile_id": "prof_2", "profile_name": "Eng"}),
-		"scope.profile", "profile 'Eng' is outside the administrator's profiles",
+		"scope.profile", "the profile is outside the administrator's profiles",
 	)
 }
 
@@ -64,7 +64,7 @@ test_new_user_in_profile if {
 	allowed(req(elite, pa, "users.create_import", {"type": "user", "id": "", "exists": false, "profile_id": "prof_1", "profile_name": "Sales", "holds": []}))
 	denied_by(
 		req(elite, pa, "users.create_import", {"type": "user", "id": "", "exists": false, "profile_id": "prof_2", "profile_name": "Eng", "holds": []}),
-		"scope.profile", "profile 'Eng' is outside the administrator's profiles",
+		"scope.profile", "the profile is outside the administrator's profiles",
 	)
 }
 
@@ -139,14 +139,14 @@ test_legal_admin_type_in_scope if {
 test_legal_admin_type_outside_scope if {
 	denied_by(
 		req(elite, la_hr, "legal_holds.delete", hold("lht_legal")),
-		"scope.legal_hold_type", "the type of legal hold 'Q3 audit' is outside the administrator's legal hold types",
+		"scope.legal_hold_type", "the type of the legal hold is outside the administrator's legal hold types",
 	)
 }
 
 test_untyped_hold_needs_all_types if {
 	denied_by(
 		req(elite, la_hr, "legal_holds.view", hold("")),
-		"scope.legal_hold_type", "legal hold 'Q3 audit' has no type; only administrators with all legal hold types can reach it",
+		"scope.legal_hold_type", "the legal hold has no type; only administrators with all legal hold types can reach it",
 	)
 	allowed(req(elite, la_all, "legal_holds.view", hold("")))
 }
@@ -183,13 +183,13 @@ test_legal_hold_type_resource if {
 test_custom_role_with_legal_hold_rights_is_type_scoped if {
 	s := subject(custom_role("role_1", "Investigators", ["users.view", "legal_holds.view"]), object.union(all_scopes, {"all_legal_hold_types": false, "legal_hold_types": ["lht_hr"]}))
 	allowed(req(elite, s, "legal_holds.view", hold("lht_hr")))
-	denied_by(req(elite, s, "legal_holds.view", hold("lht_legal")), "scope.legal_hold_type", "the type of legal hold 'Q3 audit' is outside the administrator's legal hold types")
+	denied_by(req(elite, s, "legal_holds.view", hold("lht_legal")), "scope.legal_hold_type", "the type of the legal hold is outside the administrator's legal hold types")
 }
 
 test_edited_help_desk_with_legal_hold_rights_is_type_scoped if {
 	edited := object.union(role("help_desk_admin", hd_rights), {"rights": array.concat(hd_rights, ["legal_holds.view"])})
 	s := subject(edited, sales_endpoints)
-	denied_by(req(elite, s, "legal_holds.view", hold("lht_hr")), "scope.legal_hold_type", "the type of legal hold 'Q3 audit' is outside the administrator's legal hold types")
+	denied_by(req(elite, s, "legal_holds.view", hold("lht_hr")), "scope.legal_hold_type", "the type of the legal hold is outside the administrator's legal hold types")
 }
 
 test_role_scope_kinds if {

@@ -107,8 +107,13 @@ func TestIntegrationLegalHolds(t *testing.T) {
 		{"DELETE", "/api/v1/legal-holds/" + id2},
 		{"GET", "/api/v1/legal-holds/" + id2 + "/webdav"},
 	} {
-		if w := f.do(tt.method, tt.path, nil, "Authorization", lena); w.Code != http.StatusForbidden {
+		w := f.do(tt.method, tt.path, nil, "Authorization", lena)
+		if w.Code != http.StatusForbidden {
 			t.Errorf("legal admin %s %s: %d %s, want 403", tt.method, tt.path, w.Code, w.Body)
+		}
+		// The refusal does not name the hold it keeps from her.
+		if strings.Contains(w.Body.String(), "HR case") {
+			t.Errorf("legal admin %s %s: the refusal names the hidden hold: %s", tt.method, tt.path, w.Body)
 		}
 	}
 	if w := f.do("POST", "/api/v1/legal-holds", map[string]any{"name": "Mine", "type_id": hr}, "Authorization", lena); w.Code != http.StatusForbidden {
