@@ -29,6 +29,9 @@ func readSignIn(w http.ResponseWriter, r *http.Request) (signInInput, error) {
 	if mt == "application/x-www-form-urlencoded" {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		if err := r.ParseForm(); err != nil {
+			if maxErr := (*http.MaxBytesError)(nil); errors.As(err, &maxErr) {
+				return signInInput{}, bodyError(err)
+			}
 			return signInInput{}, fmt.Errorf("%w: malformed form", errBadRequest)
 		}
 		if err := checkForm(r.PostForm); err != nil {

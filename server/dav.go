@@ -119,7 +119,11 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 	var body []byte
 	if r.Method == "PROPFIND" || r.Method == "REPORT" {
 		if body, err = checkDAVBody(r); err != nil {
-			s.davError(w, r, http.StatusBadRequest, err.Error())
+			status := http.StatusBadRequest
+			if errors.Is(err, errTooLarge) {
+				status = http.StatusRequestEntityTooLarge
+			}
+			s.davError(w, r, status, err.Error())
 			return
 		}
 	}
@@ -341,13 +345,18 @@ func serveFile(w http.ResponseWriter, r *http.Request, fsys webdav.FileSystem) b
 	return true
 }
 
-// maxDAVBody bounds a PROPFIND or REPORT body.
-const maxDAVBody = 1 << 20
+// Bounds of a PROPFIND or REPORT body. The deepest body a DAV client
+// sends (a CalDAV calendar-query filter) nests about eight elements.
+const (
+	maxDAVBody  = 1 << 20
+	maxDAVDepth = 32
+)
 
-// checkDAVBody reads the request body (at most maxDAVBody bytes), refuses
-// XML that is not well-formed or that declares a prefix with an empty
-// namespace (xmlns:p="", illegal in XML Namespaces 1.0, which Go's decoder
-// lets through), and puts the body back for the handler.
+// checkDAVBody reads the request body (at most maxDAVBody bytes, else an
+// error matching errTooLarge), refuses XML that is not well-formed, nests
+// deeper than maxDAVDepth, or declares a prefix with an empty namespace
+// (xmlns:p="", illegal in XML Namespaces 1.0, which Go's decoder lets
+// through), and puts the body back for the handler.
 func checkDAVBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
@@ -357,13 +366,14 @@ func checkDAVBody(r *http.Request) ([]byte, error) {
 		return nil, fmt.Errorf("cannot read the request body")
 	}
 	if len(b) > maxDAVBody {
-		return nil, fmt.Errorf("the request body is over %d bytes", maxDAVBody)
+		return nil, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, maxDAVBody)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	if len(bytes.TrimSpace(b)) == 0 {
 		return b, nil
 	}
 	dec := xml.NewDecoder(bytes.NewReader(b))
+	depth := 0
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -372,7 +382,13 @@ func checkDAVBody(r *http.Request) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("malformed XML: %v", err)
 		}
+		if _, ok := tok.(xml.EndElement); ok {
+			depth--
+		}
 		if se, ok := tok.(xml.StartElement); ok {
+			if depth++; depth > maxDAVDepth {
+				return nil, fmt.Errorf("malformed XML: elements nest deeper than %d levels", maxDAVDepth)
+			}
 			for _, a := range se.Attr {
 				if a.Name.Space == "xmlns" && a.Value == "" {
 					return nil, fmt.Errorf("malformed XML: the prefix %q is declared with an empty namespace", a.Name.Local)

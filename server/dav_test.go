@@ -384,7 +384,8 @@ func TestDAVCalendarViewsAreReadOnly(t *testing.T) {
 func TestDAVMalformedPropfind(t *testing.T) {
 	f := newDAVFixture(t)
 	base := f.url + "/dav/holds/" + f.hold + "/"
-	for _, b := range []string{`<propfind xmlns="DAV:"><prop>`, `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:ns1=""><D:prop><ns1:x/></D:prop></D:propfind>`} {
+	deep := `<propfind xmlns="DAV:">` + strings.Repeat("<p>", 100000) + strings.Repeat("</p>", 100000) + `</propfind>`
+	for _, b := range []string{`<propfind xmlns="DAV:"><prop>`, `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:ns1=""><D:prop><ns1:x/></D:prop></D:propfind>`, deep} {
 		req, _ := http.NewRequest("PROPFIND", base, strings.NewReader(b))
 		req.SetBasicAuth(f.userName, f.password)
 		req.Header.Set("Depth", "0")
@@ -395,7 +396,23 @@ func TestDAVMalformedPropfind(t *testing.T) {
 		}
 		res.Body.Close()
 		if res.StatusCode != http.StatusBadRequest {
-			t.Errorf("PROPFIND %q: %d, want 400", b, res.StatusCode)
+			t.Errorf("PROPFIND %.80q: %d, want 400", b, res.StatusCode)
+		}
+	}
+	// A body over the limit is refused whole, PROPFIND and REPORT alike.
+	big := `<propfind xmlns="DAV:"><prop>` + strings.Repeat("<getetag/>", maxDAVBody/10) + `</prop></propfind>`
+	for method, u := range map[string]string{"PROPFIND": base, "REPORT": base + "caldav/"} {
+		req, _ := http.NewRequest(method, u, strings.NewReader(big))
+		req.SetBasicAuth(f.userName, f.password)
+		req.Header.Set("Depth", "0")
+		req.Header.Set("Content-Type", "application/xml")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s of %d bytes: %d, want 413", method, len(big), res.StatusCode)
 		}
 	}
 	// HEAD has the headers and no body.
