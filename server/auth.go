@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/egress"
 	"github.com/holdfast/holdfast/idp"
 )
 
@@ -40,8 +41,13 @@ type AuthOptions struct {
 	SAMLKey         crypto.Signer
 	SAMLCertificate *x509.Certificate
 	// HTTPClient fetches OIDC discovery, keys and SAML metadata; nil uses
-	// a client with a 10 s timeout.
+	// an egress client (10 s timeout) that refuses private addresses
+	// unless AllowPrivateIdP.
 	HTTPClient *http.Client
+	// AllowPrivateIdP lets the default client reach identity providers on
+	// loopback, private and link-local addresses (serve
+	// --allow-private-idp).
+	AllowPrivateIdP bool
 	// IdleTimeout ends a session unused this long (default 30 minutes);
 	// MaxAge ends any session this long after sign-in (default 12 hours).
 	IdleTimeout, MaxAge time.Duration
@@ -121,7 +127,7 @@ func (s *Server) initAuth(opts AuthOptions) error {
 	a := &authState{ids: opts.Identity, mailer: opts.Mailer, client: opts.HTTPClient,
 		idle: opts.IdleTimeout, maxAge: opts.MaxAge, samlKey: opts.SAMLKey, samlCrt: opts.SAMLCertificate}
 	if a.client == nil {
-		a.client = &http.Client{Timeout: 10 * time.Second}
+		a.client = egress.NewClient(egress.Options{AllowPrivate: opts.AllowPrivateIdP})
 	}
 	if a.idle <= 0 {
 		a.idle = defaultIdleTimeout

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/egress"
 	"github.com/holdfast/holdfast/idp/oidc"
 )
 
@@ -53,23 +54,31 @@ func (s *Server) viewIdP(r *http.Request, c holdfast.IdPConfig) idpView {
 }
 
 // absURL reports whether s is an absolute https URL, or an http one on a
-// loopback host. An identity provider's discovery document, keys and
-// metadata decide whose sign-in is believed: fetched over plain http from
-// the network, anyone on the path could swap the keys and forge sign-ins.
+// loopback host (egress.CheckURL, the rule every redirect hop is held to
+// as well). An identity provider's discovery document, keys and metadata
+// decide whose sign-in is believed: fetched over plain http from the
+// network, anyone on the path could swap the keys and forge sign-ins.
 func absURL(s string) bool {
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	switch u.Scheme {
-	case "https":
-		return true
-	case "http":
-		h := u.Hostname()
-		ip := net.ParseIP(h)
-		return h == "localhost" || (ip != nil && ip.IsLoopback())
-	}
-	return false
+	return err == nil && egress.CheckURL(u) == nil
+}
+
+// errIdPFetch is the one answer to a failed fetch from an identity
+// provider, whatever failed: a refused address, a closed port, a timeout,
+// a bad status or a document that does not parse all read the same, so
+// that the URL field is no probe of the server's network.
+const errIdPFetch = "cannot be fetched: the identity provider did not answer with a usable document (the server log has the reason)"
+
+// idpUnreachable logs why a fetch from c failed and returns the generic
+// upstream error.
+func (s *Server) idpUnreachable(ctx context.Context, c holdfast.IdPConfig, err error) error {
+	s.logIdPFetch(ctx, c, err)
+	return fmt.Errorf("%w: the identity provider cannot be reached", errUpstream)
+}
+
+func (s *Server) logIdPFetch(ctx context.Context, c holdfast.IdPConfig, err error) {
+	s.log.LogAttrs(ctx, slog.LevelWarn, "identity provider fetch failed", slog.String("request_id", requestIDFrom(ctx)),
+		slog.String("idp", c.ID), slog.String("kind", c.Kind), slog.String("error", err.Error()))
 }
 
 // validIdP checks in and builds the configuration; for SAML it reads the
@@ -112,7 +121,11 @@ func (s *Server) validIdP(ctx context.Context, in idpInput, old *holdfast.IdPCon
 	if c.Kind == holdfast.IdPSAML {
 		md, err := s.samlIdPMetadata(ctx, c)
 		if err != nil {
-			return c, fmt.Errorf("%w: metadata: %s", holdfast.ErrInvalid, err.Error())
+			if c.MetadataURL == "" {
+				return c, fmt.Errorf("%w: metadata: %s", holdfast.ErrInvalid, err.Error())
+			}
+			s.logIdPFetch(ctx, c, err)
+			return c, invalidField("metadata_url", "%s", errIdPFetch)
 		}
 		if c.Issuer != "" && c.Issuer != md.EntityID {
 			return c, fmt.Errorf("%w: issuer: the metadata names entity %q", holdfast.ErrInvalid, md.EntityID)
@@ -123,7 +136,8 @@ func (s *Server) validIdP(ctx context.Context, in idpInput, old *holdfast.IdPCon
 		// Discovery now, so that a wrong issuer (a missing or extra
 		// trailing slash is enough) is refused here, not at sign-in.
 		if _, err := oidc.New(ctx, oidc.Options{Issuer: c.Issuer, ClientID: c.ClientID, HTTPClient: s.auth.client}); err != nil {
-			return c, fmt.Errorf("%w: issuer: %s", holdfast.ErrInvalid, err.Error())
+			s.logIdPFetch(ctx, c, err)
+			return c, invalidField("issuer", "the discovery document %s", errIdPFetch)
 		}
 	}
 	return c, nil

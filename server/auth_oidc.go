@@ -92,7 +92,7 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	rp, err := s.auth.oidc.get(ctx, s.auth, c, s.baseURL(r)+oidcCallbackPath, s.now)
 	if err != nil {
-		return fmt.Errorf("%w: the identity provider cannot be reached: %s", errUpstream, err.Error())
+		return s.idpUnreachable(ctx, c, err)
 	}
 	state, nonce, verifier := randomSecret(32), randomSecret(32), oauth2.GenerateVerifier()
 	ar := holdfast.AuthRequest{ID: hashID(state), AccountID: c.AccountID, IdPID: c.ID, Nonce: holdfast.Secret(nonce),
@@ -144,7 +144,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	rp, err := s.auth.oidc.get(ctx, s.auth, c, s.baseURL(r)+oidcCallbackPath, s.now)
 	if err != nil {
-		return fmt.Errorf("%w: the identity provider cannot be reached: %s", errUpstream, err.Error())
+		return s.idpUnreachable(ctx, c, err)
 	}
 	id, err := rp.Exchange(ctx, q.Get("code"), ar.Verifier.Reveal(), ar.Nonce.Reveal())
 	if errors.Is(err, oidc.ErrRefused) {

@@ -175,7 +175,7 @@ func (s *Server) samlStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	md, err := s.auth.saml.get(ctx, s, c)
 	if err != nil {
-		return fmt.Errorf("%w: the identity provider's metadata cannot be read: %s", errUpstream, err.Error())
+		return s.idpUnreachable(ctx, c, err)
 	}
 	sp, err := s.serviceProvider(r, md, false)
 	if err != nil {
@@ -258,7 +258,7 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	}
 	md, err := s.auth.saml.get(ctx, s, c)
 	if err != nil {
-		return fmt.Errorf("%w: the identity provider's metadata cannot be read: %s", errUpstream, err.Error())
+		return s.idpUnreachable(ctx, c, err)
 	}
 	sp, err := s.serviceProvider(r, md, requestIDs == nil)
 	if err != nil {

@@ -89,7 +89,8 @@ func newAuthFixture(tb testing.TB, configure ...func(*fixture, *Options)) *authF
 	mail := &fakeMailer{got: make(chan struct{}, 100)}
 	log := &lockedBuffer{}
 	all := append([]func(*fixture, *Options){func(_ *fixture, o *Options) {
-		o.Auth = AuthOptions{Identity: o.Store.(holdfast.IdentityStore), Mailer: mail}
+		// Test identity providers listen on 127.0.0.1.
+		o.Auth = AuthOptions{Identity: o.Store.(holdfast.IdentityStore), Mailer: mail, AllowPrivateIdP: true}
 		o.Logger = slog.New(slog.NewJSONHandler(log, nil))
 	}}, configure...)
 	f := newFixture(tb, all...)

@@ -195,10 +195,6 @@ func TestStrictInputOnEveryRoute(t *testing.T) {
 	before, auditBefore := f.snapshot()
 	checked := 0
 	for path, ops := range doc.Paths {
-		var shared []json.RawMessage
-		if p, ok := ops["parameters"]; ok {
-			shared = append(shared, p)
-		}
 		for method, rawOp := range ops {
 			if method == "parameters" {
 				continue

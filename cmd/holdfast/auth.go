@@ -40,7 +40,7 @@ func authOptions(cfg Config, store holdfast.MetaStore) (server.AuthOptions, erro
 	if err != nil {
 		return server.AuthOptions{}, err
 	}
-	return server.AuthOptions{Identity: ids, Mailer: mailer, SAMLKey: key, SAMLCertificate: crt}, nil
+	return server.AuthOptions{Identity: ids, Mailer: mailer, SAMLKey: key, SAMLCertificate: crt, AllowPrivateIdP: cfg.AllowPrivateIdP}, nil
 }
 
 // samlKeyPair loads the SP key pair from the configured files, or from

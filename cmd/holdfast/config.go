@@ -35,6 +35,9 @@ type Config struct {
 	// of load balancers whose X-Forwarded-For is believed.
 	TrustedProxies string
 	Demo           bool // fill an empty store with demo data
+	// AllowPrivateIdP lets identity provider fetches (metadata,
+	// discovery, keys) reach loopback, private and link-local addresses.
+	AllowPrivateIdP bool
 	// PolicyEvaluator runs the Rego policies: wasm (compiled by OPA,
 	// the default) or topdown (OPA's interpreter).
 	PolicyEvaluator string
@@ -140,6 +143,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.PolicyEvaluator, "policy-evaluator", envOr(getenv, envPolicyEvaluator, authz.EvaluatorWasm),
 		"how the Rego policies run: wasm (compiled by OPA) or topdown (OPA's interpreter); both decide alike ($"+envPolicyEvaluator+")")
 	fs.BoolVar(&c.Demo, "demo", false, "on an empty store, create a demo account with users, administrators and a legal hold")
+	fs.BoolVar(&c.AllowPrivateIdP, "allow-private-idp", false,
+		"let identity provider metadata, discovery and key fetches reach loopback, private and link-local addresses")
 	c.registerLogFlags(fs, getenv)
 	c.BootstrapEmail = getenv(envBootstrapEmail)
 	c.BootstrapPassword = holdfast.Secret(getenv(envBootstrapPassword))
