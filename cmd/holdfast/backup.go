@@ -167,7 +167,8 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 // localData registers the flags of commands that open the dedup store
 // directly (check, keys) and opens it.
 type localData struct {
-	cfg Config
+	cfg     Config
+	release func() // the data directory's lock; nil when not taken
 }
 
 func (l *localData) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -175,13 +176,45 @@ func (l *localData) register(fs *flag.FlagSet, getenv func(string) string) {
 	l.cfg.Data.registerFlags(fs, getenv)
 }
 
-func (l *localData) open(ctx context.Context) (*storage.Store, error) {
+// open opens the dedup store of an existing data directory; it never
+// creates one. With write, it first takes the data directory's lock, held
+// until the store is closed.
+func (l *localData) open(ctx context.Context, write bool) (*storage.Store, error) {
 	l.cfg.resolve()
 	if err := l.cfg.Data.validate(); err != nil {
 		return nil, err
 	}
+	kind, blobs, _ := blobKind(l.cfg.Data.Blob)
+	if kind == "file" || l.cfg.Data.MasterKey == "" {
+		if err := requireDataDir(l.cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	if kind == "file" {
+		if fi, err := os.Stat(blobs); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("no chunk store at %s: pass the --data-dir (or --blob) that \"holdfast serve\" uses", blobs)
+		}
+	}
+	if write {
+		release, err := LockDataDir(l.cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		l.release = release
+	}
 	data, _, err := openData(ctx, l.cfg.Data, l.cfg.DataDir, false)
+	if err != nil {
+		l.close()
+	}
 	return data, err
+}
+
+// close releases the data directory's lock, if open took it.
+func (l *localData) close() {
+	if l.release != nil {
+		l.release()
+		l.release = nil
+	}
 }
 
 func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
@@ -194,7 +227,7 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if help, err := parseFlags(fs, args, stderr); help || err != nil {
 		return err
 	}
-	data, err := l.open(ctx)
+	data, err := l.open(ctx, false)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
@@ -243,10 +276,11 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if help, err := parseFlags(fs, args[1:], stderr); help || err != nil {
 		return err
 	}
-	data, err := l.open(ctx)
+	data, err := l.open(ctx, true)
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
 	}
+	defer l.close()
 	defer func() {
 		if cerr := data.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("keys rotate: close store: %w", cerr)

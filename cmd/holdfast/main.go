@@ -156,6 +156,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	log.Info("starting", "version", buildVersion(), "db", redactDSN(cfg.DB), "blob", redactDSN(cfg.Data.Blob), "edition", cfg.Edition)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("serve: data directory: %w", err)
+	}
+	release, err := LockDataDir(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer release()
 
 	store, err := openStore(ctx, cfg.DB, cfg.DBTimeout)
 	if err != nil {
