@@ -66,6 +66,9 @@ type Credentials struct {
 const (
 	LinkReset  = "reset"
 	LinkInvite = "invite"
+	// LinkSetup sets the first password of the platform administrator
+	// that the first start created; serve prints it, nobody mails it.
+	LinkSetup = "setup"
 )
 
 // Link is a single-use e-mailed link (password reset or invitation). The

@@ -154,6 +154,8 @@ func (s *Server) initAuth(opts AuthOptions) error {
 // registerAuthRoutes is the route table of sign-in.
 func (s *Server) registerAuthRoutes() {
 	s.public("GET /login", http.HandlerFunc(s.loginPage))
+	s.public("GET "+SetupPath, http.HandlerFunc(s.setupPage))
+	s.public("GET /{$}", http.HandlerFunc(s.rootPage))
 	s.registerConsole()
 	s.public("POST /auth/login", s.limited(s.api(s.passwordLogin)))
 	s.public("POST /auth/mfa", s.limited(s.api(s.mfaStep)))
@@ -457,19 +459,23 @@ func (s *Server) auditSignIn(ctx context.Context, admin holdfast.Administrator, 
 	}
 }
 
-// localPath returns p when it is a path on this server, "/" otherwise, so
-// that a return address can never send a signed-in browser elsewhere.
+// localPath returns p when it is a path on this server, the console
+// otherwise, so that a return address can never send a signed-in browser
+// elsewhere, and a sign-in without one lands on the console.
 func localPath(p string) string {
 	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
 		strings.ContainsAny(p, "\\\r\n\t") {
-		return "/"
+		return defaultLanding
 	}
 	u, err := url.Parse(p)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
-		return "/"
+		return defaultLanding
 	}
 	return p
 }
+
+// defaultLanding is where a sign-in without a return address lands.
+const defaultLanding = "/console"
 
 // identityIn returns the identity store bound to tx when the metadata
 // store also keeps identity (the SQL stores do), so that writes to both

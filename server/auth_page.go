@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/holdfast/holdfast"
 )
@@ -63,7 +64,8 @@ button{margin-top:1rem;padding:.5rem 1rem;font-size:1rem}[role=alert]{border:2px
 <button type="submit">Change password</button>
 </form>
 {{else if .Reset}}
-<p>Choose a password: 12 to 64 characters with upper and lower case letters, a digit and a special character.</p>
+{{if .Setup}}<p>Welcome. Choose the password of the first platform administrator. Then sign in with its email and this password; at the first sign-in you add this account to an authenticator app.</p>
+{{end}}<p>Choose a password: 12 to 64 characters with upper and lower case letters, a digit and a special character.</p>
 <form method="post" action="/auth/password/reset">
 <input type="hidden" name="token" value="{{.Reset}}">
 <label for="new">New password</label><input id="new" name="new" type="password" autocomplete="new-password">
@@ -106,7 +108,7 @@ var loginErrors = map[string]string{
 type loginView struct {
 	Title, Error, Status, Step, ReturnTo, Reset, Secret string
 	OTPURL                                              template.URL
-	Forgot                                              bool
+	Forgot, Setup                                       bool
 	IdPs                                                []holdfast.IdPConfig
 }
 
@@ -161,6 +163,29 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		v.Step = ""
 	}
 	s.writePage(w, r, loginTemplate, v)
+}
+
+// setupPage serves GET /setup?token=SECRET: the form that sets the first
+// platform administrator's password through the one-time link serve
+// printed. It posts to /auth/password/reset, which checks the link and the
+// password policy like every other password.
+func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
+	v := loginView{Title: "Set up Holdfast", Reset: r.URL.Query().Get("token"), Setup: true}
+	if v.Reset == "" {
+		v.Error = loginErrors["invalid"]
+	}
+	s.writePage(w, r, loginTemplate, v)
+}
+
+// rootPage serves GET /: browsers go to the console (which sends them to
+// sign in first); API clients get the JSON 404 of any unknown path.
+func (s *Server) rootPage(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		s.writeError(w, r, errNoRoute)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
 
 // loginIdPs returns the SSO buttons of the sign-in page: the enabled

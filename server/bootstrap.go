@@ -29,8 +29,9 @@ type BootstrapOptions struct {
 	AccountName string           // "" = DefaultAccountName
 	AdminEmail  string           // "" = DefaultAdminEmail
 	AdminName   string           // "" = derived from the email's local part
-	// AdminPassword is the platform administrator's password; "" generates
-	// one and returns it in BootstrapResult.GeneratedPassword.
+	// AdminPassword is the platform administrator's password, which must
+	// meet the password policy; "" leaves the administrator without one
+	// and returns a one-time setup link in BootstrapResult.Setup instead.
 	AdminPassword holdfast.Secret
 	// Token, when set, becomes an API token of the platform administrator
 	// with exactly this secret, so automation can call the API right away.
@@ -48,15 +49,34 @@ type BootstrapResult struct {
 	Account holdfast.Account
 	// Admin is the created platform administrator (zero when Existing).
 	Admin holdfast.Administrator
-	// GeneratedPassword is set when Bootstrap generated the administrator's
-	// password. It is stored only as a hash: show it once, then forget it.
-	GeneratedPassword holdfast.Secret
+	// Setup is the one-time link that sets the first password of the
+	// platform administrator, when that administrator has none yet: on the
+	// first start without AdminPassword, and again (a fresh link, voiding
+	// the earlier ones) on every later start until the password is set.
+	// Only its hash is stored: show it once, then forget it.
+	Setup SetupLink
 	// TokenID is the id of the API token made from BootstrapOptions.Token.
 	TokenID string
 	// Warnings list bootstrap options a later start ignored, in words an
 	// operator can act on. They never contain a secret.
 	Warnings []string
 }
+
+// SetupLink is a one-time link to the setup page (SetupPath).
+type SetupLink struct {
+	Secret    holdfast.Secret // "" = no link
+	AdminID   string
+	Email     string // of the administrator whose password it sets
+	ExpiresAt time.Time
+}
+
+// URL is the link under base, the server's public URL.
+func (l SetupLink) URL(base string) string {
+	return strings.TrimSuffix(base, "/") + SetupPath + "?token=" + l.Secret.Reveal()
+}
+
+// SetupPath is the page that sets the first administrator's password.
+const SetupPath = "/setup"
 
 // Bootstrap prepares an empty store for use. When the store holds no
 // account it creates, in one transaction: the account (add-ons off, default
@@ -73,8 +93,8 @@ type BootstrapResult struct {
 // Warnings for the caller to log; tokens and passwords are then managed
 // through the API.
 //
-// Invalid options (unknown edition, malformed email, a password shorter
-// than 12 characters, a token shorter than MinBootstrapTokenLength) return
+// Invalid options (unknown edition, malformed email, a password the
+// password policy refuses, a token shorter than MinBootstrapTokenLength) return
 // an error matching holdfast.ErrInvalid, before anything is written.
 func Bootstrap(ctx context.Context, store holdfast.MetaStore, opts BootstrapOptions) (BootstrapResult, error) {
 	opts, err := opts.normalize()
@@ -92,6 +112,9 @@ func Bootstrap(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpti
 		return checkExisting(ctx, store, accounts, opts)
 	}
 	if res, err := existing(); err != nil || res.Existing {
+		if err == nil {
+			res.Setup, err = renewSetup(ctx, store, opts)
+		}
 		return res, err
 	}
 	// Hash outside the transaction: argon2id takes a while and SQLite
@@ -118,7 +141,8 @@ func Bootstrap(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpti
 		// moment and won: its administrator email is taken. Report what
 		// it created.
 		if res, err2 := existing(); err2 == nil && res.Existing {
-			return res, nil
+			res.Setup, err2 = renewSetup(ctx, store, opts)
+			return res, err2
 		}
 	}
 	if err != nil {
@@ -127,28 +151,81 @@ func Bootstrap(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpti
 	return res, nil
 }
 
-// bootstrapCredentials are the administrator's password and its hash.
+// bootstrapCredentials are the hash of the administrator's password, or
+// the setup link's secret when no password was given.
 type bootstrapCredentials struct {
-	hash      string
-	generated holdfast.Secret // "" when the password was given
+	hash  string
+	setup holdfast.Secret
 }
 
 func newBootstrapCredentials(opts BootstrapOptions) (bootstrapCredentials, error) {
 	var c bootstrapCredentials
-	password := opts.AdminPassword
-	if password == "" {
-		var err error
-		if password, err = idp.GeneratePassword(); err != nil {
-			return c, fmt.Errorf("bootstrap: %w", err)
-		}
-		c.generated = password
+	if opts.AdminPassword == "" {
+		c.setup = holdfast.Secret(randomSecret(32))
+		return c, nil
 	}
-	hash, err := idp.HashPassword(password.Reveal())
+	hash, err := idp.HashPassword(opts.AdminPassword.Reveal())
 	if err != nil {
 		return c, fmt.Errorf("bootstrap: %w", err)
 	}
 	c.hash = hash
 	return c, nil
+}
+
+// createSetupLink voids the administrator's earlier setup links and stores
+// a new one with secret, through ids (bound to the caller's transaction).
+func createSetupLink(ctx context.Context, ids holdfast.IdentityStore, admin holdfast.Administrator, secret holdfast.Secret, now time.Time) (SetupLink, error) {
+	if err := ids.RevokeLinks(ctx, admin.AccountID, admin.ID, holdfast.LinkSetup, now); err != nil {
+		return SetupLink{}, fmt.Errorf("bootstrap: setup link: %w", err)
+	}
+	l := holdfast.Link{ID: hashID(secret.Reveal()), AccountID: admin.AccountID, AdminID: admin.ID, Purpose: holdfast.LinkSetup,
+		CreatedAt: now, ExpiresAt: now.Add(linkValidity)}
+	if err := ids.CreateLink(ctx, &l); err != nil {
+		return SetupLink{}, fmt.Errorf("bootstrap: setup link: %w", err)
+	}
+	return SetupLink{Secret: secret, AdminID: admin.ID, Email: admin.Email, ExpiresAt: l.ExpiresAt}, nil
+}
+
+// identityOf returns store's sign-in state, which the setup link needs.
+func identityOf(store holdfast.MetaStore) (holdfast.IdentityStore, error) {
+	ids, ok := store.(holdfast.IdentityStore)
+	if !ok {
+		return nil, errors.New("bootstrap: the metadata store does not keep sign-in state, so no setup link can be made: set the administrator's password")
+	}
+	return ids, nil
+}
+
+// renewSetup gives the platform administrator of opts.AdminEmail a fresh
+// setup link when it still has no way to sign in: no password, and no
+// single sign-on identity.
+func renewSetup(ctx context.Context, store holdfast.MetaStore, opts BootstrapOptions) (SetupLink, error) {
+	var link SetupLink
+	err := store.Tx(ctx, func(tx holdfast.MetaStore) error {
+		admin, err := tx.GetAdminByEmail(ctx, opts.AdminEmail)
+		if errors.Is(err, holdfast.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("bootstrap: look up administrator: %w", err)
+		}
+		if admin.PasswordHash != "" || admin.State != holdfast.AdminActive || admin.RoleID != "platform_admin" {
+			return nil
+		}
+		ids, err := identityOf(tx)
+		if err != nil {
+			return err
+		}
+		links, err := ids.ListIdentityLinks(ctx, admin.AccountID, admin.ID)
+		if err != nil {
+			return fmt.Errorf("bootstrap: look up administrator: %w", err)
+		}
+		if len(links) > 0 {
+			return nil
+		}
+		link, err = createSetupLink(ctx, ids, admin, holdfast.Secret(randomSecret(32)), opts.Now().UTC())
+		return err
+	})
+	return link, err
 }
 
 // normalize applies defaults and validates every option at once.
@@ -180,8 +257,9 @@ func (o BootstrapOptions) normalize() (BootstrapOptions, error) {
 		verr.Add("admin_email", "%q is not a plain email address like admin@example.com", o.AdminEmail)
 	}
 	if o.AdminPassword != "" {
-		if err := idp.CheckPasswordLength(o.AdminPassword.Reveal()); err != nil {
-			verr.Add("admin_password", "must be %d to %d characters long", idp.MinPasswordLength, idp.MaxPasswordLength)
+		var perr *holdfast.ValidationError
+		if errors.As(idp.CheckPasswordPolicy("admin_password", o.AdminPassword.Reveal()), &perr) {
+			verr.Fields = append(verr.Fields, perr.Fields...)
 		}
 	}
 	if o.Token != "" {
@@ -201,7 +279,7 @@ func (o BootstrapOptions) normalize() (BootstrapOptions, error) {
 
 func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts BootstrapOptions, cred bootstrapCredentials) (BootstrapResult, error) {
 	now := opts.Now().UTC().Truncate(time.Microsecond)
-	res := BootstrapResult{GeneratedPassword: cred.generated}
+	var res BootstrapResult
 
 	acct := holdfast.Account{
 		Name:      opts.AccountName,
@@ -249,6 +327,15 @@ func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts Bootstrap
 	if err := tx.CreateAdmin(ctx, &admin); err != nil {
 		return res, fmt.Errorf("bootstrap: create platform administrator %s: %w", admin.Email, err)
 	}
+	if cred.setup != "" {
+		ids, err := identityOf(tx)
+		if err != nil {
+			return res, err
+		}
+		if res.Setup, err = createSetupLink(ctx, ids, admin, cred.setup, now); err != nil {
+			return res, err
+		}
+	}
 
 	if opts.Token != "" {
 		tok := holdfast.APIToken{
@@ -270,7 +357,7 @@ func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts Bootstrap
 		"admin_id":           admin.ID,
 		"admin_email":        admin.Email,
 		"default_profile_id": profile.ID,
-		"password":           map[bool]string{true: "generated", false: "provided"}[res.GeneratedPassword != ""],
+		"password":           map[bool]string{true: "setup_link", false: "provided"}[cred.setup != ""],
 		"token_id":           res.TokenID,
 	})
 	if err != nil {

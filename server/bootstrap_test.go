@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -40,7 +42,7 @@ func TestBootstrapFirstStart(t *testing.T) {
 		Edition:       holdfast.EditionEnterprise,
 		AccountName:   "Acme",
 		AdminEmail:    "Jane.Doe@Example.com",
-		AdminPassword: "a long enough password",
+		AdminPassword: "A long enough password 1",
 		Token:         testToken,
 		Now:           clock,
 	})
@@ -50,8 +52,8 @@ func TestBootstrapFirstStart(t *testing.T) {
 	if res.Existing {
 		t.Fatal("Existing = true on an empty store")
 	}
-	if res.GeneratedPassword != "" {
-		t.Error("a password was generated although one was given")
+	if res.Setup.Secret != "" {
+		t.Error("a setup link was made although a password was given")
 	}
 
 	acct, err := store.GetAccount(ctx, res.Account.ID)
@@ -101,7 +103,7 @@ func TestBootstrapFirstStart(t *testing.T) {
 		a.State != holdfast.AdminActive || a.CreatedBy != "" {
 		t.Errorf("administrator = %+v, want jane.doe@example.com, Jane Doe, platform_admin, active", a)
 	}
-	if ok, err := idp.VerifyPassword(a.PasswordHash, "a long enough password"); err != nil || !ok {
+	if ok, err := idp.VerifyPassword(a.PasswordHash, "A long enough password 1"); err != nil || !ok {
 		t.Errorf("stored hash does not verify the password: %v %v", ok, err)
 	}
 
@@ -123,45 +125,83 @@ func TestBootstrapFirstStart(t *testing.T) {
 	if len(audit) != 1 || audit[0].Action != "account.bootstrap" || audit[0].Outcome != holdfast.OutcomeSuccess {
 		t.Fatalf("audit = %+v, want one account.bootstrap record", audit)
 	}
-	if bytes.Contains(audit[0].Detail, []byte("password\":\"a long")) || bytes.Contains(audit[0].Detail, []byte(testToken)) {
+	if bytes.Contains(audit[0].Detail, []byte("password\":\"A long")) || bytes.Contains(audit[0].Detail, []byte(testToken)) {
 		t.Errorf("audit detail leaks a secret: %s", audit[0].Detail)
 	}
 }
 
-func TestBootstrapGeneratesPassword(t *testing.T) {
+// TestBootstrapSetupLink: without a password the first start makes a
+// one-time setup link instead of a password; every later start while the
+// administrator still has no password makes a fresh one and voids the
+// earlier; once the password is set, no link.
+func TestBootstrapSetupLink(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
+	ids := store.(holdfast.IdentityStore)
 	res, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.GeneratedPassword == "" {
-		t.Fatal("no password generated")
+	if res.Setup.Secret == "" || res.Setup.Email != server.DefaultAdminEmail || !res.Setup.ExpiresAt.After(fixedNow) {
+		t.Fatalf("Setup = %+v, want a link for %s that expires later", res.Setup, server.DefaultAdminEmail)
 	}
-	if res.Account.Edition != holdfast.EditionElite || res.Account.Name != server.DefaultAccountName {
-		t.Errorf("account = %+v, want the defaults", res.Account)
-	}
-	if res.Admin.Email != server.DefaultAdminEmail || res.TokenID != "" {
-		t.Errorf("admin %s token %q, want %s and no token", res.Admin.Email, res.TokenID, server.DefaultAdminEmail)
+	if got := res.Setup.URL("http://127.0.0.1:8080/"); got != "http://127.0.0.1:8080/setup?token="+res.Setup.Secret.Reveal() {
+		t.Errorf("URL = %q", got)
 	}
 	a, err := store.GetAdminByEmail(ctx, server.DefaultAdminEmail)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := idp.VerifyPassword(a.PasswordHash, res.GeneratedPassword.Reveal()); !ok {
-		t.Error("the generated password does not verify against the stored hash")
+	if a.PasswordHash != "" {
+		t.Error("the administrator has a password nobody was shown")
 	}
 	var detail map[string]any
 	audit, _ := store.ListAudit(ctx, res.Account.ID, holdfast.AuditFilter{})
-	if err := json.Unmarshal(audit[0].Detail, &detail); err != nil || detail["password"] != "generated" {
-		t.Errorf("audit detail = %s, want password: generated", audit[0].Detail)
+	if err := json.Unmarshal(audit[0].Detail, &detail); err != nil || detail["password"] != "setup_link" {
+		t.Errorf("audit detail = %s, want password: setup_link", audit[0].Detail)
 	}
+
+	again, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Existing || again.Setup.Secret == "" || again.Setup.Secret == res.Setup.Secret {
+		t.Fatalf("restart: Existing %v, setup %q; want a fresh link", again.Existing, again.Setup.Secret)
+	}
+	if _, err := ids.UseLink(ctx, sha(res.Setup.Secret.Reveal()), fixedNow); !errors.Is(err, holdfast.ErrNotFound) {
+		t.Errorf("the first link still works after a restart: %v", err)
+	}
+	l, err := ids.UseLink(ctx, sha(again.Setup.Secret.Reveal()), fixedNow)
+	if err != nil || l.Purpose != holdfast.LinkSetup || l.AdminID != a.ID {
+		t.Fatalf("fresh link: %+v %v", l, err)
+	}
+	if _, err := ids.UseLink(ctx, sha(again.Setup.Secret.Reveal()), fixedNow); !errors.Is(err, holdfast.ErrNotFound) {
+		t.Errorf("the link worked twice: %v", err)
+	}
+
+	a.PasswordHash, _ = idp.HashPassword("A long enough password 1")
+	if err := store.UpdateAdmin(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	third, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Setup.Secret != "" {
+		t.Error("a setup link was made for an administrator who has a password")
+	}
+}
+
+// sha is the id a link's secret is stored under.
+func sha(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }
 
 func TestBootstrapSecondStart(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
-	opts := server.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "first password!", Token: testToken, Now: clock}
+	opts := server.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "First password 1!", Token: testToken, Now: clock}
 	first, err := server.Bootstrap(ctx, store, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +218,7 @@ func TestBootstrapSecondStart(t *testing.T) {
 		{"no settings", server.BootstrapOptions{}, nil, false},
 		{"different token", server.BootstrapOptions{AdminEmail: "root@example.com", Token: "hf_another-token-0123456789abcdef"},
 			[]string{"bootstrap token ignored"}, false},
-		{"different password", server.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "second password!"},
+		{"different password", server.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "Second password 2!"},
 			[]string{"bootstrap password ignored"}, false},
 		{"different email", server.BootstrapOptions{AdminEmail: "other@example.com"},
 			[]string{"bootstrap administrator other@example.com ignored"}, false},
@@ -192,8 +232,8 @@ func TestBootstrapSecondStart(t *testing.T) {
 			if !res.Existing || res.Account.ID != first.Account.ID {
 				t.Errorf("Existing = %v, account %q; want true, %q", res.Existing, res.Account.ID, first.Account.ID)
 			}
-			if res.GeneratedPassword != "" {
-				t.Error("a second start generated a password")
+			if res.Setup.Secret != "" {
+				t.Error("a second start made a setup link although the administrator has a password")
 			}
 			if (res.TokenID != "") != tt.wantToken {
 				t.Errorf("TokenID = %q, want set: %v", res.TokenID, tt.wantToken)
@@ -207,7 +247,7 @@ func TestBootstrapSecondStart(t *testing.T) {
 				}
 			}
 			for _, w := range res.Warnings {
-				if strings.Contains(w, "second password") || strings.Contains(w, "another-token") {
+				if strings.Contains(w, "Second password") || strings.Contains(w, "another-token") {
 					t.Errorf("warning leaks a secret: %q", w)
 				}
 			}
@@ -223,7 +263,7 @@ func TestBootstrapSecondStart(t *testing.T) {
 			len(accounts), len(admins), len(tokens), revBefore, revAfter)
 	}
 	a, _ := store.GetAdminByEmail(ctx, "root@example.com")
-	if ok, _ := idp.VerifyPassword(a.PasswordHash, "first password!"); !ok {
+	if ok, _ := idp.VerifyPassword(a.PasswordHash, "First password 1!"); !ok {
 		t.Error("a later start changed the password")
 	}
 }
@@ -258,6 +298,7 @@ func TestBootstrapInvalidOptions(t *testing.T) {
 		want string
 	}{
 		{"short password", server.BootstrapOptions{AdminPassword: "short"}, "admin_password: must be 12 to 64 characters long"},
+		{"weak password", server.BootstrapOptions{AdminPassword: "alllowercaseletters"}, "admin_password: must contain an upper-case letter"},
 		{"long password", server.BootstrapOptions{AdminPassword: holdfast.Secret(strings.Repeat("x", 65))}, "admin_password"},
 		{"bad email", server.BootstrapOptions{AdminEmail: "not an email"}, "admin_email"},
 		{"email with name", server.BootstrapOptions{AdminEmail: "Jane <jane@example.com>"}, "admin_email"},

@@ -27,7 +27,7 @@ import (
 // The web console tested as a person uses it: Debian's Chromium, headless,
 // against the real server (real engine, SQLite, demo data) on loopback.
 
-const consolePassword = "console test password 1!"
+const consolePassword = "Console test password 1!"
 
 // startConsoleServer serves the demo account on 127.0.0.1 and returns the
 // base URL.

@@ -28,7 +28,7 @@ func TestConsoleSendsTheBrowserToSignIn(t *testing.T) {
 
 	// A session that still owes MFA is not signed in.
 	b := f.browser()
-	nextStep(t, "platform admin password", b.do("POST", "/auth/login", map[string]string{"email": "root@example.com", "password": "correct horse battery"}), "mfa_enroll")
+	nextStep(t, "platform admin password", b.do("POST", "/auth/login", map[string]string{"email": "root@example.com", "password": "Correct horse battery 1"}), "mfa_enroll")
 	wantStatus(t, "console with a pending session", b.do("GET", "/console", nil), http.StatusSeeOther)
 
 	// The sign-in form brings the browser back to the console; the page
@@ -175,5 +175,89 @@ func TestSignInFromANoReferrerPage(t *testing.T) {
 		if a.status == http.StatusSeeOther && a.header.Get("Location") == "/console" {
 			t.Errorf("%s form with Origin null signed in", site)
 		}
+	}
+}
+
+// TestBrowsersLandOnTheConsole: a browser at / goes to the console (API
+// clients still get the JSON 404), and a sign-in without a return address,
+// or with one that leaves this server, lands on the console, never on /.
+func TestBrowsersLandOnTheConsole(t *testing.T) {
+	f := newAuthFixture(t)
+	a := f.browser().do("GET", "/", nil, "Accept", "text/html,application/xhtml+xml")
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/console" {
+		t.Errorf("GET / from a browser = %d %q, want 303 /console", a.status, a.header.Get("Location"))
+	}
+	a = f.browser().do("GET", "/", nil, "Accept", "application/json")
+	if a.status != http.StatusNotFound || !strings.Contains(a.body, `"not_found"`) {
+		t.Errorf("GET / from an API client = %d %s, want the JSON 404", a.status, a.body)
+	}
+	admin := f.addAdmin("ops@example.com", "cloud_admin", testPassword)
+	for _, ret := range []string{"", "https://evil.example/", "//evil.example/x"} {
+		form := url.Values{"email": {admin.Email}, "password": {testPassword}}
+		if ret != "" {
+			form.Set("return_to", ret)
+		}
+		a := f.browser().do("POST", "/auth/login", form)
+		if a.status != http.StatusSeeOther || a.header.Get("Location") != "/console" {
+			t.Errorf("sign-in with return_to %q = %d %q, want 303 /console", ret, a.status, a.header.Get("Location"))
+		}
+	}
+	// A deep link survives sign-in.
+	a = f.browser().do("POST", "/auth/login", url.Values{"email": {admin.Email}, "password": {testPassword}, "return_to": {"/console?view=tokens"}})
+	if a.header.Get("Location") != "/console?view=tokens" {
+		t.Errorf("sign-in with a deep link went to %q", a.header.Get("Location"))
+	}
+}
+
+// TestSetupPage: the setup page is the accessible password form, posting
+// the link's token to the reset endpoint; without a token it says why.
+func TestSetupPage(t *testing.T) {
+	f := newAuthFixture(t)
+	a := f.browser().do("GET", "/setup?token=abc123", nil)
+	if a.status != http.StatusOK || a.header.Get("Cache-Control") != "no-store" || a.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("GET /setup = %d, headers %v", a.status, a.header)
+	}
+	doc, err := html.Parse(strings.NewReader(a.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var action, token string
+	labels := map[string]bool{}
+	var inputs []string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			attr := map[string]string{}
+			for _, at := range n.Attr {
+				attr[at.Key] = at.Val
+			}
+			switch n.Data {
+			case "form":
+				action = attr["action"]
+			case "label":
+				labels[attr["for"]] = true
+			case "input":
+				if attr["name"] == "token" {
+					token = attr["value"]
+				} else {
+					inputs = append(inputs, attr["id"])
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if action != "/auth/password/reset" || token != "abc123" || len(inputs) != 2 {
+		t.Fatalf("setup form posts to %q with token %q and fields %v", action, token, inputs)
+	}
+	for _, id := range inputs {
+		if !labels[id] {
+			t.Errorf("field %q has no label", id)
+		}
+	}
+	if a := f.browser().do("GET", "/setup", nil); a.status != http.StatusOK || !strings.Contains(a.body, `role="alert"`) {
+		t.Errorf("GET /setup without a token = %d, want the page with an alert", a.status)
 	}
 }

@@ -183,7 +183,7 @@ func TestDemo(t *testing.T) {
 func TestDemoGivenPassword(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
-	res, err := server.Demo(ctx, store, &fakeEngine{}, server.BootstrapOptions{AdminPassword: "operator chosen pw"})
+	res, err := server.Demo(ctx, store, &fakeEngine{}, server.BootstrapOptions{AdminPassword: "Operator chosen pw 1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestDemoGivenPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := idp.VerifyPassword(a.PasswordHash, "operator chosen pw"); !ok {
+	if ok, _ := idp.VerifyPassword(a.PasswordHash, "Operator chosen pw 1"); !ok {
 		t.Error("demo administrators do not use the given password")
 	}
 }

@@ -177,7 +177,7 @@ func newFixture(tb testing.TB, configure ...func(*fixture, *Options)) *fixture {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	res, err := Bootstrap(ctx, store, BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "correct horse battery"})
+	res, err := Bootstrap(ctx, store, BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func newRealFixture(t testing.TB) realFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	res, err := Bootstrap(ctx, store, BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "correct horse battery"})
+	res, err := Bootstrap(ctx, store, BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -49,6 +50,88 @@ type createdToken struct {
 	Secret string `json:"secret"`
 }
 
+// validate trims the name and checks both fields.
+func (in *tokenCreate) validate() error {
+	var v holdfast.ValidationError
+	in.Name = checkName(&v, "name", in.Name)
+	if in.ExpiresInDays < 0 || in.ExpiresInDays > maxTokenDays {
+		v.Add("expires_in_days", "must be 0 (never) to %d", maxTokenDays)
+	}
+	return v.Err()
+}
+
+// newToken makes the token in describes for the administrator, with its
+// secret (shown once; only its hash is stored).
+func (in tokenCreate) newToken(accountID, adminID string, now time.Time) (holdfast.APIToken, holdfast.Secret, error) {
+	secret, hash, prefix, err := idp.NewToken()
+	if err != nil {
+		return holdfast.APIToken{}, "", err
+	}
+	tok := holdfast.APIToken{ID: newID("tok_"), AccountID: accountID, AdminID: adminID, Name: in.Name,
+		Hash: hash, Prefix: prefix, CreatedAt: now}
+	if in.ExpiresInDays > 0 {
+		exp := now.Add(time.Duration(in.ExpiresInDays) * 24 * time.Hour)
+		tok.ExpiresAt = &exp
+	}
+	return tok, secret, nil
+}
+
+// IssueTokenOptions describe a token IssueToken makes.
+type IssueTokenOptions struct {
+	AdminEmail    string
+	Name          string
+	ExpiresInDays int              // 0 = never
+	Now           func() time.Time // nil = time.Now
+}
+
+// IssueToken makes an API token of the active administrator with
+// opts.AdminEmail, for the operator of the machine (holdfast token create):
+// the same rules as POST /api/v1/tokens, and the same "api_token.create"
+// audit record, in one transaction with the token, marked as made offline.
+// The secret is returned once; only its hash is stored. An unknown or
+// inactive administrator is holdfast.ErrNotFound / ErrInvalid.
+func IssueToken(ctx context.Context, store holdfast.MetaStore, opts IssueTokenOptions) (holdfast.APIToken, holdfast.Secret, error) {
+	in := tokenCreate{Name: opts.Name, ExpiresInDays: opts.ExpiresInDays}
+	if err := in.validate(); err != nil {
+		return holdfast.APIToken{}, "", err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	at := now().UTC().Truncate(time.Microsecond)
+	email := strings.ToLower(strings.TrimSpace(opts.AdminEmail))
+	var tok holdfast.APIToken
+	var secret holdfast.Secret
+	err := store.Tx(ctx, func(tx holdfast.MetaStore) error {
+		admin, err := tx.GetAdminByEmail(ctx, email)
+		if err != nil {
+			return fmt.Errorf("administrator %s: %w", email, err)
+		}
+		if admin.State != holdfast.AdminActive {
+			return &holdfast.ValidationError{Fields: []holdfast.FieldError{{Field: "admin",
+				Message: fmt.Sprintf("%s is %s; only an active administrator can have tokens", email, admin.State)}}}
+		}
+		if tok, secret, err = in.newToken(admin.AccountID, admin.ID, at); err != nil {
+			return err
+		}
+		if err := tx.CreateToken(ctx, &tok); err != nil {
+			return err
+		}
+		detail, err := json.Marshal(map[string]any{"name": tok.Name, "prefix": tok.Prefix, "via": "cli"})
+		if err != nil {
+			return err
+		}
+		rec := holdfast.AuditRecord{AccountID: admin.AccountID, Time: at, ActorID: admin.ID, ActorEmail: admin.Email,
+			Action: "api_token.create", ResourceType: "api_token", ResourceID: tok.ID, Outcome: holdfast.OutcomeSuccess, Detail: detail}
+		return tx.AppendAudit(ctx, &rec)
+	})
+	if err != nil {
+		return holdfast.APIToken{}, "", err
+	}
+	return tok, secret, nil
+}
+
 // tokenEntity is the caller's token collection as a decision resource.
 func tokenEntity(r *http.Request) holdfast.Entity {
 	return accountEntity(r.Context())
@@ -78,11 +161,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var v holdfast.ValidationError
-	in.Name = checkName(&v, "name", in.Name)
-	if in.ExpiresInDays < 0 || in.ExpiresInDays > maxTokenDays {
-		v.Add("expires_in_days", "must be 0 (never) to %d", maxTokenDays)
-	}
-	if err := v.Err(); err != nil {
+	if err := in.validate(); err != nil {
 		return err
 	}
 	p := principal(ctx)
@@ -101,15 +180,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	secret, hash, prefix, err := idp.NewToken()
+	tok, secret, err := in.newToken(p.AccountID, p.AdminID, now)
 	if err != nil {
 		return err
-	}
-	tok := holdfast.APIToken{ID: newID("tok_"), AccountID: p.AccountID, AdminID: p.AdminID, Name: in.Name,
-		Hash: hash, Prefix: prefix, CreatedAt: now}
-	if in.ExpiresInDays > 0 {
-		exp := now.Add(time.Duration(in.ExpiresInDays) * 24 * time.Hour)
-		tok.ExpiresAt = &exp
 	}
 	c := change{action: "api_token.create", resourceType: "api_token",
 		checks: []check{{right: "api_tokens.manage", resource: tokenEntity(r)}}}

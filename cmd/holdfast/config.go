@@ -215,8 +215,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--edition: %q is not one of elite_plus, elite, enterprise, business", c.Edition))
 	}
 	if c.BootstrapPassword != "" {
-		if err := idp.CheckPasswordLength(c.BootstrapPassword.Reveal()); err != nil {
-			errs = append(errs, fmt.Errorf("%s: must be %d to %d characters long", envBootstrapPassword, idp.MinPasswordLength, idp.MaxPasswordLength))
+		// The password policy, like every other password.
+		var v *holdfast.ValidationError
+		if errors.As(idp.CheckPasswordPolicy(envBootstrapPassword, c.BootstrapPassword.Reveal()), &v) {
+			for _, f := range v.Fields {
+				errs = append(errs, fmt.Errorf("%s: %s", f.Field, f.Message))
+			}
 		}
 	}
 	if c.BootstrapToken != "" && len(c.BootstrapToken.Reveal()) < server.MinBootstrapTokenLength {

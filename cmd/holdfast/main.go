@@ -5,6 +5,7 @@
 //	holdfast restore   restore a snapshot from a server
 //	holdfast check     verify the dedup store's packs, indexes and snapshots
 //	holdfast keys      rotate the dedup store's data keys
+//	holdfast token     create an administrator's API token offline
 //	holdfast bundle    write an account's OPA bundle
 //	holdfast admin     admin recover: the way back into a locked-out account
 //	holdfast version   print the version
@@ -25,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -73,6 +75,7 @@ Commands:
   restore   restore a snapshot from a server into a directory
   check     verify the dedup store (--read-data: every chunk)
   keys      keys rotate: start a new data key for new data
+  token     token create: an API token of an administrator, made offline
   bundle    write an account's OPA bundle (.tar.gz)
   admin     admin recover: re-enable or create a platform administrator, print a sign-in link
   version   print the version
@@ -113,6 +116,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "admin":
 		return runAdmin(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			return fmt.Errorf("version: unexpected argument %q", rest[0])
@@ -179,7 +184,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	log.Info("policies compiled", "evaluator", engine.Evaluator())
-	if err := bootstrap(ctx, cfg, store, engine, log, stderr); err != nil {
+	setup, err := bootstrap(ctx, cfg, store, engine, log, stderr)
+	if err != nil {
 		return err
 	}
 
@@ -252,6 +258,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if host, _, err := net.SplitHostPort(addr); cfg.PublicURL == "" && err == nil && !net.ParseIP(host).IsLoopback() {
 		log.Warn("no --public-url: mailed sign-in links name the address each connection reached; set --public-url to the URL users reach this server at")
 	}
+	printWelcome(stderr, baseURL(cfg.PublicURL, addr), setup)
 	if h.listening != nil {
 		h.listening(addr)
 	}
@@ -274,9 +281,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	return nil
 }
 
-// bootstrap prepares the store on first start, with demo data when asked,
-// and prints a generated password once.
-func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine *authz.Engine, log *slog.Logger, stderr io.Writer) error {
+// bootstrap prepares the store on first start, with demo data when asked.
+// It prints a demo password once; the setup link of an administrator
+// without a password is returned for printWelcome.
+func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine *authz.Engine, log *slog.Logger, stderr io.Writer) (server.SetupLink, error) {
 	opts := server.BootstrapOptions{
 		Edition:       holdfast.Edition(cfg.Edition),
 		AdminEmail:    cfg.BootstrapEmail,
@@ -288,7 +296,7 @@ func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine
 	if cfg.Demo {
 		d, err := server.Demo(ctx, store, engine, opts)
 		if err != nil {
-			return err
+			return server.SetupLink{}, err
 		}
 		res, password = d.Bootstrap, d.Password
 		if !res.Existing {
@@ -300,29 +308,56 @@ func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine
 	} else {
 		var err error
 		if res, err = server.Bootstrap(ctx, store, opts); err != nil {
-			return err
+			return server.SetupLink{}, err
 		}
-		password = res.GeneratedPassword
 	}
 	for _, w := range res.Warnings {
 		log.Warn("bootstrap setting ignored", "reason", w)
 	}
 	if res.Existing {
 		log.Info("using existing account", "account_id", res.Account.ID)
-		return nil
+		return res.Setup, nil
 	}
 	log.Info("account created", "account_id", res.Account.ID, "edition", res.Account.Edition,
 		"admin_email", res.Admin.Email, "token_id", res.TokenID)
 	if password != "" {
-		who := "the platform administrator " + res.Admin.Email
-		if cfg.Demo {
-			who = "every demo administrator (platform administrator: " + res.Admin.Email + ")"
-		}
+		who := "every demo administrator (platform administrator: " + res.Admin.Email + ")"
 		// Printed, not logged: it must reach the operator once and never a
 		// log pipeline. Only the argon2id hash is stored.
 		fmt.Fprintf(stderr, "\n  Generated password for %s:\n\n      %s\n\n  It is shown only now.\n\n", who, password.Reveal())
 	}
-	return nil
+	return res.Setup, nil
+}
+
+// printWelcome tells the operator, once per start, where the console is
+// and, while the platform administrator has no password, the one-time
+// link that sets it. Printed, not logged: the link is a credential and
+// must never reach a log pipeline.
+func printWelcome(stderr io.Writer, base string, setup server.SetupLink) {
+	if setup.Secret == "" {
+		fmt.Fprintf(stderr, "\n  Holdfast console: %s/console\n\n", base)
+		return
+	}
+	fmt.Fprintf(stderr, "\n  Holdfast console: %s/console\n\n"+
+		"  Set the password of the platform administrator %s here\n"+
+		"  (the link works once, until %s; restart the server for a fresh one):\n\n      %s\n\n",
+		base, setup.Email, setup.ExpiresAt.UTC().Format(time.RFC3339), setup.URL(base))
+}
+
+// baseURL is the URL the operator reaches the server at: --public-url,
+// else the listening address (localhost when it listens on every address).
+func baseURL(publicURL, addr string) string {
+	if publicURL != "" {
+		return strings.TrimSuffix(publicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // openStore opens the metadata store named by dsn (already validated).

@@ -142,7 +142,7 @@ type adminList struct {
 
 const (
 	testToken    = "hf_e2e-bootstrap-token-0123456789abcdef"
-	testPassword = "e2e password 1234"
+	testPassword = "E2e password 1234"
 )
 
 func TestServeEndToEnd(t *testing.T) {
@@ -364,6 +364,9 @@ func TestBadInput(t *testing.T) {
 		{"short bootstrap secrets", []string{"serve", "--data-dir", emptyDir, "--addr", "127.0.0.1:0"},
 			map[string]string{envBootstrapPassword: "short", envBootstrapToken: "tiny"},
 			[]string{envBootstrapPassword + ": must be 12 to 64", envBootstrapToken + ": must be at least 24"}, false},
+		{"weak bootstrap password", []string{"serve", "--data-dir", emptyDir, "--addr", "127.0.0.1:0"},
+			map[string]string{envBootstrapPassword: "alllowercaseletters"},
+			[]string{envBootstrapPassword + ": must contain an upper-case letter", envBootstrapPassword + ": must contain a digit"}, false},
 		{"version with argument", []string{"version", "now"}, nil, []string{"unexpected argument"}, false},
 		{"bundle without -o", []string{"bundle", "--data-dir", emptyDir}, nil, []string{"-o: an output file is required"}, false},
 		{"bundle of nothing", []string{"bundle", "-o", filepath.Join(emptyDir, "b.tar.gz"), "--data-dir", filepath.Join(emptyDir, "none")}, nil,

@@ -58,7 +58,7 @@ func newRealServer(tb testing.TB) *realSrv {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { meta.Close() })
-	res, err := server.Bootstrap(ctx, meta, server.BootstrapOptions{Token: token, AdminEmail: "root@example.com", AdminPassword: "correct horse battery"})
+	res, err := server.Bootstrap(ctx, meta, server.BootstrapOptions{Token: token, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
 	if err != nil {
 		tb.Fatal(err)
 	}
