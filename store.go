@@ -78,6 +78,9 @@ type MetaStore interface {
 	// PurgeUser removes the user row and its devices for good.
 	PurgeUser(ctx context.Context, accountID, id string) error
 
+	// CreateDevice and UpdateDevice refuse, with ErrConflict, a name
+	// another device of the same user has: backups find an endpoint by
+	// its user and name.
 	CreateDevice(ctx context.Context, d *Device) error
 	GetDevice(ctx context.Context, accountID, id string) (Device, error)
 	// ListDevices lists the account's devices, only userID's when it is set.

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/server"
@@ -518,5 +519,133 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 	b.do("back on roles", chromedp.WaitVisible(chromedp.CSS(`#roles tbody tr`)))
 	if u := b.location(); u.Path != "/console" || u.Fragment != "roles" {
 		t.Errorf("after signing in again the browser is at %s, want /console#roles", u)
+	}
+}
+
+// TestSetupAndTokensInChromium: the newcomer's first screens in a real
+// browser. The setup link's page sets the platform administrator's
+// password (a weak one is refused with the policy's words), sign-in lands
+// on the console, and the API tokens screen creates a token (its secret
+// shown once), lists it and revokes it after a confirmation.
+func TestSetupAndTokensInChromium(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "holdfast.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	engine, err := authz.New(ctx, authz.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, err := server.Bootstrap(ctx, store, server.BootstrapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: store, Engine: engine, Auth: server.AuthOptions{Identity: store}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { hs.Close() })
+	base := "http://" + ln.Addr().String()
+	b := newBrowserTab(t, base)
+
+	b.do("open the setup link", chromedp.Navigate(boot.Setup.URL(base)), chromedp.WaitVisible(chromedp.CSS(`#new`)))
+	if h1 := evalJS[string](b, `document.querySelector('h1').textContent`); h1 != "Set up Holdfast" {
+		t.Errorf("setup page heading %q", h1)
+	}
+	checkFormLabels(b, "setup page")
+	b.do("a weak password",
+		chromedp.SendKeys(chromedp.CSS(`#new`), "weakpassword"),
+		chromedp.SendKeys(chromedp.CSS(`#repeat`), "weakpassword"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`)))
+	b.do("a good password",
+		chromedp.SendKeys(chromedp.CSS(`#new`), consolePassword),
+		chromedp.SendKeys(chromedp.CSS(`#repeat`), consolePassword),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="status"]`)))
+	if u := b.location(); u.Path != "/login" || u.Query().Get("changed") != "1" {
+		t.Fatalf("after setting the password the browser is at %s", u)
+	}
+	// Sign-in from the bare sign-in page lands on the console's first
+	// step, TOTP enrolment, and not on a JSON 404.
+	b.signIn(server.DefaultAdminEmail)
+	b.do("the enrolment step", chromedp.WaitVisible(chromedp.CSS(`form[action="/auth/mfa/enroll"] #code`)))
+	checkFormLabels(b, "enrolment page")
+	secret := evalJS[string](b, `document.querySelector('code').textContent`)
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("enrol", chromedp.SendKeys(chromedp.CSS(`#code`), code), chromedp.Click(chromedp.CSS(`form[action="/auth/mfa/enroll"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/console"]`)), chromedp.Click(chromedp.CSS(`a[href="/console"]`)))
+	b.do("the console", chromedp.WaitVisible(chromedp.CSS(`nav a[href="#tokens"]`)))
+	if u := b.location(); u.Path != "/console" {
+		t.Fatalf("after sign-in the browser is at %s, want /console", u)
+	}
+
+	// API tokens: a bad expiry is refused next to its field.
+	b.do("open API tokens", chromedp.Click(chromedp.CSS(`nav a[href="#tokens"]`)), chromedp.WaitVisible(chromedp.CSS(`#create-token`)))
+	b.waitJS("the empty list", `document.querySelector('#tokens caption') && document.querySelector('#tokens caption').textContent === '0 tokens'`)
+	checkFormLabels(b, "tokens screen")
+	b.do("a token with a bad expiry",
+		chromedp.SendKeys(chromedp.CSS(`#create-token [data-field="name"]`), "build server"),
+		b.setValue(`#create-token [data-field="expires_in_days"]`, "99999"),
+		chromedp.Click(chromedp.CSS(`#create-token button[type="submit"]`)))
+	b.waitJS("the expiry's field error", `!!document.querySelector('#create-token .field-error[data-error-for="expires_in_days"]')`)
+	b.do("a good token",
+		b.setValue(`#create-token [data-field="expires_in_days"]`, "30"),
+		chromedp.Click(chromedp.CSS(`#create-token button[type="submit"]`)))
+	b.waitJS("the secret, once", `!!document.getElementById('new-token-secret') && document.getElementById('new-token-secret').textContent.startsWith('hf_')`)
+	b.waitJS("the token listed", rowText("#tokens", "build server")+`.includes('Active')`)
+	tokenSecret := evalJS[string](b, `document.getElementById('new-token-secret').textContent`)
+	req, _ := http.NewRequest("GET", base+"/api/v1/tokens", nil)
+	req.Header.Set("Authorization", "Bearer "+tokenSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the API with the token made in the console: %d", resp.StatusCode)
+	}
+	b.do("reload the screen", chromedp.Click(chromedp.CSS(`nav a[href="#audit"]`)), chromedp.Click(chromedp.CSS(`nav a[href="#tokens"]`)))
+	b.waitJS("the token listed again", rowText("#tokens", "build server")+` !== ''`)
+	if evalJS[bool](b, `!!document.getElementById('new-token-secret') || document.body.textContent.includes(`+js(tokenSecret)+`)`) {
+		t.Error("the token's secret is shown again")
+	}
+	b.do("revoke it",
+		chromedp.Click(chromedp.CSS(`button[aria-label="Revoke token build server"]`)),
+		chromedp.Click(chromedp.CSS(`#tokens button.confirm`)))
+	b.waitJS("revoked", rowText("#tokens", "build server")+`.includes('Revoked') && document.querySelector('main [role="status"]').textContent.includes('revoked')`)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a revoked token still works: %d", resp.StatusCode)
+	}
+}
+
+// checkFormLabels fails when a visible form control of the page has no
+// accessible name (a label, aria-label or aria-labelledby).
+func checkFormLabels(b *browserTab, what string) {
+	b.t.Helper()
+	unlabelled := evalJS[[]string](b, `Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+		.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+		.map((e) => e.name || e.id || e.outerHTML)`)
+	if len(unlabelled) > 0 {
+		b.t.Errorf("%s: controls without a label: %q", what, unlabelled)
+	}
+	if evalJS[string](b, `document.documentElement.lang`) != "en" || evalJS[int](b, `document.querySelectorAll('h1').length`) != 1 {
+		b.t.Errorf("%s: want lang=en and one h1", what)
 	}
 }

@@ -96,6 +96,8 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	if d.Workload == "" {
 		v.Add("workload", "is required")
+	} else if !s.knownWorkload(d.Workload) {
+		v.Add("workload", "%q is not a known workload (want one of %s)", d.Workload, strings.Join(s.workloadIDs(), ", "))
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -211,6 +213,15 @@ func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return noContent(w)
+}
+
+// workloadIDs are the ids of the catalog's workloads.
+func (s *Server) workloadIDs() []string {
+	var ids []string
+	for _, w := range s.engine.Catalog().Workloads {
+		ids = append(ids, w.ID)
+	}
+	return ids
 }
 
 // deviceEntity is a device as a decision resource.

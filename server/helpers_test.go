@@ -153,6 +153,12 @@ var testCatalog = &policies.Catalog{
 		{ID: "reports.view", Category: "reporting_alert_management", Name: "View reports"},
 		{ID: "alerts.manage", Category: "reporting_alert_management", Name: "Manage alerts"},
 	},
+	Workloads: []policies.Workload{
+		{ID: "endpoints", Name: "Endpoints"},
+		{ID: "microsoft_365", Name: "Microsoft 365"},
+		{ID: "exchange_online", Name: "Exchange Online", Parent: "microsoft_365"},
+		{ID: "onedrive", Name: "OneDrive", Parent: "microsoft_365"},
+	},
 }
 
 // fixture is a server over a fresh SQLite store with one bootstrapped

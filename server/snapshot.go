@@ -116,6 +116,9 @@ func (s *Server) startBackup(w http.ResponseWriter, r *http.Request) error {
 	if err := backupEnabled(d); err != nil {
 		return err
 	}
+	if err := userAcceptsBackups(u); err != nil {
+		return err
+	}
 	key, err := s.data.ChunkerKey(ctx, acct)
 	if err != nil {
 		return err
@@ -175,6 +178,25 @@ func (s *Server) backupDevice(ctx context.Context, id string) (holdfast.Device, 
 func backupEnabled(d holdfast.Device) error {
 	if d.State != deviceEnabled {
 		return fmt.Errorf("%w: device %q is %s; enable it to back it up", holdfast.ErrConflict, d.Name, d.State)
+	}
+	return nil
+}
+
+// acceptsBackups refuses a backup of a device whose user accepts none.
+func (s *Server) acceptsBackups(ctx context.Context, d holdfast.Device) error {
+	u, err := s.store.GetUser(ctx, d.AccountID, d.UserID)
+	if err != nil {
+		return fmt.Errorf("user of device %s: %w", d.ID, err)
+	}
+	return userAcceptsBackups(u)
+}
+
+// userAcceptsBackups refuses new backups of a user who is not active: a
+// preserved user's data stays protected, but nothing new is backed up
+// until the user is activated again.
+func userAcceptsBackups(u holdfast.User) error {
+	if u.State != holdfast.UserActive {
+		return fmt.Errorf("%w: user %s is %s and accepts no new backups; activate the user to back up again", holdfast.ErrConflict, u.Email, u.State)
 	}
 	return nil
 }
@@ -274,6 +296,13 @@ func (s *Server) commitSnapshot(w http.ResponseWriter, r *http.Request) error {
 	}
 	var in snapshotCommit
 	if err := decodeJSONLimit(w, r, &in, maxManifestBody); err != nil {
+		return err
+	}
+	if len(in.Items) == 0 {
+		// It would become the newest snapshot and hide the last real one.
+		return invalidField("items", "a snapshot with nothing in it is not stored: the source holds no files or items")
+	}
+	if err := s.acceptsBackups(ctx, d); err != nil {
 		return err
 	}
 	want := storage.SourceDevice

@@ -278,3 +278,51 @@ func TestBackupAPIWithoutDataStore(t *testing.T) {
 		t.Errorf("status %d: %s", w.Code, w.Body)
 	}
 }
+
+// TestBackupRefusesEmptySnapshots: a commit with no items is refused
+// (422 naming items) and stores nothing, so the newest snapshot stays the
+// last real one.
+func TestBackupRefusesEmptySnapshots(t *testing.T) {
+	f, data, sd := dataFixture(t)
+	if w := f.do("POST", "/api/v1/backups", map[string]any{"user": "ann@example.com", "device": "laptop"}); w.Code != 200 {
+		t.Fatalf("start = %d %s", w.Code, w.Body)
+	}
+	for _, body := range []string{`{"items":[]}`, `{}`} {
+		w := f.do("POST", "/api/v1/backups/"+sd.device+"/snapshots", body)
+		if w.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("empty commit %s = %d %s, want 422", body, w.Code, w.Body)
+		}
+		if e := errorOf(t, w); len(e.Fields) != 1 || e.Fields[0].Field != "items" {
+			t.Errorf("empty commit error = %+v, want the field items", e)
+		}
+	}
+	snaps, err := data.Snapshots(context.Background(), storage.SnapshotFilter{AccountID: f.account.ID})
+	if err != nil || len(snaps) != 0 {
+		t.Errorf("snapshots after refused commits: %d %v", len(snaps), err)
+	}
+}
+
+// TestPreservedUserAcceptsNoBackups: a preserved user's device takes no
+// new backup (409 saying why, at the start and at the commit), and takes
+// them again once the user is activated.
+func TestPreservedUserAcceptsNoBackups(t *testing.T) {
+	f, _, sd := dataFixture(t)
+	if w := f.do("POST", "/api/v1/users/"+sd.user+"/preserve", nil); w.Code != 200 {
+		t.Fatalf("preserve = %d %s", w.Code, w.Body)
+	}
+	w := f.do("POST", "/api/v1/backups", map[string]any{"user": "ann@example.com", "device": "laptop"})
+	if w.Code != http.StatusConflict || !strings.Contains(errorOf(t, w).Message, "preserved") {
+		t.Fatalf("start for a preserved user = %d %s, want 409 naming the state", w.Code, w.Body)
+	}
+	item := map[string]any{"items": []map[string]any{{"path": "laptop/a.txt", "size": 0}}}
+	w = f.do("POST", "/api/v1/backups/"+sd.device+"/snapshots", item)
+	if w.Code != http.StatusConflict || !strings.Contains(errorOf(t, w).Message, "preserved") {
+		t.Fatalf("commit for a preserved user = %d %s, want 409", w.Code, w.Body)
+	}
+	if w := f.do("POST", "/api/v1/users/"+sd.user+"/activate", nil); w.Code != 200 {
+		t.Fatalf("activate = %d %s", w.Code, w.Body)
+	}
+	if w := f.do("POST", "/api/v1/backups", map[string]any{"user": "ann@example.com", "device": "laptop"}); w.Code != 200 {
+		t.Fatalf("start after activation = %d %s", w.Code, w.Body)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,6 +85,12 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("backup: %w", err)
 	}
+	if len(entries) == 0 {
+		// An empty snapshot would become the newest and hide the last
+		// real one from a restore of "the newest".
+		return Result{}, fmt.Errorf("backup: %w: nothing to back up in %s (no %s found); no snapshot was made",
+			holdfast.ErrInvalid, strings.Join(opts.Paths, ", "), sourceNoun(src))
+	}
 	cache := loadCache(opts.CacheDir, t)
 	var res Result
 	for attempt := 0; ; attempt++ {
@@ -102,6 +109,19 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	saveCache(opts.CacheDir, t, entries)
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// sourceNoun names what a source's paths hold, for messages.
+func sourceNoun(src storage.Source) string {
+	switch src {
+	case storage.SourceMail:
+		return "messages"
+	case storage.SourceCalendar:
+		return "events"
+	case storage.SourceContacts:
+		return "contacts"
+	}
+	return "files"
 }
 
 func runOnce(ctx context.Context, opts Options, t Target, entries []entry, cache *fileCache) (Result, error) {

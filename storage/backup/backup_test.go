@@ -286,3 +286,34 @@ func TestRealEngineScopes(t *testing.T) {
 		t.Errorf("out-of-scope content = %v, want a refusal", err)
 	}
 }
+
+// TestEmptySourceCommitsNothing: a source with nothing in it is refused by
+// the client with a clear message, and the newest snapshot stays the last
+// real one.
+func TestEmptySourceCommitsNothing(t *testing.T) {
+	hs, _ := realServer(t)
+	c, err := backup.NewClient(hs.URL, token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "report.txt"), []byte("quarterly numbers"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, err := backup.Run(context.Background(), backup.Options{Client: c, User: "ann@example.com", Device: "laptop", Paths: []string{src}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := t.TempDir()
+	if err := os.Mkdir(filepath.Join(empty, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = backup.Run(context.Background(), backup.Options{Client: c, User: "ann@example.com", Device: "laptop", Paths: []string{empty}})
+	if !errors.Is(err, holdfast.ErrInvalid) || !strings.Contains(err.Error(), "nothing to back up") {
+		t.Fatalf("backup of an empty directory = %v, want a refusal saying there is nothing to back up", err)
+	}
+	list, err := c.Snapshots(context.Background(), "ann@example.com")
+	if err != nil || len(list) != 1 || list[0].ID != first.Snapshot.ID {
+		t.Fatalf("snapshots after the refused backup: %+v %v, want only the first", list, err)
+	}
+}

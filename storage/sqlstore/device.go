@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/holdfast/holdfast"
 )
@@ -21,8 +22,18 @@ func scanDevice(r scanner) (holdfast.Device, error) {
 	return d, nil
 }
 
-// CreateDevice stores a new device of a user of the account. A taken ID is
-// ErrConflict; a missing user ErrNotFound.
+// deviceKeys are the unique keys of devices, for conflict messages.
+func deviceKeys(d *holdfast.Device) []unique {
+	return []unique{
+		{"devices_name_key", "user " + d.UserID + " already has a device named " + strconv.Quote(d.Name)},
+		{"devices.name", "user " + d.UserID + " already has a device named " + strconv.Quote(d.Name)},
+		{"", "device " + d.ID + " already exists"},
+	}
+}
+
+// CreateDevice stores a new device of a user of the account. A taken ID,
+// or a name the user's other device has, is ErrConflict; a missing user
+// ErrNotFound.
 func (s *Store) CreateDevice(ctx context.Context, d *holdfast.Device) error {
 	d.ID = newID(d.ID)
 	stamp(&d.CreatedAt, &d.UpdatedAt)
@@ -33,7 +44,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *holdfast.Device) error {
 		_, err := s.exec(ctx, `INSERT INTO devices (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.AccountID, d.ID, d.UserID, d.Name, d.Kind, d.Workload, d.Platform, d.State, micros(d.CreatedAt), micros(d.UpdatedAt))
 		if err != nil {
-			return s.fail("device "+d.ID, err, unique{"", "device " + d.ID + " already exists"})
+			return s.fail("device "+d.ID, err, deviceKeys(d)...)
 		}
 		return nil
 	})
@@ -61,7 +72,8 @@ func (s *Store) ListDevices(ctx context.Context, accountID, userID string) ([]ho
 }
 
 // UpdateDevice replaces the device's fields except its keys and CreatedAt.
-// A zero UpdatedAt becomes now. Missing device or user: ErrNotFound.
+// A zero UpdatedAt becomes now. Missing device or user: ErrNotFound; a
+// name the user's other device has: ErrConflict.
 func (s *Store) UpdateDevice(ctx context.Context, d *holdfast.Device) error {
 	if d.UpdatedAt.IsZero() {
 		d.UpdatedAt = now()
@@ -74,7 +86,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *holdfast.Device) error {
 		res, err := s.exec(ctx, `UPDATE devices SET user_id = ?, name = ?, kind = ?, workload = ?, platform = ?, state = ?,
 			updated_at = ? WHERE account_id = ? AND id = ?`,
 			d.UserID, d.Name, d.Kind, d.Workload, d.Platform, d.State, micros(d.UpdatedAt), d.AccountID, d.ID)
-		return s.affectedOne("device "+d.ID, res, err)
+		return s.affectedOne("device "+d.ID, res, err, deviceKeys(d)...)
 	})
 }
 

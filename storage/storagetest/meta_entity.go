@@ -387,7 +387,20 @@ func testMetaDevice(t *testing.T, s holdfast.MetaStore) {
 	metaAssertErr(t, "CreateDevice with a taken ID", s.CreateDevice(ctx, &dupID), holdfast.ErrConflict)
 	noUser := holdfast.Device{AccountID: acct, UserID: "missing", Name: "x"}
 	metaAssertErr(t, "CreateDevice of a missing user", s.CreateDevice(ctx, &noUser), holdfast.ErrNotFound)
+	sameName := holdfast.Device{AccountID: acct, UserID: f.user.ID, Name: "Mailbox", Kind: holdfast.DeviceEndpoint, Workload: "endpoints"}
+	err := s.CreateDevice(ctx, &sameName)
+	metaAssertErr(t, "CreateDevice with a name the user's device has", err, holdfast.ErrConflict)
+	if err != nil && !strings.Contains(err.Error(), `"Mailbox"`) {
+		t.Errorf("CreateDevice with a taken name: %q does not name the name", err)
+	}
 	metaUnchanged(t, s, acct, rev, "failed CreateDevice")
+	// Another user may use the name.
+	other := holdfast.Device{AccountID: acct, UserID: second.ID, Name: "Mailbox", Kind: holdfast.DeviceSaaS, Workload: "exchange_online"}
+	metaMust(t, s.CreateDevice(ctx, &other))
+	renamed := laptop
+	renamed.Name = "Mailbox"
+	metaAssertErr(t, "UpdateDevice to a name the user's device has", s.UpdateDevice(ctx, &renamed), holdfast.ErrConflict)
+	metaMust(t, s.DeleteDevice(ctx, acct, other.ID))
 
 	d.UserID, d.Name, d.Kind, d.Workload, d.Platform, d.State = second.ID, "Old mailbox", holdfast.DeviceEndpoint, "onedrive", "", "decommissioned"
 	d.UpdatedAt = metaAt(time.Hour)
@@ -397,7 +410,7 @@ func testMetaDevice(t *testing.T, s holdfast.MetaStore) {
 	metaAssertEqual(t, "GetDevice after update", metaGet[holdfast.Device](t)(s.GetDevice(ctx, acct, in.ID)), want)
 
 	metaMust(t, s.DeleteDevice(ctx, acct, in.ID))
-	_, err := s.GetDevice(ctx, acct, in.ID)
+	_, err = s.GetDevice(ctx, acct, in.ID)
 	metaAssertErr(t, "GetDevice after delete", err, holdfast.ErrNotFound)
 	metaAssertErr(t, "DeleteDevice missing", s.DeleteDevice(ctx, acct, in.ID), holdfast.ErrNotFound)
 	metaAssertErr(t, "UpdateDevice missing", s.UpdateDevice(ctx, &d), holdfast.ErrNotFound)
