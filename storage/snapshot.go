@@ -53,7 +53,10 @@ type Item struct {
 	Created  time.Time           `json:"created,omitzero"`
 	Modified time.Time           `json:"modified,omitzero"`
 	Deleted  time.Time           `json:"deleted,omitzero"`
-	Chunks   []holdfast.ChunkRef `json:"chunks,omitempty"`
+	// Mode is a file's permission bits (0 when the source has none, as
+	// SaaS items do); a restore gives the file these bits back.
+	Mode   uint32              `json:"mode,omitempty"`
+	Chunks []holdfast.ChunkRef `json:"chunks,omitempty"`
 }
 
 // Snapshot is an immutable manifest of one backup of one source of a user.

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mattn/go-isatty"
+
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/backup"
@@ -91,7 +93,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		defCache = filepath.Join(d, "holdfast")
 	}
 	fs.StringVar(&cacheDir, "cache-dir", defCache, `where unchanged files are remembered ("" = off)`)
-	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
+	fs.BoolVar(&quiet, "quiet", false, "no progress bar (there is none when standard error is not a terminal)")
 	fs.IntVar(&workers, "workers", 4, "parallel uploads")
 	if help, err := parseWithArgs(fs, args, stderr, "PATH..."); help || err != nil {
 		return err
@@ -118,7 +120,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("backup: invalid arguments:\n%w", err)
 	}
 	var progress io.Writer
-	if !quiet {
+	if !quiet && isTerminal(stderr) {
 		progress = stderr
 	}
 	res, err := backup.Run(ctx, backup.Options{Client: c, User: cf.user, Device: cf.device, Source: storage.Source(cf.source),
@@ -134,11 +136,14 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cf clientFlags
 	var snapshot, to, prefix string
+	var overwrite, quiet bool
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	cf.register(fs, getenv)
 	fs.StringVar(&snapshot, "snapshot", "", "snapshot id (default: the newest of --user's --device or --source)")
 	fs.StringVar(&to, "to", "", "directory to restore into (required)")
 	fs.StringVar(&prefix, "path", "", "restore only items whose path starts with this")
+	fs.BoolVar(&overwrite, "overwrite", false, "replace files that already exist under --to (without it, such a restore refuses before writing)")
+	fs.BoolVar(&quiet, "quiet", false, "no progress bar (there is none when standard error is not a terminal)")
 	if help, err := parseFlags(fs, args, stderr); help || err != nil {
 		return err
 	}
@@ -154,14 +159,25 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("restore: invalid arguments:\n%w", err)
 	}
+	var progress io.Writer
+	if !quiet && isTerminal(stderr) {
+		progress = stderr
+	}
 	res, err := backup.Restore(ctx, backup.RestoreOptions{Client: c, SnapshotID: snapshot, User: cf.user, Device: cf.device,
-		Source: storage.Source(cf.source), Target: to, Prefix: prefix})
+		Source: storage.Source(cf.source), Target: to, Prefix: prefix, Overwrite: overwrite, Progress: progress})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %d items (%s) of snapshot %s into %s in %s\n", res.Items, backup.HumanBytes(res.Bytes),
 		res.Snapshot.ID, to, res.Duration.Round(1e6))
 	return nil
+}
+
+// isTerminal reports whether w is a terminal: progress bars redraw a line
+// in place, which only makes sense there (not in a log file or a pipe).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 // localData registers the flags of commands that open the dedup store

@@ -317,3 +317,83 @@ func TestEmptySourceCommitsNothing(t *testing.T) {
 		t.Fatalf("snapshots after the refused backup: %+v %v, want only the first", list, err)
 	}
 }
+
+// TestRestoreKeepsModesAndTimes: restored files get their permission bits
+// and modification times back; a restore over existing files refuses
+// before writing anything unless Overwrite is set; the progress line goes
+// to Progress only.
+func TestRestoreKeepsModesAndTimes(t *testing.T) {
+	hs, _ := realServer(t)
+	c, err := backup.NewClient(hs.URL, token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "home")
+	files := map[string]struct {
+		mode  os.FileMode
+		mtime time.Time
+	}{
+		"run.sh":       {0o755, time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)},
+		"secret.txt":   {0o600, time.Date(2023, 1, 2, 3, 4, 5, 0, time.UTC)},
+		"docs/a.md":    {0o644, time.Date(2022, 12, 31, 23, 59, 58, 0, time.UTC)},
+		"docs/ro.conf": {0o444, time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for name, f := range files {
+		p := filepath.Join(src, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("content of "+name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, f.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, f.mtime, f.mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := backup.Run(context.Background(), backup.Options{Client: c, User: "ann@example.com", Device: "laptop", Paths: []string{src}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var progress bytes.Buffer
+	if _, err := backup.Restore(context.Background(), backup.RestoreOptions{Client: c, SnapshotID: res.Snapshot.ID, Target: dir, Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range files {
+		fi, err := os.Stat(filepath.Join(dir, "home", filepath.FromSlash(name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != f.mode || !fi.ModTime().Equal(f.mtime) {
+			t.Errorf("%s: restored with mode %v, time %v; want %v, %v", name, fi.Mode().Perm(), fi.ModTime().UTC(), f.mode, f.mtime)
+		}
+	}
+	if !strings.Contains(progress.String(), "4/4 items") {
+		t.Errorf("restore progress = %q, want a line counting the items", progress.String())
+	}
+
+	// Over the same files: refused, nothing touched, until Overwrite.
+	changed := filepath.Join(dir, "home", "docs", "a.md")
+	if err := os.Chmod(changed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(changed, []byte("local edit"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = backup.Restore(context.Background(), backup.RestoreOptions{Client: c, SnapshotID: res.Snapshot.ID, Target: dir})
+	if !errors.Is(err, holdfast.ErrConflict) || !strings.Contains(err.Error(), "--overwrite") {
+		t.Fatalf("restore over existing files = %v, want a conflict naming --overwrite", err)
+	}
+	if b, _ := os.ReadFile(changed); string(b) != "local edit" {
+		t.Errorf("a refused restore changed %s: %q", changed, b)
+	}
+	if _, err := backup.Restore(context.Background(), backup.RestoreOptions{Client: c, SnapshotID: res.Snapshot.ID, Target: dir, Overwrite: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(changed); string(b) != "content of docs/a.md" {
+		t.Errorf("restore with Overwrite left %q", b)
+	}
+}

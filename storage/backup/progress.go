@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/holdfast/holdfast/storage"
 )
 
 // progress draws one status line (bytes, items, dedup ratio, speed) on a
@@ -14,6 +16,7 @@ type progress struct {
 	w          io.Writer
 	total      int64
 	totalItems int
+	restore    bool // a restore: no upload or dedup figures
 	start      time.Time
 
 	done     atomic.Int64 // bytes chunked or taken from the cache
@@ -25,14 +28,29 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, entries []entry) *progress {
-	p := &progress{w: w, totalItems: len(entries), start: time.Now(), quit: make(chan struct{}), finished: make(chan struct{})}
+	var total int64
 	for _, e := range entries {
 		if e.file != "" {
-			p.total += e.size
+			total += e.size
 		} else {
-			p.total += int64(len(e.data))
+			total += int64(len(e.data))
 		}
 	}
+	return startProgress(w, total, len(entries), false)
+}
+
+// newRestoreProgress is the status line of a restore: bytes and items
+// written, and speed.
+func newRestoreProgress(w io.Writer, items []storage.Item) *progress {
+	var total int64
+	for _, it := range items {
+		total += it.Size
+	}
+	return startProgress(w, total, len(items), true)
+}
+
+func startProgress(w io.Writer, total int64, items int, restore bool) *progress {
+	p := &progress{w: w, total: total, totalItems: items, restore: restore, start: time.Now(), quit: make(chan struct{}), finished: make(chan struct{})}
 	if w == nil {
 		close(p.finished)
 		return p
@@ -80,6 +98,10 @@ func (p *progress) line() string {
 	speed := 0.0
 	if secs > 0 {
 		speed = float64(done) / secs
+	}
+	if p.restore {
+		return fmt.Sprintf("%5.1f%%  %s / %s  %d/%d items  %s/s",
+			pct, humanBytes(float64(done)), humanBytes(float64(p.total)), p.items.Load(), p.totalItems, humanBytes(speed))
 	}
 	return fmt.Sprintf("%5.1f%%  %s / %s  %d/%d items  uploaded %s  dedup %s  %s/s",
 		pct, humanBytes(float64(done)), humanBytes(float64(p.total)), p.items.Load(), p.totalItems,

@@ -29,7 +29,16 @@ type RestoreOptions struct {
 	// Prefix restores only items whose path starts with it.
 	Prefix  string
 	Workers int // parallel downloads (default 4)
+	// Overwrite replaces files that exist under Target; without it a
+	// restore that would replace one refuses before writing anything.
+	Overwrite bool
+	// Progress, when set (a terminal), gets a status line redrawn in place.
+	Progress io.Writer
 }
+
+// defaultMode is the permission of a restored item whose snapshot keeps
+// none (SaaS items, snapshots made before modes were kept).
+const defaultMode = 0o644
 
 // RestoreResult says what a restore did.
 type RestoreResult struct {
@@ -40,8 +49,10 @@ type RestoreResult struct {
 }
 
 // Restore writes a snapshot's items under opts.Target, each through a
-// temporary file renamed into place, with its modification time. An item
-// whose path would leave Target is refused.
+// temporary file renamed into place, with its permission bits and
+// modification time. An item whose path would leave Target is refused, and
+// so, unless opts.Overwrite, is a restore that would replace a file: both
+// before anything is written.
 func Restore(ctx context.Context, opts RestoreOptions) (RestoreResult, error) {
 	start := time.Now()
 	var res RestoreResult
@@ -85,6 +96,13 @@ func Restore(ctx context.Context, opts RestoreOptions) (RestoreResult, error) {
 		}
 		todo = append(todo, it)
 	}
+	if !opts.Overwrite {
+		if err := refuseExisting(opts.Target, todo); err != nil {
+			return res, err
+		}
+	}
+	prog := newRestoreProgress(opts.Progress, todo)
+	defer prog.stop()
 	work := make(chan storage.Item)
 	var (
 		wg    sync.WaitGroup
@@ -96,7 +114,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (RestoreResult, error) {
 	for range opts.Workers {
 		wg.Go(func() {
 			for it := range work {
-				err := restoreItem(ctx, opts.Client, sn.ID, it, opts.Target)
+				err := restoreItem(ctx, opts.Client, sn.ID, it, opts.Target, opts.Overwrite)
 				mu.Lock()
 				if err != nil && first == nil {
 					first = err
@@ -105,6 +123,8 @@ func Restore(ctx context.Context, opts RestoreOptions) (RestoreResult, error) {
 				if err == nil {
 					res.Items++
 					res.Bytes += it.Size
+					prog.read(it.Size)
+					prog.item()
 				}
 				mu.Unlock()
 			}
@@ -128,7 +148,27 @@ func Restore(ctx context.Context, opts RestoreOptions) (RestoreResult, error) {
 	return res, nil
 }
 
-func restoreItem(ctx context.Context, c *Client, snapID string, it storage.Item, target string) error {
+// refuseExisting refuses a restore that would replace files under target.
+func refuseExisting(target string, items []storage.Item) error {
+	var taken []string
+	for _, it := range items {
+		if _, err := os.Lstat(filepath.Join(target, filepath.FromSlash(it.Path))); err == nil {
+			taken = append(taken, it.Path)
+		}
+	}
+	if len(taken) == 0 {
+		return nil
+	}
+	more := ""
+	if len(taken) > 3 {
+		more = fmt.Sprintf(" and %d more", len(taken)-3)
+		taken = taken[:3]
+	}
+	return fmt.Errorf("restore: %w: %s%s already exist under %s; restore into an empty directory, or pass --overwrite to replace them",
+		holdfast.ErrConflict, strings.Join(taken, ", "), more, target)
+}
+
+func restoreItem(ctx context.Context, c *Client, snapID string, it storage.Item, target string, overwrite bool) error {
 	dest := filepath.Join(target, filepath.FromSlash(it.Path))
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return err
@@ -158,13 +198,31 @@ func restoreItem(ctx context.Context, c *Client, snapID string, it storage.Item,
 	if n != it.Size {
 		return fmt.Errorf("%s: %w: %d bytes received, the snapshot says %d", it.Path, errShort, n, it.Size)
 	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return err
+	mode := os.FileMode(it.Mode).Perm()
+	if mode == 0 {
+		mode = defaultMode
+	}
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
+		return fmt.Errorf("%s: %w", it.Path, err)
 	}
 	if !it.Modified.IsZero() {
-		_ = os.Chtimes(dest, it.Modified, it.Modified)
+		if err := os.Chtimes(tmp.Name(), it.Modified, it.Modified); err != nil {
+			return fmt.Errorf("%s: %w", it.Path, err)
+		}
 	}
-	return nil
+	if !overwrite {
+		// Link fails on an existing name, so a file that appeared since
+		// the check is not replaced either.
+		err := os.Link(tmp.Name(), dest)
+		if err == nil {
+			return nil
+		}
+		if _, serr := os.Lstat(dest); errors.Is(err, os.ErrExist) || serr == nil {
+			return fmt.Errorf("%w: %s already exists; pass --overwrite to replace it", holdfast.ErrConflict, dest)
+		}
+		// A file system without hard links: the check above stands.
+	}
+	return os.Rename(tmp.Name(), dest)
 }
 
 var errShort = errors.New("short item")

@@ -114,7 +114,7 @@ func fileEntries(p string) ([]entry, error) {
 			ct = "application/octet-stream"
 		}
 		out = append(out, entry{
-			item: storage.Item{Path: ip, Folder: path.Dir(ip), ContentType: ct, Modified: info.ModTime().UTC()},
+			item: storage.Item{Path: ip, Folder: path.Dir(ip), ContentType: ct, Modified: info.ModTime().UTC(), Mode: uint32(info.Mode().Perm())},
 			file: file, size: info.Size(), mtime: info.ModTime().UnixNano(),
 		})
 		return nil
