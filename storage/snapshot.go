@@ -50,9 +50,9 @@ type Item struct {
 	Size        int64  `json:"size"`
 	// Created and Modified are the source's times; Deleted is set when the
 	// item was deleted at the source and is kept for retention or holds.
-	Created  time.Time           `json:"created,omitzero"`
-	Modified time.Time           `json:"modified,omitzero"`
-	Deleted  time.Time           `json:"deleted,omitzero"`
+	Created  time.Time `json:"created,omitzero"`
+	Modified time.Time `json:"modified,omitzero"`
+	Deleted  time.Time `json:"deleted,omitzero"`
 	// Mode is a file's permission bits (0 when the source has none, as
 	// SaaS items do); a restore gives the file these bits back.
 	Mode   uint32              `json:"mode,omitempty"`
