@@ -77,11 +77,16 @@ func TestServePostgresReplicas(t *testing.T) {
 		envBootstrapPassword: testPassword,
 		envBootstrapToken:    testToken,
 	}
+	// Replicas share the database and the chunk store; each has its own
+	// data directory, which a process locks.
+	env[envMasterKey] = testMasterKey
+	blob := "file:" + t.TempDir()
 	var wg sync.WaitGroup
 	replicas := make([]*instance, 2)
 	errs := make([]error, 2)
 	for i := range replicas {
-		wg.Go(func() { replicas[i], errs[i] = launch(t, env) })
+		dir := t.TempDir()
+		wg.Go(func() { replicas[i], errs[i] = launch(t, env, "--data-dir", dir, "--blob", blob) })
 	}
 	wg.Wait()
 	for _, err := range errs {
