@@ -56,7 +56,7 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		defer release()
 	}
-	store, err := openStore(ctx, cfg.DB)
+	store, err := openStore(ctx, cfg.DB, cfg.DBTimeout)
 	if err != nil {
 		return fmt.Errorf("token create: %w", err)
 	}
