@@ -25,8 +25,10 @@ type PolicyRule struct {
 //     write of Casbin rules increments PolicyRevision. Decisions key their
 //     caches on both.
 //   - Rows of one account are never returned for another account.
-//   - Audit records are append-only: there is no method to change or remove
-//     one, and AppendAudit assigns Seq, PrevHash and Hash atomically.
+//   - Audit records are append-only: there is no method to change one,
+//     PruneAudit removes only the oldest ones (never the newest), and
+//     AppendAudit assigns Seq, PrevHash and Hash (a MAC under the store's
+//     audit key, set when it is opened) atomically.
 //   - Tx runs fn in one transaction: all of its writes land or none does.
 //   - Implementations are safe for concurrent use.
 type MetaStore interface {
@@ -126,5 +128,9 @@ type MetaStore interface {
 	// AppendAudit appends r to its account's trail, setting Seq, PrevHash
 	// and Hash.
 	AppendAudit(ctx context.Context, r *AuditRecord) error
+	// PruneAudit removes the account's records with Seq <= throughSeq,
+	// except the newest record, which the chain continues from. It returns
+	// how many it removed.
+	PruneAudit(ctx context.Context, accountID string, throughSeq int64) (int64, error)
 	ListAudit(ctx context.Context, accountID string, f AuditFilter) ([]AuditRecord, error)
 }

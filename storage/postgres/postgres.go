@@ -88,7 +88,7 @@ func noSpace(err error) bool {
 // store. A commit by another process reaches this store's revisions within
 // the notification's delivery time. The caller closes the store, which
 // stops the listener.
-func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+func Open(ctx context.Context, dsn string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -105,7 +105,7 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 	}
 	d := Dialect()
 	d.Watch = newWatcher(cfg).watch
-	s, err := sqlstore.New(ctx, db, d)
+	s, err := sqlstore.New(ctx, db, d, opts...)
 	if err != nil {
 		db.Close()
 		return nil, err

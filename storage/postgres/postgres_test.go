@@ -41,14 +41,14 @@ func openFresh(tb testing.TB) holdfast.MetaStore {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	dsn := createDB(tb)
-	s, err := postgres.Open(ctx, dsn)
+	s, err := postgres.Open(ctx, dsn, sqlstore.WithAuditKey(storagetest.AuditKey))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	s, err = postgres.Open(ctx, dsn)
+	s, err = postgres.Open(ctx, dsn, sqlstore.WithAuditKey(storagetest.AuditKey))
 	if err != nil {
 		tb.Fatalf("reopen: %v", err)
 	}

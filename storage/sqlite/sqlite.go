@@ -66,7 +66,7 @@ const maxConns = 4
 // ":memory:" opens a private in-memory database, for tests. The caller
 // closes the store. Only one process may write the file (see the package
 // documentation).
-func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+func Open(ctx context.Context, path string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	memory := path == ":memory:"
 	if !memory {
 		if dir := filepath.Dir(path); dir != "" {
@@ -108,7 +108,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		db.SetMaxOpenConns(maxConns)
 		db.SetMaxIdleConns(maxConns)
 	}
-	s, err := newStore(ctx, db)
+	s, err := newStore(ctx, db, opts)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -122,10 +122,10 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 // the same new file together, the losers try again, for as long as the busy
 // timeout would have waited. Each migration is a transaction, so a retry
 // starts from whatever the winner left.
-func newStore(ctx context.Context, db *sql.DB) (*sqlstore.Store, error) {
+func newStore(ctx context.Context, db *sql.DB, opts []sqlstore.Option) (*sqlstore.Store, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
-		s, err := sqlstore.New(ctx, db, Dialect())
+		s, err := sqlstore.New(ctx, db, Dialect(), opts...)
 		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
 			return s, err
 		}

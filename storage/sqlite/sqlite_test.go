@@ -15,7 +15,7 @@ import (
 // openFile opens a new database file in a temporary directory.
 func openFile(tb testing.TB) holdfast.MetaStore {
 	tb.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "db", "meta.db"))
+	s, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "db", "meta.db"), sqlstore.WithAuditKey(storagetest.AuditKey))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -28,14 +28,14 @@ func openFile(tb testing.TB) holdfast.MetaStore {
 func openReopened(tb testing.TB) holdfast.MetaStore {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "meta.db")
-	s, err := sqlite.Open(context.Background(), path)
+	s, err := sqlite.Open(context.Background(), path, sqlstore.WithAuditKey(storagetest.AuditKey))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	s, err = sqlite.Open(context.Background(), path)
+	s, err = sqlite.Open(context.Background(), path, sqlstore.WithAuditKey(storagetest.AuditKey))
 	if err != nil {
 		tb.Fatalf("reopen: %v", err)
 	}
@@ -52,7 +52,7 @@ func TestConformance(t *testing.T) {
 	})
 	t.Run("memory", func(t *testing.T) {
 		storagetest.TestMetaStore(t, func(t *testing.T) holdfast.MetaStore {
-			s, err := sqlite.Open(t.Context(), ":memory:")
+			s, err := sqlite.Open(t.Context(), ":memory:", sqlstore.WithAuditKey(storagetest.AuditKey))
 			if err != nil {
 				t.Fatal(err)
 			}

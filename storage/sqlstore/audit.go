@@ -34,7 +34,7 @@ func scanAudit(r scanner) (holdfast.AuditRecord, error) {
 // caller's, or its own) it locks the account's chain, then sets r.Seq to
 // the last Seq plus one (1 for the first record), r.PrevHash to the last
 // Hash ("" for the first), r.Time to microseconds UTC (zero: now) and r.Hash
-// to r.ComputeHash(), and inserts r. Concurrent appends yield a gapless
+// to r.ComputeMAC under the store's audit key, and inserts r. Concurrent appends yield a gapless
 // chain. It does not change the account's revision. Detail is stored byte
 // for byte, as the hash covers it.
 func (s *Store) AppendAudit(ctx context.Context, r *holdfast.AuditRecord) error {
@@ -61,7 +61,7 @@ func (s *Store) AppendAudit(ctx context.Context, r *holdfast.AuditRecord) error 
 			return s.fail("audit trail of account "+rec.AccountID, err)
 		}
 		rec.Seq, rec.PrevHash = last+1, lastHash
-		rec.Hash = rec.ComputeHash()
+		rec.Hash = rec.ComputeMAC(s.auditKey)
 		_, err = s.exec(ctx, `INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			rec.AccountID, rec.Seq, micros(rec.Time), rec.ActorID, rec.ActorEmail, rec.Action, rec.ResourceType,
 			rec.ResourceID, rec.DecisionID, rec.Outcome, detail, rec.RequestID, rec.PrevHash, rec.Hash)
@@ -116,6 +116,46 @@ func (s *Store) ListAudit(ctx context.Context, accountID string, f holdfast.Audi
 			args = append(args, c.value)
 		}
 	}
-	q, args = page(q+` ORDER BY seq`, args, f.Limit, 0)
+	order := ` ORDER BY seq`
+	if f.Newest {
+		order += ` DESC`
+	}
+	q, args = page(q+order, args, f.Limit, 0)
 	return list(ctx, s, "audit trail", scanAudit, q, args...)
+}
+
+// PruneAudit removes the account's records with Seq <= throughSeq, never
+// the newest one: the next append continues the chain from it. It returns
+// how many records it removed. The database lets only this path delete
+// audit rows: it first raises the account's prune mark (audit_prune), and
+// the table's trigger refuses to delete a row above the mark.
+func (s *Store) PruneAudit(ctx context.Context, accountID string, throughSeq int64) (int64, error) {
+	var removed int64
+	err := s.write(ctx, func(s *Store) error {
+		if err := s.lockChain(ctx, accountID); err != nil {
+			return err
+		}
+		var last int64
+		err := s.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit WHERE account_id = ?`, accountID).Scan(&last)
+		if err != nil {
+			return s.fail("audit trail of account "+accountID, err)
+		}
+		through := min(throughSeq, last-1)
+		if through < 1 {
+			return nil
+		}
+		if _, err := s.exec(ctx, `DELETE FROM audit_prune WHERE account_id = ?`, accountID); err != nil {
+			return s.fail("audit prune mark of account "+accountID, err)
+		}
+		if _, err := s.exec(ctx, `INSERT INTO audit_prune (account_id, through_seq) VALUES (?, ?)`, accountID, through); err != nil {
+			return s.fail("audit prune mark of account "+accountID, err)
+		}
+		res, err := s.exec(ctx, `DELETE FROM audit WHERE account_id = ? AND seq <= ?`, accountID, through)
+		if err != nil {
+			return s.fail("audit trail of account "+accountID, err)
+		}
+		removed, err = res.RowsAffected()
+		return err
+	})
+	return removed, err
 }

@@ -30,10 +30,12 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,6 +122,20 @@ type Store struct {
 	// stopWatch stops Dialect.Watch and waits for it; nil without one.
 	// Set on the root Store only.
 	stopWatch func()
+	// auditKey is the HMAC key of the audit chain; never empty. Immutable.
+	auditKey []byte
+}
+
+// Option configures New.
+type Option func(*Store)
+
+// WithAuditKey sets the HMAC-SHA256 key that chains the audit trail. It
+// lives outside the database: whoever can write the database but does not
+// hold the key cannot re-chain records they changed. Without it, New picks
+// a random key that dies with the process, which suits tests and nothing
+// else: a trail written under it verifies under no later key.
+func WithAuditKey(key []byte) Option {
+	return func(s *Store) { s.auditKey = slices.Clone(key) }
 }
 
 // txState is the transaction a Store is bound to.
@@ -174,9 +190,16 @@ var _ holdfast.MetaStore = (*Store)(nil)
 // New applies d.Migrations to db, starts d.Watch if set, and returns a
 // Store over it. The Store owns db: Close closes it. On error db is left
 // open for the caller to close.
-func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+func New(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	s := &Store{db: db, d: &d, q: db, stmts: &stmtCache{}, revs: newRevisionCache(d.Watch == nil),
 		timeouts: timeouts{call: DefaultCallTimeout, tx: DefaultTxTimeout}}
+	for _, o := range opts {
+		o(s)
+	}
+	if len(s.auditKey) == 0 {
+		s.auditKey = make([]byte, holdfast.AuditKeySize)
+		_, _ = rand.Read(s.auditKey) // crypto/rand.Read never fails
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -245,7 +268,8 @@ func (s *Store) begin(ctx context.Context, fn func(s *Store) error) (err error) 
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", s.d.Name, err)
 	}
-	bound := &Store{db: s.db, d: s.d, q: tx, tx: &txState{tx: tx}, stmts: s.stmts, revs: s.revs, timeouts: s.timeouts}
+	bound := &Store{db: s.db, d: s.d, q: tx, tx: &txState{tx: tx}, stmts: s.stmts, revs: s.revs, timeouts: s.timeouts,
+		auditKey: s.auditKey}
 	committed := false
 	defer func() {
 		if !committed {

@@ -21,10 +21,14 @@ type DBer interface {
 	DB() *sql.DB
 }
 
+// AuditKey is the audit MAC key the suite's stores must be opened with.
+var AuditKey = []byte("storagetest audit key, 32 bytes!")
+
 // TestMetaStore runs the [holdfast.MetaStore] conformance suite: every
 // clause of the contract in the root package's store.go, for every entity.
-// open must return a new, empty, migrated store and close it when the test
-// ends (t.Cleanup); it is called once per subtest.
+// open must return a new, empty, migrated store that chains audit records
+// under AuditKey, and close it when the test ends (t.Cleanup); it is called
+// once per subtest.
 func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 	tests := []struct {
 		name string
@@ -52,6 +56,10 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"AuditFilter", testMetaAuditFilter},
 		{"AuditConcurrent", testMetaAuditConcurrent},
 		{"AuditAppendOnly", testMetaAuditAppendOnly},
+		{"AuditMAC", testMetaAuditMAC},
+		{"AuditEditDetected", testMetaAuditEditDetected},
+		{"AuditTruncationDetected", testMetaAuditTruncationDetected},
+		{"AuditPrune", testMetaAuditPrune},
 		{"ConcurrentWriters", testMetaConcurrentWriters},
 	}
 	for _, tt := range tests {

@@ -34,8 +34,8 @@ func testMetaAudit(t *testing.T, s holdfast.MetaStore) {
 	}
 	r := first
 	metaMust(t, s.AppendAudit(ctx, &r))
-	if r.Seq != 1 || r.PrevHash != "" || r.Hash != r.ComputeHash() {
-		t.Errorf("first record: Seq %d PrevHash %q Hash %q, want 1, \"\", ComputeHash", r.Seq, r.PrevHash, r.Hash)
+	if r.Seq != 1 || r.PrevHash != "" || r.Hash != r.ComputeMAC(AuditKey) {
+		t.Errorf("first record: Seq %d PrevHash %q Hash %q, want 1, \"\", ComputeMAC(AuditKey)", r.Seq, r.PrevHash, r.Hash)
 	}
 	want := first
 	want.Time, want.Seq, want.PrevHash, want.Hash = metaMicro(first.Time), 1, "", r.Hash
@@ -62,9 +62,7 @@ func testMetaAudit(t *testing.T, s holdfast.MetaStore) {
 
 	got := metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))
 	metaAssertEqual(t, "ListAudit", got, records)
-	if b := holdfast.VerifyAuditChain(0, "", got); b != nil {
-		t.Errorf("VerifyAuditChain: %+v", b)
-	}
+	metaVerifyChain(t, 0, "", got)
 	if string(got[0].Detail) != string(first.Detail) {
 		t.Errorf("Detail = %s, want the bytes appended, %s", got[0].Detail, first.Detail)
 	}
@@ -126,9 +124,7 @@ func testMetaAuditFilter(t *testing.T, s holdfast.MetaStore) {
 		if len(page) == 0 {
 			break
 		}
-		if b := holdfast.VerifyAuditChain(prevSeq, prevHash, page); b != nil {
-			t.Fatalf("VerifyAuditChain after %d: %+v", prevSeq, b)
-		}
+		metaVerifyChain(t, prevSeq, prevHash, page)
 		prevSeq, prevHash = page[len(page)-1].Seq, page[len(page)-1].Hash
 	}
 	metaAssertEqual(t, "last seq reached by paging", prevSeq, int64(8))
@@ -163,9 +159,7 @@ func testMetaAuditConcurrent(t *testing.T, s holdfast.MetaStore) {
 		if len(got) != workers*each {
 			t.Fatalf("account %s: %d records, want %d", id, len(got), workers*each)
 		}
-		if b := holdfast.VerifyAuditChain(0, "", got); b != nil {
-			t.Errorf("account %s: VerifyAuditChain after concurrent appends: %+v", id, b)
-		}
+		metaVerifyChain(t, 0, "", got)
 	}
 }
 
@@ -197,7 +191,15 @@ func testMetaAuditAppendOnly(t *testing.T, s holdfast.MetaStore) {
 	}
 	after := metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))
 	metaAssertEqual(t, "audit records after refused changes", after, before)
-	if b := holdfast.VerifyAuditChain(0, "", after); b != nil {
-		t.Errorf("VerifyAuditChain: %+v", b)
+	metaVerifyChain(t, 0, "", after)
+}
+
+// metaVerifyChain fails the test unless records continue the chain after
+// prevSeq and prevHash under AuditKey.
+func metaVerifyChain(tb testing.TB, prevSeq int64, prevHash string, records []holdfast.AuditRecord) {
+	tb.Helper()
+	c := holdfast.AuditChain{Key: AuditKey, PrevSeq: prevSeq, PrevHash: prevHash}
+	if b := c.Verify(records); b != nil {
+		tb.Fatalf("audit chain after seq %d: %+v", prevSeq, b)
 	}
 }

@@ -1,0 +1,216 @@
+package storagetest
+
+import (
+	"crypto/ed25519"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/audit"
+	blobfs "github.com/holdfast/holdfast/storage/fs"
+)
+
+// auditSigner is the checkpoint signing key of the suite.
+var auditSigner = ed25519.NewKeyFromSeed([]byte("storagetest checkpoint seed 32b!"))
+
+// metaAuditService returns an audit service over s with checkpoints in a
+// temporary directory, its clock at *now.
+func metaAuditService(t *testing.T, s holdfast.MetaStore, now *time.Time) *audit.Service {
+	t.Helper()
+	blobs, err := blobfs.New(t.TempDir())
+	metaMust(t, err)
+	svc, err := audit.New(audit.Options{Store: s, Key: AuditKey, Signer: auditSigner,
+		Checkpoints: audit.NewCheckpoints(blobs, 0), Now: func() time.Time { return *now }})
+	metaMust(t, err)
+	return svc
+}
+
+// metaAppend appends n records to the account, at times from start one
+// hour apart.
+func metaAppend(t *testing.T, s holdfast.MetaStore, acct string, n int, start time.Time) {
+	t.Helper()
+	for i := range n {
+		metaMust(t, s.AppendAudit(t.Context(), &holdfast.AuditRecord{AccountID: acct, Action: "user.update",
+			Time: start.Add(time.Duration(i) * time.Hour)}))
+	}
+}
+
+// metaTamper runs SQL on the store's database with the audit table's
+// guards off, as someone with write access to the database could.
+func metaTamper(t *testing.T, s holdfast.MetaStore, q string) {
+	t.Helper()
+	dber, ok := s.(DBer)
+	if !ok {
+		t.Skip("store does not expose its database")
+	}
+	db := dber.DB()
+	ctx := t.Context()
+	for _, trig := range []string{"audit_no_update", "audit_no_delete"} {
+		// SQLite, then PostgreSQL syntax.
+		if _, err := db.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+trig); err != nil {
+			_, err = db.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+trig+" ON audit")
+			metaMust(t, err)
+		}
+	}
+	_, err := db.ExecContext(ctx, q)
+	metaMust(t, err)
+}
+
+func metaWhere(acct string) string {
+	return " WHERE account_id = '" + strings.ReplaceAll(acct, "'", "''") + "'"
+}
+
+func metaWantBreak(t *testing.T, rep audit.Report, seq int64, reason string) {
+	t.Helper()
+	if rep.OK || rep.Break == nil {
+		t.Fatalf("Verify = %+v, want a break at seq %d", rep, seq)
+	}
+	if rep.Break.Seq != seq || !strings.Contains(rep.Break.Reason, reason) {
+		t.Errorf("Verify break = %+v, want seq %d and a reason containing %q", *rep.Break, seq, reason)
+	}
+}
+
+// testMetaAuditMAC: records are chained with a keyed MAC, so a chain
+// recomputed without the key, or with another, does not verify.
+func testMetaAuditMAC(t *testing.T, s holdfast.MetaStore) {
+	ctx := t.Context()
+	acct := metaNewAccount(t, s).ID
+	metaAppend(t, s, acct, 3, metaT0)
+	got := metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))
+	metaVerifyChain(t, 0, "", got)
+	other := holdfast.AuditChain{Key: []byte("some other key, also of 32 bytes")}
+	if b := other.Verify(got); b == nil || b.Seq != 1 {
+		t.Errorf("chain under another key: break %+v, want one at seq 1", b)
+	}
+	unkeyed := holdfast.AuditChain{LegacyThrough: 3}
+	if b := unkeyed.Verify(got); b == nil || b.Seq != 1 {
+		t.Errorf("chain as unkeyed SHA-256: break %+v, want one at seq 1", b)
+	}
+	now := metaT0.Add(time.Hour)
+	rep, err := metaAuditService(t, s, &now).Verify(ctx, acct)
+	metaMust(t, err)
+	if !rep.OK || rep.Records != 3 || rep.LastSeq != 3 {
+		t.Errorf("Verify = %+v, want OK with 3 records", rep)
+	}
+}
+
+// testMetaAuditEditDetected: a record changed in the database, even with
+// its hash recomputed the old, unkeyed way, is the first bad row.
+func testMetaAuditEditDetected(t *testing.T, s holdfast.MetaStore) {
+	ctx := t.Context()
+	acct := metaNewAccount(t, s).ID
+	metaAppend(t, s, acct, 5, metaT0)
+	now := metaT0
+	svc := metaAuditService(t, s, &now)
+	metaMust(t, svc.Checkpoint(ctx, audit.ReasonInterval))
+	recs := metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))
+	forged := recs[2]
+	forged.Action = "tampered"
+	metaTamper(t, s, "UPDATE audit SET action = 'tampered', hash = '"+forged.ComputeHash()+"'"+metaWhere(acct)+" AND seq = 3")
+	rep, err := svc.Verify(ctx, acct)
+	metaMust(t, err)
+	metaWantBreak(t, rep, 3, "MAC does not match")
+	if rep.Records != 2 {
+		t.Errorf("Verify records = %d, want the 2 before the edit", rep.Records)
+	}
+}
+
+// testMetaAuditTruncationDetected: deleting the newest records, or all of
+// them, leaves the trail short of its checkpoint.
+func testMetaAuditTruncationDetected(t *testing.T, s holdfast.MetaStore) {
+	ctx := t.Context()
+	acct := metaNewAccount(t, s).ID
+	metaAppend(t, s, acct, 5, metaT0)
+	now := metaT0
+	svc := metaAuditService(t, s, &now)
+	metaMust(t, svc.Checkpoint(ctx, audit.ReasonShutdown))
+
+	metaTamper(t, s, "DELETE FROM audit"+metaWhere(acct)+" AND seq > 3")
+	rep, err := svc.Verify(ctx, acct)
+	metaMust(t, err)
+	metaWantBreak(t, rep, 4, "missing tail")
+	if rep.LastSeq != 3 || rep.CheckpointSeq != 5 {
+		t.Errorf("Verify = %+v, want last seq 3 and checkpoint seq 5", rep)
+	}
+	// Appending after the truncation reuses seq 4 and 5: still detected.
+	metaAppend(t, s, acct, 2, metaT0.Add(24*time.Hour))
+	rep, err = svc.Verify(ctx, acct)
+	metaMust(t, err)
+	metaWantBreak(t, rep, 5, "differs from the checkpoint")
+
+	metaTamper(t, s, "DELETE FROM audit"+metaWhere(acct))
+	reps, err := svc.VerifyAll(ctx)
+	metaMust(t, err)
+	found := false
+	for _, r := range reps {
+		if r.AccountID == acct {
+			found = true
+			metaWantBreak(t, r, 1, "missing tail")
+		}
+	}
+	if !found {
+		t.Errorf("VerifyAll did not report the account whose trail is gone")
+	}
+}
+
+// testMetaAuditPrune: retention removes the records past it behind a
+// checkpoint, the trail still verifies, and tampering afterwards is still
+// detected. PruneAudit keeps the newest record.
+func testMetaAuditPrune(t *testing.T, s holdfast.MetaStore) {
+	ctx := t.Context()
+	a := metaNewAccount(t, s)
+	a.Settings.AuditRetentionDays = 30
+	metaMust(t, s.UpdateAccount(ctx, &a))
+	acct := a.ID
+	// Five records 40 days old, three 10 days old.
+	now := metaT0.Add(60 * 24 * time.Hour)
+	metaAppend(t, s, acct, 5, now.Add(-40*24*time.Hour))
+	metaAppend(t, s, acct, 3, now.Add(-10*24*time.Hour))
+	svc := metaAuditService(t, s, &now)
+	metaMust(t, svc.Prune(ctx))
+	recs := metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))
+	if len(recs) != 3 || recs[0].Seq != 6 {
+		t.Fatalf("after pruning: %d records from seq %d, want 3 from seq 6", len(recs), recs[0].Seq)
+	}
+	rep, err := svc.Verify(ctx, acct)
+	metaMust(t, err)
+	if !rep.OK || rep.Records != 3 || rep.LastSeq != 8 {
+		t.Fatalf("Verify after pruning = %+v, want OK with 3 records to seq 8", rep)
+	}
+	// Appends continue the chain.
+	metaAppend(t, s, acct, 1, now)
+	rep, err = svc.Verify(ctx, acct)
+	metaMust(t, err)
+	if !rep.OK || rep.LastSeq != 9 {
+		t.Fatalf("Verify after an append = %+v, want OK to seq 9", rep)
+	}
+
+	// Everything past retention: the newest record stays.
+	now = now.Add(365 * 24 * time.Hour)
+	metaMust(t, svc.Prune(ctx))
+	recs = metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))
+	if len(recs) != 1 || recs[0].Seq != 9 {
+		t.Fatalf("after pruning everything: %d records, want only seq 9", len(recs))
+	}
+	metaAppend(t, s, acct, 1, now)
+	rep, err = svc.Verify(ctx, acct)
+	metaMust(t, err)
+	if !rep.OK || rep.LastSeq != 10 {
+		t.Fatalf("Verify = %+v, want OK to seq 10", rep)
+	}
+
+	// Tampering after pruning is detected.
+	metaTamper(t, s, "UPDATE audit SET action = 'tampered'"+metaWhere(acct)+" AND seq = 10")
+	rep, err = svc.Verify(ctx, acct)
+	metaMust(t, err)
+	metaWantBreak(t, rep, 10, "MAC does not match")
+	// And a trail that does not verify is not pruned.
+	now = now.Add(365 * 24 * time.Hour)
+	if err := svc.Prune(ctx); err == nil || !strings.Contains(err.Error(), "does not verify") {
+		t.Errorf("Prune over a tampered trail: %v, want a refusal", err)
+	}
+	if n := len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))); n != 2 {
+		t.Errorf("after a refused prune: %d records, want 2", n)
+	}
+}
