@@ -108,8 +108,8 @@ const pageSize = 1000
 type anchors struct {
 	base, legacy int64
 	baseMAC      string
-	head         Checkpoint        // newest, by Seq
-	macs         map[int64]string  // Seq → MAC of every checkpoint
+	head         Checkpoint           // newest, by Seq
+	macs         map[int64]string     // Seq → MAC of every checkpoint
 	bad          *holdfast.AuditBreak // a checkpoint that does not verify
 }
 
