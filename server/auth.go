@@ -265,11 +265,6 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	if err := s.fenceSignIn(ctx, admin, clientIP(r)); err != nil {
 		return holdfast.Session{}, err
 	}
-	if old := s.sessionSecret(r); old != "" {
-		if err := s.auth.ids.DeleteSession(ctx, hashID(old)); err != nil {
-			return holdfast.Session{}, err
-		}
-	}
 	now := s.now().UTC()
 	maxAge := s.auth.maxAge
 	if pending != "" {
@@ -279,16 +274,37 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	se := holdfast.Session{ID: hashID(secret), AccountID: admin.AccountID, AdminID: admin.ID, Method: method,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(maxAge), Pending: pending,
 		CSRF: holdfast.Secret(randomSecret(32)), RemoteIP: ipString(clientIP(r))}
-	if err := s.auth.ids.CreateSession(ctx, &se); err != nil {
-		return holdfast.Session{}, fmt.Errorf("create session: %w", err)
+	// The session, the login time and the sign-in's audit record land
+	// together or not at all: a sign-in that cannot be audited is refused.
+	err := s.store.Tx(ctx, func(tx holdfast.MetaStore) error {
+		ids := s.identityIn(tx)
+		if old := s.sessionSecret(r); old != "" {
+			if err := ids.DeleteSession(ctx, hashID(old)); err != nil {
+				return err
+			}
+		}
+		if err := ids.CreateSession(ctx, &se); err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		if pending != "" {
+			return nil
+		}
+		if err := tx.RecordLogin(ctx, admin.AccountID, admin.ID, now); err != nil {
+			return fmt.Errorf("record login: %w", err)
+		}
+		rec, err := s.signInRecord(ctx, admin, method, holdfast.OutcomeSuccess, "")
+		if err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(ctx, &rec); err != nil {
+			return s.auditUnwritable(ctx, rec.Action, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return holdfast.Session{}, err
 	}
 	s.setSessionCookie(w, r, secret, maxAge)
-	if pending == "" {
-		if err := s.store.RecordLogin(ctx, admin.AccountID, admin.ID, now); err != nil {
-			return holdfast.Session{}, fmt.Errorf("record login: %w", err)
-		}
-		s.auditSignIn(ctx, admin, method, holdfast.OutcomeSuccess, "")
-	}
 	return se, nil
 }
 
@@ -436,11 +452,24 @@ func (s *Server) sameOrigin(r *http.Request) error {
 	return nil
 }
 
-// auditSignIn appends a sign-in record; it must land even when the
-// client left, and a failure to write it is logged, not returned.
+// auditSignIn appends the record of a sign-in that changed nothing (a
+// refused one); it must land even when the client left, and a failure to
+// write it is logged, not returned.
 func (s *Server) auditSignIn(ctx context.Context, admin holdfast.Administrator, method, outcome, reason string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 	defer cancel()
+	rec, err := s.signInRecord(ctx, admin, method, outcome, reason)
+	if err == nil {
+		err = s.store.AppendAudit(ctx, &rec)
+	}
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "audit sign-in", slog.String("request_id", requestIDFrom(ctx)),
+			slog.String("error", err.Error()))
+	}
+}
+
+// signInRecord counts a sign-in and returns its audit record.
+func (s *Server) signInRecord(ctx context.Context, admin holdfast.Administrator, method, outcome, reason string) (holdfast.AuditRecord, error) {
 	detail := map[string]any{"method": method}
 	if reason != "" {
 		detail["reason"] = reason
@@ -449,14 +478,7 @@ func (s *Server) auditSignIn(ctx context.Context, admin holdfast.Administrator, 
 	pctx := holdfast.WithPrincipal(ctx, holdfast.Principal{Kind: holdfast.PrincipalAdmin, AccountID: admin.AccountID,
 		AdminID: admin.ID, Email: admin.Email})
 	s.metrics.signIns.WithLabelValues(method, outcome).Inc()
-	rec, err := s.auditRecord(pctx, c, admin.ID, holdfast.Decision{}, outcome, detail)
-	if err == nil {
-		err = s.store.AppendAudit(ctx, &rec)
-	}
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "audit sign-in", slog.String("request_id", requestIDFrom(ctx)),
-			slog.String("error", err.Error()))
-	}
+	return s.auditRecord(pctx, c, admin.ID, holdfast.Decision{}, outcome, detail)
 }
 
 // localPath returns p when it is a path on this server, the console

@@ -571,7 +571,10 @@ func (s *Server) setPassword(ctx context.Context, store holdfast.MetaStore, admi
 		if err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, &rec)
+		if err := tx.AppendAudit(ctx, &rec); err != nil {
+			return s.auditUnwritable(ctx, c.action, err)
+		}
+		return nil
 	})
 }
 

@@ -17,17 +17,21 @@ import (
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/server"
 	"github.com/holdfast/holdfast/storage/sqlite"
+	"github.com/holdfast/holdfast/storage/sqlstore"
 )
 
 func newStore(tb testing.TB) holdfast.MetaStore {
 	tb.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "holdfast.db"))
+	s, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "holdfast.db"), sqlstore.WithAuditKey(testAuditKey))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
 	return s
 }
+
+// testAuditKey chains the audit trails of newStore's stores.
+var testAuditKey = []byte("server test audit key, 32 bytes!")
 
 var fixedNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 

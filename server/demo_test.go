@@ -163,7 +163,8 @@ func TestDemo(t *testing.T) {
 	if len(audit) != writes {
 		t.Errorf("audit records = %d, want one per write (%d)", len(audit), writes)
 	}
-	if b := holdfast.VerifyAuditChain(0, "", audit); b != nil {
+	chain := holdfast.AuditChain{Key: testAuditKey}
+	if b := chain.Verify(audit); b != nil {
 		t.Errorf("audit chain broken: %+v", b)
 	}
 

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,11 +19,51 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/audit"
 	"github.com/holdfast/holdfast/policies"
+	blobfs "github.com/holdfast/holdfast/storage/fs"
 	"github.com/holdfast/holdfast/storage/sqlite"
+	"github.com/holdfast/holdfast/storage/sqlstore"
 )
 
 // testToken is the platform administrator's API token in every fixture.
+// testAuditKey chains the test stores' audit trails; testAuditSigner signs
+// their checkpoints.
+var (
+	testAuditKey    = []byte("server test audit key, 32 bytes!")
+	testAuditSigner = ed25519.NewKeyFromSeed([]byte("server test checkpoint seed, 32b"))
+)
+
+// auditVerification is the body of GET /api/v1/audit/verify.
+type auditVerification = audit.Report
+
+// openTestStore opens a new SQLite store chained under testAuditKey.
+func openTestStore(tb testing.TB) *sqlstore.Store {
+	tb.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "holdfast.db"), sqlstore.WithAuditKey(testAuditKey))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	return store
+}
+
+// newTestAudit returns an audit service over store, with checkpoints in a
+// temporary directory.
+func newTestAudit(tb testing.TB, store holdfast.MetaStore, now func() time.Time) *audit.Service {
+	tb.Helper()
+	blobs, err := blobfs.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := audit.New(audit.Options{Store: store, Key: testAuditKey, Signer: testAuditSigner,
+		Checkpoints: audit.NewCheckpoints(blobs, 0), Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc
+}
+
 const testToken = "hf_test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 
 // fakeEngine is a test double of the decision engine: it allows
@@ -178,11 +219,7 @@ type fixture struct {
 func newFixture(tb testing.TB, configure ...func(*fixture, *Options)) *fixture {
 	tb.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "holdfast.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
+	store := openTestStore(tb)
 	res, err := Bootstrap(ctx, store, BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
 	if err != nil {
 		tb.Fatal(err)
@@ -196,6 +233,7 @@ func newFixture(tb testing.TB, configure ...func(*fixture, *Options)) *fixture {
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
 		Now:    func() time.Time { return f.now },
 	}
+	opts.Audit = newTestAudit(tb, store, opts.Now)
 	for _, c := range configure {
 		c(f, &opts)
 	}

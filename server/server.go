@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/audit"
 	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/lockout"
@@ -88,6 +89,9 @@ type Options struct {
 	// Export serves legal holds over WebDAV under /dav/holds/; nil uses
 	// one over Data, and without Data /dav/holds answers 403.
 	Export *export.Exporter
+	// Audit verifies the audit trail against its key and checkpoints;
+	// nil: GET /api/v1/audit/verify answers 503.
+	Audit *audit.Service
 }
 
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
@@ -112,6 +116,7 @@ type Server struct {
 	auth   *authState
 	data   *storage.Store // nil: no backup and restore API
 	export *export.Exporter
+	audit  *audit.Service // nil: no verification
 	// trustedProxies are Options.TrustedProxies, masked. Immutable.
 	trustedProxies []netip.Prefix
 	// faults limits the logging of dependency failures.
@@ -156,6 +161,7 @@ func New(opts Options) (*Server, error) {
 		mux:            http.NewServeMux(),
 		data:           opts.Data,
 		export:         opts.Export,
+		audit:          opts.Audit,
 	}
 	if s.export == nil && opts.Data != nil {
 		s.export = export.New(export.Options{Data: opts.Data, Meta: opts.Store, Parent: s.workloadParent})

@@ -116,11 +116,24 @@ func (s *Server) apply(ctx context.Context, c change, fn mutation) (string, erro
 			return err
 		}
 		if err := tx.AppendAudit(ctx, &rec); err != nil {
-			return fmt.Errorf("audit %s: %w", c.action, err)
+			return s.auditUnwritable(ctx, c.action, err)
 		}
 		return nil
 	})
 	return id, err
+}
+
+// auditUnwritable logs why the audit record of action could not be
+// written and returns the error the caller answers with: the change is
+// refused (its transaction rolls back), 503, and the message says so
+// without the driver's detail.
+func (s *Server) auditUnwritable(ctx context.Context, action string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	s.log.LogAttrs(ctx, slog.LevelError, "audit record not written; change refused",
+		slog.String("request_id", requestIDFrom(ctx)), slog.String("action", action), slog.String("error", err.Error()))
+	return fmt.Errorf("%w: the audit trail cannot be written, so nothing was changed", holdfast.ErrUnavailable)
 }
 
 // auditDenied records a refused change outside any transaction; the
