@@ -44,7 +44,7 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	if u, err := url.Parse(publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		problems = append(problems, fmt.Errorf("--public-url: %q is not an absolute http(s) URL", publicURL))
 	}
-	store, engine, log, err := openOffline(ctx, "admin recover", &cfg, stderr, problems...)
+	store, engine, log, err := openOffline(ctx, "admin recover", &cfg, getenv, true, stderr, problems...)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@
 //	holdfast check     verify the dedup store's packs, indexes and snapshots
 //	holdfast keys      rotate the dedup store's data keys
 //	holdfast token     create an administrator's API token offline
+//	holdfast audit     verify the audit trails
 //	holdfast bundle    write an account's OPA bundle
 //	holdfast admin     admin recover: the way back into a locked-out account
 //	holdfast version   print the version
@@ -76,6 +77,7 @@ Commands:
   check     verify the dedup store (--read-data: every chunk)
   keys      keys rotate: start a new data key for new data
   token     token create: an API token of an administrator, made offline
+  audit     audit verify: check every audit trail's MACs and signed checkpoints
   bundle    write an account's OPA bundle (.tar.gz)
   admin     admin recover: re-enable or create a platform administrator, print a sign-in link
   version   print the version
@@ -118,6 +120,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return runAdmin(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		if len(rest) > 0 {
 			return fmt.Errorf("version: unexpected argument %q", rest[0])
@@ -170,14 +174,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer release()
 
-	store, err := openStore(ctx, cfg.DB, cfg.DBTimeout)
+	store, auditSvc, err := openAudit(ctx, cfg, getenv, true, log)
 	if err != nil {
-		return err
+		return fmt.Errorf("serve: %w", err)
 	}
 	defer func() {
 		if err := store.Close(); err != nil {
 			log.Error("close store", "err", err)
 		}
+	}()
+	// Before anything appends: a trail of unkeyed hashes gets its signed
+	// cut-over checkpoint.
+	if err := auditSvc.Migrate(ctx); err != nil {
+		return fmt.Errorf("serve: audit trail: %w", err)
+	}
+	actx, stopAudit := context.WithCancel(ctx)
+	auditDone := make(chan struct{})
+	go func() {
+		defer close(auditDone)
+		auditSvc.Run(actx, auditCheckpointEvery, auditPruneEvery)
+	}()
+	// The last checkpoint (at shutdown) is written before the store closes.
+	defer func() {
+		stopAudit()
+		<-auditDone
 	}()
 	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log, Evaluator: cfg.PolicyEvaluator})
 	if err != nil {
@@ -233,6 +253,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Registry:       reg,
 		Auth:           auth,
 		Data:           data,
+		Audit:          auditSvc,
 	})
 	if err != nil {
 		return err
@@ -361,7 +382,8 @@ func baseURL(publicURL, addr string) string {
 }
 
 // openStore opens the metadata store named by dsn (already validated).
-func openStore(ctx context.Context, dsn string, timeout time.Duration) (holdfast.MetaStore, error) {
+// opts configure the store (sqlstore.WithAuditKey).
+func openStore(ctx context.Context, dsn string, timeout time.Duration, opts ...sqlstore.Option) (holdfast.MetaStore, error) {
 	kind, arg, err := storeKind(dsn)
 	if err != nil {
 		return nil, err
@@ -371,9 +393,9 @@ func openStore(ctx context.Context, dsn string, timeout time.Duration) (holdfast
 		if err := os.MkdirAll(filepath.Dir(arg), 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		s, err = sqlite.Open(ctx, arg)
+		s, err = sqlite.Open(ctx, arg, opts...)
 	} else {
-		s, err = postgres.Open(ctx, arg)
+		s, err = postgres.Open(ctx, arg, opts...)
 	}
 	if err != nil {
 		return nil, err
@@ -388,7 +410,10 @@ func openStore(ctx context.Context, dsn string, timeout time.Duration) (holdfast
 // engine over it. An embedded database that does not exist yet is an
 // error, not created empty just to report that it is empty. The caller
 // closes the store.
-func openOffline(ctx context.Context, cmd string, cfg *Config, stderr io.Writer, problems ...error) (holdfast.MetaStore, *authz.Engine, *slog.Logger, error) {
+//
+// Commands that write (and so audit) need the audit key: with writes, a
+// missing key is an error; without, the store is opened for reading.
+func openOffline(ctx context.Context, cmd string, cfg *Config, getenv func(string) string, writes bool, stderr io.Writer, problems ...error) (holdfast.MetaStore, *authz.Engine, *slog.Logger, error) {
 	cfg.resolve()
 	if err := errors.Join(append([]error{cfg.validateStore(), cfg.validateLog()}, problems...)...); err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: invalid arguments:\n%w", cmd, err)
@@ -402,7 +427,15 @@ func openOffline(ctx context.Context, cmd string, cfg *Config, stderr io.Writer,
 			return nil, nil, nil, fmt.Errorf("%s: no database at %s (start \"holdfast serve\" once first, or pass --db)", cmd, path)
 		}
 	}
-	store, err := openStore(ctx, cfg.DB, cfg.DBTimeout)
+	var opts []sqlstore.Option
+	if writes {
+		key, err := auditKeyOption(cfg.DataDir, getenv)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", cmd, err)
+		}
+		opts = append(opts, key)
+	}
+	store, err := openStore(ctx, cfg.DB, cfg.DBTimeout, opts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -429,7 +462,7 @@ func bundle(ctx context.Context, args []string, getenv func(string) string, stdo
 	if out == "" {
 		problem = errors.New("-o: an output file is required")
 	}
-	store, engine, log, err := openOffline(ctx, "bundle", &cfg, stderr, problem)
+	store, engine, log, err := openOffline(ctx, "bundle", &cfg, getenv, false, stderr, problem)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,11 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		defer release()
 	}
-	store, err := openStore(ctx, cfg.DB, cfg.DBTimeout)
+	key, err := auditKeyOption(cfg.DataDir, getenv)
+	if err != nil {
+		return fmt.Errorf("token create: %w", err)
+	}
+	store, err := openStore(ctx, cfg.DB, cfg.DBTimeout, key)
 	if err != nil {
 		return fmt.Errorf("token create: %w", err)
 	}
