@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/holdfast/holdfast/audit"
 )
 
 // TestAuditUnwritableRefusesChange: with an audit table that refuses
@@ -46,5 +48,41 @@ func TestAuditUnwritableRefusesChange(t *testing.T) {
 				t.Errorf("after the audit trail recovered: status %d: %s", w.Code, w.Body)
 			}
 		})
+	}
+}
+
+// TestAuditVerifyMissingTail: records deleted after a checkpoint are
+// reported as the missing tail; the endpoint needs admins.view.
+func TestAuditVerifyMissingTail(t *testing.T) {
+	f := newFixture(t)
+	for _, name := range []string{"A", "B", "C"} {
+		if w := f.do("POST", "/api/v1/profiles", map[string]any{"name": name}); w.Code != http.StatusCreated {
+			t.Fatalf("create profile: %d %s", w.Code, w.Body)
+		}
+	}
+	if err := f.srv.audit.Checkpoint(t.Context(), audit.ReasonShutdown); err != nil {
+		t.Fatal(err)
+	}
+	var v auditVerification
+	decode(t, f.do("GET", "/api/v1/audit/verify", nil), &v)
+	if !v.OK || v.LastSeq != 4 || v.CheckpointSeq != 4 {
+		t.Fatalf("verify = %+v, want OK to the checkpoint at seq 4", v)
+	}
+	db := f.store.(interface{ DB() *sql.DB }).DB()
+	for _, stmt := range []string{`DROP TRIGGER audit_no_delete`, `DELETE FROM audit WHERE seq > 2`} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	v = auditVerification{}
+	w := f.do("GET", "/api/v1/audit/verify", nil)
+	decode(t, w, &v)
+	if v.OK || v.Break == nil || v.Break.Seq != 3 || !strings.Contains(v.Break.Reason, "missing tail") || v.LastSeq != 2 {
+		t.Errorf("verify after truncation = %s, want the missing tail from seq 3", w.Body)
+	}
+
+	f.engine.denyRight("admins.view", "cannot view administrators")
+	if w := f.do("GET", "/api/v1/audit/verify", nil); w.Code != http.StatusForbidden {
+		t.Errorf("verify without admins.view: %d, want 403", w.Code)
 	}
 }

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +214,61 @@ func testMetaAuditPrune(t *testing.T, s holdfast.MetaStore) {
 	if n := len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))); n != 2 {
 		t.Errorf("after a refused prune: %d records, want 2", n)
 	}
+}
+
+// testMetaAuditCutover: a trail of unkeyed SHA-256 records, as stores kept
+// before keyed chains, gets a signed cut-over checkpoint at first start;
+// it then verifies, new records continue it with MACs, and a change to an
+// old record is still detected.
+func testMetaAuditCutover(t *testing.T, s holdfast.MetaStore) {
+	ctx := t.Context()
+	dber, ok := s.(DBer)
+	if !ok {
+		t.Skip("store does not expose its database")
+	}
+	acct := metaNewAccount(t, s).ID
+	prev := ""
+	for i := int64(1); i <= 3; i++ {
+		r := holdfast.AuditRecord{AccountID: acct, Seq: i, Time: metaMicro(metaAt(time.Duration(i) * time.Second)),
+			Action: "user.update", Outcome: holdfast.OutcomeSuccess, PrevHash: prev}
+		r.Hash = r.ComputeHash()
+		_, err := dber.DB().ExecContext(ctx, `INSERT INTO audit (account_id, seq, at, actor_id, actor_email, action,
+			resource_type, resource_id, decision_id, outcome, detail, request_id, prev_hash, hash)
+			VALUES ('`+acct+`', `+fmt.Sprint(i)+`, `+fmt.Sprint(r.Time.UnixMicro())+`, '', '', 'user.update', '', '', '',
+			'success', NULL, '', '`+prev+`', '`+r.Hash+`')`)
+		metaMust(t, err)
+		prev = r.Hash
+	}
+	now := metaT0
+	svc := metaAuditService(t, s, &now)
+	rep, err := svc.Verify(ctx, acct)
+	metaMust(t, err)
+	metaWantBreak(t, rep, 1, "MAC does not match")
+
+	metaMust(t, svc.Migrate(ctx))
+	metaAppend(t, s, acct, 2, metaT0.Add(time.Hour))
+	rep, err = svc.Verify(ctx, acct)
+	metaMust(t, err)
+	if !rep.OK || rep.Records != 5 {
+		t.Fatalf("Verify after the cut-over = %+v, want OK with 5 records", rep)
+	}
+	// The cut-over happens once: a later Migrate adds nothing.
+	metaMust(t, svc.Migrate(ctx))
+
+	metaTamper(t, s, "UPDATE audit SET action = 'tampered'"+metaWhere(acct)+" AND seq = 2")
+	rep, err = svc.Verify(ctx, acct)
+	metaMust(t, err)
+	metaWantBreak(t, rep, 2, "MAC does not match")
+	// Re-chaining the old records, which needs no key, breaks the cut-over
+	// checkpoint's MAC.
+	recs := metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{Limit: 3}))
+	for i := 1; i < 3; i++ {
+		recs[i].PrevHash = recs[i-1].Hash
+		recs[i].Hash = recs[i].ComputeHash()
+		metaTamper(t, s, fmt.Sprintf("UPDATE audit SET prev_hash = '%s', hash = '%s'%s AND seq = %d",
+			recs[i].PrevHash, recs[i].Hash, metaWhere(acct), recs[i].Seq))
+	}
+	rep, err = svc.Verify(ctx, acct)
+	metaMust(t, err)
+	metaWantBreak(t, rep, 3, "differs from the checkpoint")
 }
