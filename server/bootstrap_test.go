@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,8 +15,10 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/audit"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/server"
+	blobfs "github.com/holdfast/holdfast/storage/fs"
 	"github.com/holdfast/holdfast/storage/sqlite"
 	"github.com/holdfast/holdfast/storage/sqlstore"
 )
@@ -32,6 +35,22 @@ func newStore(tb testing.TB) holdfast.MetaStore {
 
 // testAuditKey chains the audit trails of newStore's stores.
 var testAuditKey = []byte("server test audit key, 32 bytes!")
+
+// newAudit returns an audit service over store, with checkpoints in a
+// temporary directory.
+func newAudit(tb testing.TB, store holdfast.MetaStore) *audit.Service {
+	tb.Helper()
+	blobs, err := blobfs.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := audit.New(audit.Options{Store: store, Key: testAuditKey,
+		Signer: ed25519.NewKeyFromSeed([]byte("server test checkpoint seed, 32b")), Checkpoints: audit.NewCheckpoints(blobs, 0)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc
+}
 
 var fixedNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 

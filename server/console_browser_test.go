@@ -21,7 +21,7 @@ import (
 
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/server"
-	"github.com/holdfast/holdfast/storage/sqlite"
+	"github.com/holdfast/holdfast/storage/sqlstore"
 	"github.com/holdfast/holdfast/storage/storagetest"
 )
 
@@ -35,11 +35,7 @@ const consolePassword = "Console test password 1!"
 func startConsoleServer(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "holdfast.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := newStore(t).(*sqlstore.Store)
 	engine, err := authz.New(ctx, authz.Options{Store: store})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +43,8 @@ func startConsoleServer(t *testing.T) string {
 	if _, err := server.Demo(ctx, store, engine, server.BootstrapOptions{AdminPassword: consolePassword}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Store: store, Engine: engine, Auth: server.AuthOptions{Identity: store}})
+	srv, err := server.New(server.Options{Store: store, Engine: engine, Auth: server.AuthOptions{Identity: store},
+		Audit: newAudit(t, store)})
 	if err != nil {
 		t.Fatal(err)
 	}

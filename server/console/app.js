@@ -809,7 +809,7 @@
     const filters = el('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the audit trail' },
       el('label', {}, 'Action', action), el('label', {}, 'Resource type', rtype), el('label', {}, 'Actor id', actor),
       el('button', { type: 'submit' }, 'Apply filters'));
-    const verify = el('button', { type: 'button', id: 'verify-audit' }, 'Verify the hash chain');
+    const verify = el('button', { type: 'button', id: 'verify-audit' }, 'Verify the audit trail');
     const verdict = el('div', { 'aria-live': 'polite', id: 'audit-verdict' });
     const table = el('table', { id: 'audit' });
     const more = el('button', { type: 'button' }, 'Load more');
@@ -848,8 +848,8 @@
     verify.addEventListener('click', () => guard(r, null, async () => {
       const v = await api('GET', '/api/v1/audit/verify');
       verdict.replaceChildren(v.ok
-        ? el('p', { class: 'status' }, 'The hash chain is intact: ' + v.records + ' records verified.')
-        : el('p', { class: 'alert' }, 'The hash chain is broken at record ' + (v.break ? v.break.seq : '?') + ': ' + (v.break ? v.break.reason : 'unknown reason') + '.'));
+        ? el('p', { class: 'status' }, 'The audit trail is intact: ' + v.records + ' records verified, the newest checkpoint at record ' + v.checkpoint_seq + '.')
+        : el('p', { class: 'alert' }, 'The audit trail is broken at record ' + (v.break ? v.break.seq : '?') + ': ' + (v.break ? v.break.reason : 'unknown reason') + '.'));
     }));
     await load(true);
   }
