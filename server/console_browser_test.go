@@ -526,11 +526,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 // shown once), lists it and revokes it after a confirmation.
 func TestSetupAndTokensInChromium(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "holdfast.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := newStore(t).(*sqlstore.Store)
 	engine, err := authz.New(ctx, authz.Options{Store: store})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/audit"
@@ -160,7 +161,7 @@ func TestServeCutsOverOldTrail(t *testing.T) {
 	if err := db.QueryRow(`SELECT account_id FROM audit LIMIT 1`).Scan(&acct); err != nil {
 		t.Fatal(err)
 	}
-	store, err := openStore(ctx, "sqlite:"+filepath.Join(dir, "holdfast.db"))
+	store, err := openStore(ctx, "sqlite:"+filepath.Join(dir, "holdfast.db"), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
