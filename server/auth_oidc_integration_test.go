@@ -272,8 +272,8 @@ func TestOIDCRealIdPRefusals(t *testing.T) {
 			func(u string) bool {
 				return !strings.HasPrefix(u, f.peer.issuer) && !strings.HasPrefix(u, f.ts.URL+oidcCallbackPath)
 			})
-		if loc != f.ts.URL+"/" {
-			t.Fatalf("return_to to another site: ended at %s, want /", loc)
+		if loc != f.ts.URL+"/console" {
+			t.Fatalf("return_to to another site: ended at %s, want /console", loc)
 		}
 	})
 }
