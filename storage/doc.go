@@ -8,7 +8,8 @@
 // content-defined chunks and names each by its keyed BLAKE3 hash
 // (NewChunker, Chunker.Split); asks MissingChunks which refs the store
 // lacks; uploads only those (PutChunk, which re-hashes and refuses a wrong
-// ref); and commits a Snapshot naming every item's chunks (CommitSnapshot,
+// ref, and answers only once the pack holding the chunk is written: the
+// uploads in flight together share one pack write); and commits a Snapshot naming every item's chunks (CommitSnapshot,
 // which refuses a snapshot naming a chunk it does not have). Readers list
 // snapshots (Snapshots, Snapshot) and stream items with Seek (OpenItem).
 //

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"crypto/cipher"
 	"encoding/binary"
 	"encoding/hex"
@@ -79,6 +80,40 @@ func packAAD(account string) []byte { return []byte("holdfast pack\x00" + accoun
 type packBuilder struct {
 	buf     bytes.Buffer
 	entries []packEntry
+
+	// done is closed once the pack's write ended; err is its result,
+	// set before done is closed.
+	done chan struct{}
+	err  error
+	// group marks a pack written before it was full, as the account's
+	// one group write (see Store.acceptChunk).
+	group bool
+}
+
+// newPackBuilder returns an empty pack. Its buffer grows as chunks come:
+// most packs written by group commit are far smaller than PackSize, and
+// allocating (and clearing) PackSize for each costs more than the copies
+// of growing a full one by doubling.
+func newPackBuilder() *packBuilder {
+	return &packBuilder{done: make(chan struct{})}
+}
+
+// complete answers the uploads waiting on the pack with the result of its
+// write.
+func (b *packBuilder) complete(err error) {
+	b.err = err
+	close(b.done)
+}
+
+// wait returns the result of the pack's write, or ctx's error when the
+// caller leaves first (the pack is written all the same).
+func (b *packBuilder) wait(ctx context.Context) error {
+	select {
+	case <-b.done:
+		return b.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (b *packBuilder) add(ref holdfast.ChunkRef, keyID, rawLen uint32, sealed []byte) {

@@ -40,6 +40,7 @@ type Options struct {
 	MasterKey MasterKey
 	// PackSize is the size at which a pack is written (default 16 MiB).
 	PackSize int
+
 	// PruneGrace keeps Prune away from packs younger than this (default
 	// 24h): their chunks may belong to a backup still uploading. Negative
 	// means no grace (tests).
@@ -93,15 +94,13 @@ type Store struct {
 	mu       sync.Mutex
 	accounts map[string]*account // guarded by mu
 
-	// packSlots bounds the full packs being written in the background
-	// (each holds up to PackSize bytes); writes tracks them for Flush.
+	// packSlots bounds the packs being written (each holds up to PackSize
+	// bytes); writes tracks those taken from an open slot for Flush.
 	packSlots chan struct{}
 	writes    sync.WaitGroup
 
 	// failed is the error of the last pack write when it failed, nil once
-	// one succeeds. While it is set, uploads write their pack at once and
-	// answer its result, so a full or unreachable blob store stops a
-	// client at the next chunk instead of being acknowledged in memory.
+	// one succeeds: a commit naming chunks it lost reports the cause.
 	failed atomic.Pointer[error]
 
 	// crash, when set (tests), is called at named points of every write
@@ -133,12 +132,15 @@ type account struct {
 	// deleted), which the next Prune supersedes. Guarded by mu.
 	packs      map[string]*packInfo
 	indexFiles map[string]bool
-	// open collects sealed chunks for the next pack; pending holds refs
-	// accepted but not yet durable (being sealed, in open, or being
-	// flushed); writing holds ids of packs being stored, which Prune must
-	// not take for orphans. Guarded by mu.
+	// open collects sealed chunks for the next pack; pending maps refs
+	// accepted but not yet durable to the pack that will hold them (nil
+	// while being sealed); writing holds ids of packs being stored, which
+	// Prune must not take for orphans. Guarded by mu.
 	open    *packBuilder
-	pending map[holdfast.ChunkRef]struct{}
+	pending map[holdfast.ChunkRef]*packBuilder
+	// flushing is true while a group write (a pack written before it was
+	// full, see acceptChunk) is in flight. Guarded by mu.
+	flushing bool
 	writing map[string]bool
 	// writingIndex holds the names of index files being stored by
 	// writePack, which a commit need not reload for. Guarded by mu.
@@ -344,7 +346,7 @@ func (s *Store) account(ctx context.Context, id string, create bool) (*account, 
 // newAccount returns the empty state of account id, not loaded.
 func newAccount(id string) *account {
 	a := &account{id: id, index: map[holdfast.ChunkRef]loc{}, packs: map[string]*packInfo{},
-		indexFiles: map[string]bool{}, pending: map[holdfast.ChunkRef]struct{}{}, writing: map[string]bool{},
+		indexFiles: map[string]bool{}, pending: map[holdfast.ChunkRef]*packBuilder{}, writing: map[string]bool{},
 		snaps: map[string]snapRecord{}, orphanSince: map[string]time.Time{}, writingIndex: map[string]bool{}}
 	a.cond = sync.NewCond(&a.mu)
 	return a
@@ -540,13 +542,20 @@ func dedupRefs(refs []holdfast.ChunkRef) []holdfast.ChunkRef {
 	return out
 }
 
-// PutChunk stores one chunk of the account's data. ref must be the
-// account's chunk id of plaintext (Chunker.Ref); otherwise, or when the
-// chunk is empty or larger than MaxChunk, it returns ErrInvalid and stores
-// nothing. A chunk the account already has is not stored again. PutChunk
-// keeps no reference to plaintext after it returns. The chunk
-// is durable once a pack fills or CommitSnapshot (or Flush) runs, and is
-// pinned like a chunk MissingChunks reports present.
+// PutChunk stores one chunk of the account's data and returns once it is
+// durable: once the pack holding it and the index file naming that pack
+// are written to the BlobStore, or with the error of that write (a full
+// blob store matches ErrNoSpace, an unreachable one ErrUnavailable), so
+// that an acknowledged upload is never lost. Uploads arriving together
+// share one pack (group commit): an account has at most one pack written
+// before it is full in flight, the uploads arriving meanwhile fill the
+// next one, and every upload in a pack is answered when its write ends;
+// so concurrent uploads, not a timer, make packs large. ref must be the account's chunk id of
+// plaintext (Chunker.Ref); otherwise, or when the chunk is empty or
+// larger than MaxChunk, it returns ErrInvalid and stores nothing. A chunk
+// the account already has is not stored again. PutChunk keeps no
+// reference to plaintext after it returns. The chunk is pinned like a
+// chunk MissingChunks reports present.
 func (s *Store) PutChunk(ctx context.Context, account string, ref holdfast.ChunkRef, plaintext []byte) error {
 	if len(plaintext) == 0 || len(plaintext) > MaxChunk {
 		return fmt.Errorf("storage: %w: chunk %s: %d bytes, want 1 to %d", holdfast.ErrInvalid, ref, len(plaintext), MaxChunk)
@@ -562,19 +571,40 @@ func (s *Store) PutChunk(ctx context.Context, account string, ref holdfast.Chunk
 	return s.putChunk(ctx, a, ref, plaintext)
 }
 
-// putChunk stores a verified chunk.
+// putChunk stores a verified chunk and waits until it is durable.
 func (s *Store) putChunk(ctx context.Context, a *account, ref holdfast.ChunkRef, plaintext []byte) error {
+	b, err := s.acceptChunk(ctx, a, ref, plaintext)
+	if err != nil || b == nil {
+		return err
+	}
+	return b.wait(ctx)
+}
+
+// acceptChunk adds a verified chunk to the account's open pack and returns
+// the pack that will hold it, for the caller to wait on; nil when the
+// chunk is durable already. A chunk another upload is storing right now is
+// not stored twice: acceptChunk returns that upload's pack.
+func (s *Store) acceptChunk(ctx context.Context, a *account, ref holdfast.ChunkRef, plaintext []byte) (*packBuilder, error) {
 	a.mu.Lock()
-	if l, ok := a.haveLocked(ref); ok {
-		a.pinLocked(ref, l, s.pinUntil())
-		a.mu.Unlock()
-		return nil
+	for {
+		if l, ok := a.haveLocked(ref); ok {
+			a.pinLocked(ref, l, s.pinUntil())
+			a.mu.Unlock()
+			return nil, nil
+		}
+		b, ok := a.pending[ref]
+		if !ok {
+			break
+		}
+		if b != nil {
+			a.mu.Unlock()
+			return b, nil
+		}
+		// Being sealed by another upload; it broadcasts once the chunk is
+		// in a pack, or dropped.
+		a.cond.Wait()
 	}
-	if _, ok := a.pending[ref]; ok {
-		a.mu.Unlock()
-		return nil
-	}
-	a.pending[ref] = struct{}{}
+	a.pending[ref] = nil
 	a.mu.Unlock()
 
 	// Compress and encrypt outside the lock: that is the CPU work.
@@ -582,53 +612,71 @@ func (s *Store) putChunk(ctx context.Context, a *account, ref holdfast.ChunkRef,
 	sealed, keyID := s.sealChunk(keys, a.id, ref, plaintext)
 
 	a.mu.Lock()
-	if a.open == nil {
-		a.open = &packBuilder{}
-		// The pack is written when it reaches PackSize; growing to that by
-		// doubling would copy it several times.
-		a.open.buf.Grow(s.opts.PackSize + MaxChunk + 4096)
+	b := a.open
+	if b == nil {
+		b = newPackBuilder()
+		a.open = b
 	}
-	a.open.add(ref, keyID, uint32(len(plaintext)), sealed)
-	var full *packBuilder
-	failing := s.failed.Load() != nil
-	if a.open.buf.Len() >= s.opts.PackSize || failing {
-		full, a.open = a.open, nil
+	b.add(ref, keyID, uint32(len(plaintext)), sealed)
+	a.pending[ref] = b
+	// Group commit: a full pack is written at once; otherwise the pack is
+	// written at once when no other pack of the account is being
+	// written, and else when that write ends, so the uploads arriving
+	// during one write share the next.
+	write := b.buf.Len() >= s.opts.PackSize || !a.flushing
+	if write {
+		a.open = nil
+		s.writes.Add(1)
+		if !a.flushing {
+			a.flushing, b.group = true, true
+		}
 	}
 	a.cond.Broadcast()
 	a.mu.Unlock()
-	if full == nil {
-		return nil
+	if write {
+		s.writeTracked(ctx, a, b)
 	}
-	if failing {
-		// An earlier write failed: write this pack now and answer with
-		// its result. It is the probe that clears the condition.
-		return s.writePack(ctx, a, full)
-	}
-	// A full pack is written in the background, so the upload that filled
-	// it does not wait for the write; at most maxPackWrites are in flight,
-	// after which uploads wait (back pressure). A failed write drops its
-	// chunks from pending: MissingChunks then reports them missing and a
-	// commit naming them is refused, so the client uploads them again.
-	select {
-	case s.packSlots <- struct{}{}:
-	case <-ctx.Done():
-		// The caller left; the pack is still written, in this goroutine.
-		return s.writePack(ctx, a, full)
-	}
-	s.writes.Add(1)
-	go func() {
-		defer func() { <-s.packSlots; s.writes.Done() }()
-		_ = s.writePack(ctx, a, full)
-	}()
-	return nil
+	return b, nil
 }
 
-// maxPackWrites is how many full packs may be written at once.
+// groupDone ends the group write of the account that just finished and
+// starts the next one when uploads arrived meanwhile.
+func (s *Store) groupDone(a *account) {
+	a.mu.Lock()
+	next := a.open
+	if next == nil || len(next.entries) == 0 {
+		a.flushing = false
+		a.mu.Unlock()
+		return
+	}
+	a.open = nil
+	next.group = true
+	s.writes.Add(1)
+	a.mu.Unlock()
+	go s.writeTracked(context.Background(), a, next)
+}
+
+// writeTracked writes a pack the caller counted in s.writes, once one of
+// the maxPackWrites slots is free (back pressure: at most that many packs
+// are in flight). Its waiters get the result.
+func (s *Store) writeTracked(ctx context.Context, a *account, b *packBuilder) {
+	defer s.writes.Done()
+	s.packSlots <- struct{}{}
+	_ = s.writePack(ctx, a, b)
+	<-s.packSlots
+	if b.group {
+		s.groupDone(a)
+	}
+}
+
+// maxPackWrites is how many packs may be written at once.
 const maxPackWrites = 2
 
 // writePack stores a pack, then an index file naming it, then publishes its
-// chunks. On failure its chunks are dropped from pending: a commit naming
-// them reports them missing and the client uploads them again.
+// chunks and answers the uploads waiting on it with the result. On failure
+// its chunks are dropped from pending: a commit naming them reports them
+// missing and the client uploads them again. It is called once per pack,
+// by whoever took the pack from the account's open slot.
 func (s *Store) writePack(ctx context.Context, a *account, b *packBuilder) (err error) {
 	// Other clients' chunks ride in this pack: a canceled request must not
 	// drop them.
@@ -654,6 +702,7 @@ func (s *Store) writePack(ctx context.Context, a *account, b *packBuilder) (err 
 		}
 		a.cond.Broadcast()
 		a.mu.Unlock()
+		b.complete(err)
 	}()
 	if err := s.blobs.Put(ctx, packName(a.id, id), bytes.NewReader(data), int64(len(data))); err != nil {
 		return fmt.Errorf("storage: write pack: %w", err)

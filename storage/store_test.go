@@ -109,12 +109,10 @@ func tryBackup(ctx context.Context, s *storage.Store, account, user, device stri
 		if err != nil {
 			return storage.Snapshot{}, 0, err
 		}
-		for _, r := range missing {
-			if err := s.PutChunk(ctx, account, r, chunks[r]); err != nil {
-				return storage.Snapshot{}, 0, err
-			}
-			uploaded++
+		if err := putParallel(ctx, s, account, missing, chunks); err != nil {
+			return storage.Snapshot{}, 0, err
 		}
+		uploaded += len(missing)
 		snap, err := s.CommitSnapshot(ctx, storage.Snapshot{AccountID: account, UserID: user, Source: storage.SourceDevice, Device: device, Items: items})
 		var me *storage.MissingChunksError
 		if errors.As(err, &me) && attempt < 5 {
@@ -123,6 +121,37 @@ func tryBackup(ctx context.Context, s *storage.Store, account, user, device stri
 		}
 		return snap, uploaded, err
 	}
+}
+
+// uploadWorkers is how many uploads putParallel runs at once, like the
+// backup client's default Workers: each upload waits for its pack's write.
+const uploadWorkers = 16
+
+// putParallel uploads refs with uploadWorkers at once and returns the first
+// error.
+func putParallel(ctx context.Context, s *storage.Store, account string, refs []holdfast.ChunkRef, chunks map[holdfast.ChunkRef][]byte) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	work := make(chan holdfast.ChunkRef)
+	var wg sync.WaitGroup
+	for range uploadWorkers {
+		wg.Go(func() {
+			for r := range work {
+				if err := s.PutChunk(ctx, account, r, chunks[r]); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	for _, r := range refs {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- r
+	}
+	close(work)
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 func restore(tb testing.TB, s *storage.Store, account, id string) files {

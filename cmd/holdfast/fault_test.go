@@ -194,14 +194,28 @@ func TestFaultDiskFull(t *testing.T) {
 	if !strings.Contains(logs, "status=507") {
 		t.Errorf("no 507 in the access log:\n%s", logs)
 	}
+	// A chunk is acknowledged only once its pack is written, so the
+	// upload itself is refused, and the client never tries to commit.
+	refused := 0
 	for _, line := range strings.Split(logs, "\n") {
-		// Chunks are acknowledged once they are in the in-memory pack, so
-		// when the failed pack write lands after the last upload the
-		// commit is the first call to see it: then it too must be a 507.
-		if strings.Contains(line, "msg=request ") && strings.Contains(line, "method=POST") && strings.Contains(line, "/snapshots ") &&
-			!strings.Contains(line, "status=507") {
-			t.Errorf("a commit after a refused write was not refused with 507: %s", line)
+		if !strings.Contains(line, "msg=request ") {
+			continue
 		}
+		if strings.Contains(line, "method=PUT") && strings.Contains(line, "/chunks/") {
+			switch {
+			case strings.Contains(line, "status=507"):
+				refused++
+			case strings.Contains(line, "status=204"):
+				// Every chunk is larger than the disk: none can be stored.
+				t.Errorf("a chunk was acknowledged although nothing fits on the disk: %s", line)
+			}
+		}
+		if strings.Contains(line, "method=POST") && strings.Contains(line, "/snapshots ") {
+			t.Errorf("the client committed after an upload was refused: %s", line)
+		}
+	}
+	if refused == 0 {
+		t.Errorf("no chunk upload was refused with 507:\n%s", logs)
 	}
 	var snaps struct {
 		Snapshots []json.RawMessage `json:"snapshots"`

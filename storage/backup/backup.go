@@ -36,7 +36,10 @@ type Options struct {
 	// Progress receives a progress line several times a second, and a
 	// final one; nil shows none.
 	Progress io.Writer
-	// Workers is the number of parallel uploads (default 4).
+	// Workers is the number of parallel uploads (default 16). The server
+	// answers an upload once the pack holding it is written, and the
+	// uploads in flight together share one pack write, so more workers
+	// mean larger packs and fewer round trips per chunk.
 	Workers int
 }
 
@@ -71,7 +74,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, errors.New("backup: no client")
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 4
+		opts.Workers = 16
 	}
 	src := opts.Source
 	if opts.Device != "" {
