@@ -141,7 +141,7 @@ type account struct {
 	// flushing is true while a group write (a pack written before it was
 	// full, see acceptChunk) is in flight. Guarded by mu.
 	flushing bool
-	writing map[string]bool
+	writing  map[string]bool
 	// writingIndex holds the names of index files being stored by
 	// writePack, which a commit need not reload for. Guarded by mu.
 	writingIndex map[string]bool
