@@ -138,10 +138,10 @@ type account struct {
 	// Prune must not take for orphans. Guarded by mu.
 	open    *packBuilder
 	pending map[holdfast.ChunkRef]*packBuilder
+	writing map[string]bool
 	// flushing is true while a group write (a pack written before it was
 	// full, see acceptChunk) is in flight. Guarded by mu.
 	flushing bool
-	writing  map[string]bool
 	// writingIndex holds the names of index files being stored by
 	// writePack, which a commit need not reload for. Guarded by mu.
 	writingIndex map[string]bool
