@@ -914,6 +914,11 @@ func (s *Store) readSealed(ctx context.Context, a *account, packID string, e pac
 	}
 	sealed := buf[:e.length]
 	if _, err := io.ReadFull(rc, sealed); err != nil {
+		var dep *holdfast.DependencyError
+		if errors.As(err, &dep) || ctx.Err() != nil {
+			// The store or the caller failed mid-read, not the data.
+			return nil, buf, fmt.Errorf("storage: pack %s: chunk %s: %w", name, e.ref, err)
+		}
 		return nil, buf, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, name, e.ref, err)
 	}
 	data, err := s.openChunk(a.getKeys(), a.id, e, sealed, true)

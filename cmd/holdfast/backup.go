@@ -94,7 +94,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fs.StringVar(&cacheDir, "cache-dir", defCache, `where unchanged files are remembered ("" = off)`)
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar (there is none when standard error is not a terminal)")
-	fs.IntVar(&workers, "workers", 4, "parallel uploads")
+	fs.IntVar(&workers, "workers", 16, "parallel uploads (each is answered once its pack is stored; uploads in flight together share a pack)")
 	if help, err := parseWithArgs(fs, args, stderr, "PATH..."); help || err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ const (
 	envS3AccessKey  = "HOLDFAST_S3_ACCESS_KEY"
 	envS3SecretKey  = "HOLDFAST_S3_SECRET_KEY"
 	envCompactEvery = "HOLDFAST_COMPACT_EVERY"
+	envBlobTimeout  = "HOLDFAST_BLOB_TIMEOUT"
 
 	// lockFor is the Object Lock retention given to packs holding held
 	// users' data, renewed by every compaction run while the hold lasts.
@@ -44,6 +45,8 @@ type dataConfig struct {
 	MasterKey   holdfast.Secret
 	S3AccessKey string
 	S3SecretKey holdfast.Secret
+	// BlobTimeout bounds each call to an S3 chunk store.
+	BlobTimeout time.Duration
 	// CompactEvery is the interval of the retention and compaction job
 	// (serve only); 0 turns it off.
 	CompactEvery time.Duration
@@ -60,6 +63,8 @@ func (c *dataConfig) registerJobFlags(fs *flag.FlagSet, getenv func(string) stri
 func (c *dataConfig) registerFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Blob, "blob", getenv(envBlob),
 		"chunk store: file:DIR or s3://HOST:PORT/BUCKET[/PREFIX][?secure=false] ($"+envBlob+"; default file:<data-dir>/"+blobDir+"; S3 keys from $"+envS3AccessKey+", $"+envS3SecretKey+")")
+	fs.DurationVar(&c.BlobTimeout, "blob-timeout", envDuration(getenv, envBlobTimeout, s3.DefaultCallTimeout),
+		"longest wait for one call to an S3 chunk store before a request answers 503 ($"+envBlobTimeout+")")
 	c.MasterKey = holdfast.Secret(getenv(envMasterKey))
 	c.S3AccessKey = getenv(envS3AccessKey)
 	c.S3SecretKey = holdfast.Secret(getenv(envS3SecretKey))
@@ -70,6 +75,9 @@ func (c *dataConfig) validate() error {
 	var errs []error
 	if _, _, err := blobKind(c.Blob); err != nil {
 		errs = append(errs, fmt.Errorf("--blob: %w", err))
+	}
+	if c.BlobTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--blob-timeout: want a positive duration such as 30s"))
 	}
 	if c.CompactEvery < 0 {
 		errs = append(errs, fmt.Errorf("--compact-every: want a duration such as 1h, or 0"))
@@ -116,7 +124,7 @@ func openBlobs(ctx context.Context, c dataConfig) (holdfast.BlobStore, error) {
 		return nil, err
 	}
 	if kind == "s3" {
-		return s3.New(ctx, s3.Options{URL: arg, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey.Reveal()})
+		return s3.New(ctx, s3.Options{URL: arg, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey.Reveal(), Timeout: c.BlobTimeout})
 	}
 	return blobfs.New(arg)
 }

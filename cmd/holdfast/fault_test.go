@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/storagetest"
 )
 
@@ -147,25 +149,7 @@ func TestFaultDiskFull(t *testing.T) {
 		envBootstrapEmail: "root@example.com", envBootstrapPassword: testPassword, envBootstrapToken: testToken,
 	}
 	inst := startServe(t, env)
-	if code, body := call(t, "POST", inst.url+"/api/v1/users", testToken, map[string]any{"email": "ann@example.com", "name": "Ann"}, nil); code != http.StatusCreated {
-		t.Fatalf("create user = %d %s", code, body)
-	}
-	var user struct {
-		ID string `json:"id"`
-	}
-	var users struct {
-		Users []struct {
-			ID string `json:"id"`
-		} `json:"users"`
-	}
-	if code, body := call(t, "GET", inst.url+"/api/v1/users", testToken, nil, &users); code != http.StatusOK || len(users.Users) != 1 {
-		t.Fatalf("list users = %d %s", code, body)
-	}
-	user.ID = users.Users[0].ID
-	if code, body := call(t, "POST", inst.url+"/api/v1/devices", testToken,
-		map[string]any{"user_id": user.ID, "name": "laptop", "kind": "endpoint", "workload": "endpoints"}, nil); code != http.StatusCreated {
-		t.Fatalf("create device = %d %s", code, body)
-	}
+	user := faultUser(t, inst)
 	// More than one 16 MiB pack of incompressible data.
 	src := t.TempDir()
 	writeFile(t, filepath.Join(src, "big.raw"), randomBytes(7, 24<<20))
@@ -220,7 +204,7 @@ func TestFaultDiskFull(t *testing.T) {
 	var snaps struct {
 		Snapshots []json.RawMessage `json:"snapshots"`
 	}
-	if code, body := call(t, "GET", inst.url+"/api/v1/snapshots?user_id="+user.ID, testToken, nil, &snaps); code != http.StatusOK || len(snaps.Snapshots) != 0 {
+	if code, body := call(t, "GET", inst.url+"/api/v1/snapshots?user_id="+user, testToken, nil, &snaps); code != http.StatusOK || len(snaps.Snapshots) != 0 {
 		t.Errorf("snapshots after the failed backup = %d %s, want none", code, body)
 	}
 	if left, _ := filepath.Glob(filepath.Join(blobs, ".tmp", "*")); len(left) != 0 {
@@ -234,5 +218,152 @@ func TestFaultDiskFull(t *testing.T) {
 	}
 	if !strings.Contains(out, "snapshot ") {
 		t.Errorf("backup output = %q, want a snapshot", out)
+	}
+}
+
+// faultUser creates the user ann@example.com with the endpoint "laptop"
+// and returns the user's id.
+func faultUser(t *testing.T, inst *instance) string {
+	t.Helper()
+	if code, body := call(t, "POST", inst.url+"/api/v1/users", testToken, map[string]any{"email": "ann@example.com", "name": "Ann"}, nil); code != http.StatusCreated {
+		t.Fatalf("create user = %d %s", code, body)
+	}
+	var users struct {
+		Users []struct {
+			ID string `json:"id"`
+		} `json:"users"`
+	}
+	if code, body := call(t, "GET", inst.url+"/api/v1/users", testToken, nil, &users); code != http.StatusOK || len(users.Users) != 1 {
+		t.Fatalf("list users = %d %s", code, body)
+	}
+	if code, body := call(t, "POST", inst.url+"/api/v1/devices", testToken,
+		map[string]any{"user_id": users.Users[0].ID, "name": "laptop", "kind": "endpoint", "workload": "endpoints"}, nil); code != http.StatusCreated {
+		t.Fatalf("create device = %d %s", code, body)
+	}
+	return users.Users[0].ID
+}
+
+// TestFaultObjectStore runs serve on a private MinIO, then stops it and
+// freezes it in the middle of a backup: the uploads meanwhile answer 503
+// with Retry-After and the envelope within the store's deadline, the
+// cause is logged once, the client retries until the store is back and
+// its backup completes, nothing is half-written (check finds no damage),
+// and service resumes without a restart.
+func TestFaultObjectStore(t *testing.T) {
+	minio := storagetest.StartPeer(t, "object-store", "S3_PORT")
+	const timeout = 2 * time.Second
+	env := map[string]string{
+		envDataDir:     t.TempDir(),
+		envBlob:        "s3://" + minio.Env["S3_ENDPOINT_HOST"] + "/" + minio.Env["S3_BUCKET"] + "/faults?secure=false",
+		envS3AccessKey: minio.Env["S3_ACCESS_KEY"], envS3SecretKey: minio.Env["S3_SECRET_KEY"],
+		envBlobTimeout:    timeout.String(),
+		envBootstrapEmail: "root@example.com", envBootstrapPassword: testPassword, envBootstrapToken: testToken,
+	}
+	inst := startServe(t, env)
+	user := faultUser(t, inst)
+	var target struct {
+		DeviceID   string `json:"device_id"`
+		ChunkerKey []byte `json:"chunker_key"`
+	}
+	if code, body := call(t, "POST", inst.url+"/api/v1/backups", testToken, map[string]any{"user": "ann@example.com", "device": "laptop"}, &target); code != http.StatusOK {
+		t.Fatalf("start backup = %d %s", code, body)
+	}
+	snapshots := inst.url + "/api/v1/snapshots?user_id=" + user
+	backupOf := func(seed uint64) []string {
+		src := t.TempDir()
+		for i := range 4 {
+			writeFile(t, filepath.Join(src, fmt.Sprintf("f%d.raw", i)), randomBytes(seed*10+uint64(i), 6<<20))
+		}
+		// One upload at a time, so the fault lands in the middle.
+		return []string{"backup", "--server", inst.url, "--token", testToken, "--user", "ann@example.com",
+			"--device", "laptop", "--workers", "1", "--cache-dir", "", src}
+	}
+	if _, errOut, err := runCmd(t, env, backupOf(1)...); err != nil {
+		t.Fatalf("backup with the object store up: %v\n%s", err, errOut)
+	}
+
+	// unavailable checks a read and an upload while the store is down.
+	unavailable := func(t *testing.T, fault string) {
+		t.Helper()
+		data := []byte("a chunk uploaded while the object store is " + fault)
+		var key storage.ChunkerKey
+		copy(key[:], target.ChunkerKey)
+		put := inst.url + "/api/v1/backups/" + target.DeviceID + "/chunks/" + storage.NewChunker(key).Ref(data).String()
+		for _, r := range []struct{ method, url, body string }{{"GET", snapshots, ""}, {"PUT", put, string(data)}} {
+			code, retry, envl, took := faultRequest(t, r.method, r.url, r.body)
+			if code != http.StatusServiceUnavailable || retry == "" || envl.Error.Code != "unavailable" {
+				t.Errorf("%s %s with the object store %s = %d (Retry-After %q, %+v), want 503 unavailable with Retry-After",
+					r.method, r.url, fault, code, retry, envl.Error)
+			}
+			if !strings.Contains(envl.Error.Message, "object store") || strings.Contains(envl.Error.Message, "127.0.0.1") {
+				t.Errorf("message %q, want one naming the object store and not its address", envl.Error.Message)
+			}
+			if took > 4*timeout {
+				t.Errorf("%s %s with the object store %s took %s, want the %s deadline to end it", r.method, r.url, fault, took, timeout)
+			}
+		}
+	}
+	// midBackup starts a backup, injects the fault once its first chunk
+	// is stored, checks the outage, clears the fault, and waits for the
+	// backup, which must succeed by retrying.
+	midBackup := func(t *testing.T, fault string, inject, clear func()) {
+		stored := strings.Count(inst.stderr.String(), "status=204")
+		done := make(chan error, 1)
+		go func() {
+			_, errOut, err := runCmd(t, env, backupOf(uint64(len(fault)))...)
+			if err != nil {
+				err = fmt.Errorf("%w\n%s", err, errOut)
+			}
+			done <- err
+		}()
+		for strings.Count(inst.stderr.String(), "status=204") == stored {
+			select {
+			case err := <-done:
+				t.Fatalf("the backup ended before any chunk was stored: %v", err)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		inject()
+		unavailable(t, fault)
+		clear()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("backup through an object store %s mid-way: %v", fault, err)
+			}
+		case <-time.After(3 * time.Minute):
+			t.Fatalf("the backup did not finish after the object store came back")
+		}
+		if !strings.Contains(inst.stderr.String(), "method=PUT") || !strings.Contains(inst.stderr.String(), "status=503") {
+			t.Errorf("no upload was answered 503 during the outage:\n%s", inst.stderr)
+		}
+	}
+
+	t.Run("stopped", func(t *testing.T) { midBackup(t, "stopped", minio.Stop, minio.Start) })
+	t.Run("frozen", func(t *testing.T) { midBackup(t, "frozen", minio.Freeze, minio.Thaw) })
+
+	// Logged once per condition: both outages are "object store
+	// unavailable" within a minute.
+	logs := inst.stderr.String()
+	failed := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "msg=\"request failed\"") && strings.Contains(line, "object store: service unavailable") {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("the object store outage is logged %d times, want once:\n%s", failed, logs)
+	}
+	var snaps struct {
+		Snapshots []json.RawMessage `json:"snapshots"`
+	}
+	if code, body := call(t, "GET", snapshots, testToken, nil, &snaps); code != http.StatusOK || len(snaps.Snapshots) != 3 {
+		t.Errorf("snapshots after the outages = %d %s, want the three backups", code, body)
+	}
+	if err := inst.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, err := runCmd(t, env, "check", "--read-data"); err != nil || !strings.Contains(out, "no damage found") {
+		t.Errorf("check after the outages: %v %q %s", err, out, errOut)
 	}
 }

@@ -15,10 +15,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -26,6 +28,13 @@ import (
 
 	"github.com/holdfast/holdfast"
 )
+
+// DefaultCallTimeout bounds one call to the object store when
+// Options.Timeout is zero.
+const DefaultCallTimeout = 30 * time.Second
+
+// dependency names the object store in errors a client reads.
+const dependency = "object store"
 
 // partSize is the multipart part size for uploads of unknown size; without
 // it minio-go sizes parts for a 5 TiB object and buffers that much per part.
@@ -44,6 +53,11 @@ type Options struct {
 	Compliance bool
 	// Transport replaces the HTTP transport (tests, custom TLS).
 	Transport http.RoundTripper
+	// Timeout bounds each call, its retries included: a Put or Stat, a
+	// Get and the reading of what it returns, and each wait for the next
+	// page of a List (default DefaultCallTimeout). A call that runs out
+	// of it, or finds the server down, matches holdfast.ErrUnavailable.
+	Timeout time.Duration
 }
 
 // Store is a BlobStore in one bucket under a key prefix. It is safe for
@@ -55,6 +69,7 @@ type Store struct {
 	// locking is true when the bucket has Object Lock enabled; immutable.
 	locking bool
 	mode    minio.RetentionMode
+	timeout time.Duration // per call; immutable
 }
 
 var (
@@ -63,7 +78,14 @@ var (
 )
 
 // New connects to the bucket that opts.URL names. A bad URL matches
-// ErrInvalid; a bucket that does not exist matches ErrNotFound.
+// ErrInvalid; a bucket that does not exist matches ErrNotFound; a server
+// that does not answer within the timeout matches ErrUnavailable.
+//
+// Every method translates the server's failures at the boundary: a
+// server that is down, frozen (no answer within Options.Timeout) or
+// failing (5xx) is a *holdfast.DependencyError matching
+// holdfast.ErrUnavailable, a full one matching holdfast.ErrNoSpace; a
+// caller that left gets its context's error.
 func New(ctx context.Context, opts Options) (*Store, error) {
 	u, err := url.Parse(opts.URL)
 	if err != nil || u.Scheme != "s3" || u.Host == "" {
@@ -91,26 +113,82 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
-	ok, err := client.BucketExists(ctx, bucket)
+	s := &Store{client: client, bucket: bucket, prefix: prefix, mode: minio.Governance, timeout: opts.Timeout}
+	if s.timeout <= 0 {
+		s.timeout = DefaultCallTimeout
+	}
+	if opts.Compliance {
+		s.mode = minio.Compliance
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	ok, err := client.BucketExists(cctx, bucket)
 	if err != nil {
-		return nil, fmt.Errorf("s3: bucket %s: %w", bucket, err)
+		return nil, s.fail(ctx, "open bucket", bucket, err)
 	}
 	if !ok {
 		return nil, fmt.Errorf("s3: bucket %s: %w", bucket, holdfast.ErrNotFound)
 	}
-	s := &Store{client: client, bucket: bucket, prefix: prefix, mode: minio.Governance}
-	if opts.Compliance {
-		s.mode = minio.Compliance
-	}
-	enabled, _, _, _, err := client.GetObjectLockConfig(ctx, bucket)
+	enabled, _, _, _, err := client.GetObjectLockConfig(cctx, bucket)
 	switch {
 	case err == nil:
 		s.locking = enabled == "Enabled"
 	case errCode(err) == "ObjectLockConfigurationNotFoundError":
 	default:
-		return nil, fmt.Errorf("s3: bucket %s: object lock configuration: %w", bucket, err)
+		return nil, s.fail(ctx, "object lock configuration of", bucket, err)
 	}
 	return s, nil
+}
+
+// call returns the context of one call to the server: ctx bound by the
+// store's timeout.
+func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// fail translates err, the failure of op on name under the caller's
+// context ctx, at the boundary: a missing object is ErrNotFound; a caller
+// that left or ran out of its own time gets its context's error; a server
+// that is full, down, failing or did not answer within the store's
+// timeout is a DependencyError; anything else is wrapped as it is.
+func (s *Store) fail(ctx context.Context, op, name string, err error) error {
+	if isNotFound(err) {
+		return fmt.Errorf("s3: %s %s: %w", op, name, holdfast.ErrNotFound)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("s3: %s %s: %w", op, name, cerr)
+	}
+	werr := fmt.Errorf("s3: %s %s: %w", op, name, err)
+	switch {
+	case isFull(err):
+		return holdfast.NoSpace(dependency, werr)
+	case isOutage(err):
+		return holdfast.Unavailable(dependency, werr)
+	}
+	return werr
+}
+
+// isFull reports whether the server refused for want of space.
+func isFull(err error) bool {
+	var e minio.ErrorResponse
+	return errors.As(err, &e) && (e.StatusCode == http.StatusInsufficientStorage || e.Code == "XMinioStorageFull")
+}
+
+// isOutage reports whether err is the server being down, unreachable,
+// too slow (the store's own deadline) or failing on its side.
+func isOutage(err error) bool {
+	var e minio.ErrorResponse
+	if errors.As(err, &e) {
+		switch e.Code {
+		case "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "XMinioServerNotInitialized":
+			return true
+		}
+		return e.StatusCode >= 500
+	}
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 // Locking reports whether the bucket has Object Lock, that is whether Lock
@@ -131,14 +209,6 @@ func isNotFound(err error) bool {
 		return false
 	}
 	return e.Code == "NoSuchKey" || e.Code == "NotFound" || e.StatusCode == http.StatusNotFound
-}
-
-// wrap translates driver errors at the boundary.
-func wrap(op, name string, err error) error {
-	if isNotFound(err) {
-		return fmt.Errorf("s3: %s %s: %w", op, name, holdfast.ErrNotFound)
-	}
-	return fmt.Errorf("s3: %s %s: %w", op, name, err)
 }
 
 func (s *Store) key(name string) (string, error) {
@@ -226,7 +296,9 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, size int64) e
 	}
 	opts := minio.PutObjectOptions{PartSize: partSize, ContentType: "application/octet-stream"}
 	opts.SetMatchETagExcept("*")
-	_, err = s.client.PutObject(ctx, s.bucket, key, er, size, opts)
+	cctx, cancel := s.call(ctx)
+	defer cancel()
+	_, err = s.client.PutObject(cctx, s.bucket, key, er, size, opts)
 	if er.bad != nil {
 		if er.bad == errShort || er.bad == errLong {
 			return fmt.Errorf("s3: put %s: %w: %v", name, holdfast.ErrInvalid, er.bad)
@@ -237,7 +309,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, size int64) e
 		return nil
 	}
 	if code := errCode(err); code != "PreconditionFailed" && code != "ConditionalRequestConflict" {
-		return wrap("put", name, err)
+		return s.fail(ctx, "put", name, err)
 	}
 	// The name exists. The server may have refused before reading the whole
 	// body: hash the rest, then compare with what is stored.
@@ -255,7 +327,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, size int64) e
 	defer rc.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, rc); err != nil {
-		return wrap("put", name, err)
+		return fmt.Errorf("s3: put %s: %w", name, err)
 	}
 	if !bytes.Equal(h.Sum(nil), mine) {
 		return fmt.Errorf("s3: put %s: %w: exists with different content", name, holdfast.ErrConflict)
@@ -268,22 +340,49 @@ func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 	return s.get(ctx, name, minio.GetObjectOptions{})
 }
 
-func (s *Store) get(ctx context.Context, name string, opts minio.GetObjectOptions) (*minio.Object, error) {
+func (s *Store) get(ctx context.Context, name string, opts minio.GetObjectOptions) (*object, error) {
 	key, err := s.key(name)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := s.client.GetObject(ctx, s.bucket, key, opts)
+	// The deadline covers reading the object too: it ends at Close.
+	cctx, cancel := s.call(ctx)
+	obj, err := s.client.GetObject(cctx, s.bucket, key, opts)
 	if err != nil {
-		return nil, wrap("get", name, err)
+		cancel()
+		return nil, s.fail(ctx, "get", name, err)
 	}
 	// GetObject is lazy; Stat makes the request so a missing object fails
 	// here rather than at the first Read.
 	if _, err := obj.Stat(); err != nil {
 		obj.Close()
-		return nil, wrap("get", name, err)
+		cancel()
+		return nil, s.fail(ctx, "get", name, err)
 	}
-	return obj, nil
+	return &object{obj: obj, cancel: cancel, s: s, ctx: ctx, name: name}, nil
+}
+
+// object is an object being read, under the deadline of the Get that
+// opened it; read errors are translated like the call's.
+type object struct {
+	obj    *minio.Object
+	cancel context.CancelFunc
+	s      *Store
+	ctx    context.Context // the caller's, to tell its leaving from an outage
+	name   string
+}
+
+func (o *object) Read(p []byte) (int, error) {
+	n, err := o.obj.Read(p)
+	if err != nil && err != io.EOF {
+		err = o.s.fail(o.ctx, "get", o.name, err)
+	}
+	return n, err
+}
+
+func (o *object) Close() error {
+	defer o.cancel()
+	return o.obj.Close()
 }
 
 // GetRange implements holdfast.BlobStore.
@@ -327,30 +426,53 @@ func (s *Store) Stat(ctx context.Context, name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	info, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	cctx, cancel := s.call(ctx)
+	defer cancel()
+	info, err := s.client.StatObject(cctx, s.bucket, key, minio.StatObjectOptions{})
 	if err != nil {
-		return 0, wrap("stat", name, err)
+		return 0, s.fail(ctx, "stat", name, err)
 	}
 	return info.Size, nil
 }
 
-// List implements holdfast.BlobStore.
+// List implements holdfast.BlobStore. The store's timeout bounds each
+// wait for the server (the next page), not the time fn takes.
 func (s *Store) List(ctx context.Context, prefix string, fn func(name string, size int64) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops minio-go's listing goroutine when fn fails
-	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil) // stops minio-go's listing goroutine when fn fails
+	idle := time.AfterFunc(s.timeout, func() { cancel(context.DeadlineExceeded) })
+	defer idle.Stop()
+	for obj := range s.client.ListObjects(lctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
+		idle.Stop()
 		if obj.Err != nil {
-			return wrap("list", prefix, obj.Err)
+			return s.fail(ctx, "list", prefix, listErr(lctx, obj.Err))
 		}
 		name := strings.TrimPrefix(obj.Key, s.prefix)
 		if !holdfast.ValidBlobName(name) {
+			idle.Reset(s.timeout)
 			continue // not written through a Store
 		}
 		if err := fn(name, obj.Size); err != nil {
 			return err
 		}
+		idle.Reset(s.timeout)
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := context.Cause(lctx); err != nil {
+		return s.fail(ctx, "list", prefix, err)
+	}
+	return nil
+}
+
+// listErr is the error of a listing: the idle deadline when that ended
+// it, else what the server said.
+func listErr(lctx context.Context, err error) error {
+	if cause := context.Cause(lctx); cause != nil && errors.Is(err, context.Canceled) {
+		return cause
+	}
+	return err
 }
 
 // Delete implements holdfast.BlobStore. In a versioned bucket it adds a
@@ -360,8 +482,10 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil && !isNotFound(err) {
-		return wrap("delete", name, err)
+	cctx, cancel := s.call(ctx)
+	defer cancel()
+	if err := s.client.RemoveObject(cctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil && !isNotFound(err) {
+		return s.fail(ctx, "delete", name, err)
 	}
 	return nil
 }
@@ -377,25 +501,27 @@ func (s *Store) Lock(ctx context.Context, name string, until time.Time) error {
 	if !s.locking {
 		return fmt.Errorf("s3: lock %s: bucket %s has no object lock: %w", name, s.bucket, errors.ErrUnsupported)
 	}
-	info, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	cctx, cancel := s.call(ctx)
+	defer cancel()
+	info, err := s.client.StatObject(cctx, s.bucket, key, minio.StatObjectOptions{})
 	if err != nil {
-		return wrap("lock", name, err)
+		return s.fail(ctx, "lock", name, err)
 	}
-	_, current, err := s.client.GetObjectRetention(ctx, s.bucket, key, info.VersionID)
+	_, current, err := s.client.GetObjectRetention(cctx, s.bucket, key, info.VersionID)
 	if err != nil && errCode(err) != "NoSuchObjectLockConfiguration" {
-		return wrap("lock", name, err)
+		return s.fail(ctx, "lock", name, err)
 	}
 	if current != nil && !current.Before(until) {
 		return nil
 	}
 	until = until.UTC().Truncate(time.Second).Add(time.Second)
-	err = s.client.PutObjectRetention(ctx, s.bucket, key, minio.PutObjectRetentionOptions{
+	err = s.client.PutObjectRetention(cctx, s.bucket, key, minio.PutObjectRetentionOptions{
 		Mode:            &s.mode,
 		RetainUntilDate: &until,
 		VersionID:       info.VersionID,
 	})
 	if err != nil {
-		return wrap("lock", name, err)
+		return s.fail(ctx, "lock", name, err)
 	}
 	return nil
 }
@@ -407,12 +533,14 @@ func (s *Store) Retention(ctx context.Context, name string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	_, until, err := s.client.GetObjectRetention(ctx, s.bucket, key, "")
+	cctx, cancel := s.call(ctx)
+	defer cancel()
+	_, until, err := s.client.GetObjectRetention(cctx, s.bucket, key, "")
 	if errCode(err) == "NoSuchObjectLockConfiguration" {
 		return time.Time{}, nil
 	}
 	if err != nil {
-		return time.Time{}, wrap("retention", name, err)
+		return time.Time{}, s.fail(ctx, "retention", name, err)
 	}
 	if until == nil {
 		return time.Time{}, nil
