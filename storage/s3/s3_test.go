@@ -49,12 +49,19 @@ func testServer(t *testing.T) server {
 // prefix when the test ends.
 func open(t *testing.T, srv server, bucket string) *s3.Store {
 	t.Helper()
+	return openWith(t, srv, bucket, s3.Options{})
+}
+
+// openWith is open with opts (URL and keys are set here).
+func openWith(t *testing.T, srv server, bucket string, opts s3.Options) *s3.Store {
+	t.Helper()
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	url := "s3://" + srv.endpoint + "/" + bucket + "/test-" + hex.EncodeToString(rnd[:]) + "?secure=false"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := s3.New(ctx, s3.Options{URL: url, AccessKey: srv.access, SecretKey: srv.secret})
+	opts.URL, opts.AccessKey, opts.SecretKey = url, srv.access, srv.secret
+	s, err := s3.New(ctx, opts)
 	if err != nil {
 		storagetest.SkipOrFail(t, "s3", "cannot reach "+srv.endpoint+": "+err.Error())
 	}
