@@ -95,29 +95,50 @@ func (s *Checkpoints) Put(ctx context.Context, c Checkpoint) error {
 	return nil
 }
 
+// versionedBlobs is a blob store that keeps every version of an object
+// (storage/s3; on a versioned bucket a delete only adds a delete marker).
+type versionedBlobs interface {
+	ListVersions(ctx context.Context, prefix string, fn func(name, versionID string) error) error
+	GetVersion(ctx context.Context, name, versionID string) (io.ReadCloser, error)
+}
+
+// checkpointObject is one stored checkpoint: a name, and its version in a
+// versionedBlobs ("" otherwise).
+type checkpointObject struct{ name, version string }
+
 // All returns every stored checkpoint, by account. It does not check
-// signatures.
+// signatures. In a store that keeps versions it reads every version, so a
+// checkpoint hidden behind a delete marker still counts: deleting the
+// newest checkpoint does not hide a truncation.
 func (s *Checkpoints) All(ctx context.Context) (map[string][]Checkpoint, error) {
-	var names []string
-	err := s.blobs.List(ctx, checkpointPrefix, func(name string, _ int64) error {
-		names = append(names, name)
-		return nil
-	})
+	var objs []checkpointObject
+	var err error
+	if vb, ok := s.blobs.(versionedBlobs); ok {
+		err = vb.ListVersions(ctx, checkpointPrefix, func(name, version string) error {
+			objs = append(objs, checkpointObject{name, version})
+			return nil
+		})
+	} else {
+		err = s.blobs.List(ctx, checkpointPrefix, func(name string, _ int64) error {
+			objs = append(objs, checkpointObject{name: name})
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audit checkpoints: %w", err)
 	}
 	out := make(map[string][]Checkpoint)
-	for _, name := range names {
+	for _, o := range objs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c, err := s.get(ctx, name)
+		c, err := s.get(ctx, o)
 		if err != nil {
 			return nil, err
 		}
-		acct, _, _ := strings.Cut(strings.TrimPrefix(name, checkpointPrefix), "/")
+		acct, _, _ := strings.Cut(strings.TrimPrefix(o.name, checkpointPrefix), "/")
 		if c.AccountID != acct {
-			return nil, fmt.Errorf("audit checkpoint %s: names account %q", name, c.AccountID)
+			return nil, fmt.Errorf("audit checkpoint %s: names account %q", o.name, c.AccountID)
 		}
 		out[acct] = append(out[acct], c)
 	}
@@ -127,9 +148,16 @@ func (s *Checkpoints) All(ctx context.Context) (map[string][]Checkpoint, error) 
 // maxCheckpointBytes bounds one checkpoint object.
 const maxCheckpointBytes = 64 << 10
 
-func (s *Checkpoints) get(ctx context.Context, name string) (Checkpoint, error) {
+func (s *Checkpoints) get(ctx context.Context, o checkpointObject) (Checkpoint, error) {
 	var c Checkpoint
-	rc, err := s.blobs.Get(ctx, name)
+	name := o.name
+	var rc io.ReadCloser
+	var err error
+	if vb, ok := s.blobs.(versionedBlobs); ok && o.version != "" {
+		rc, err = vb.GetVersion(ctx, name, o.version)
+	} else {
+		rc, err = s.blobs.Get(ctx, name)
+	}
 	if err != nil {
 		return c, fmt.Errorf("audit checkpoint %s: %w", name, err)
 	}

@@ -57,11 +57,22 @@ func TestAuditCheckpoints(t *testing.T) {
 	if until, err := blobs.Retention(ctx, names[0]); err != nil || !until.After(time.Now()) {
 		t.Errorf("checkpoint retention = %v, %v, want a lock in the future", until, err)
 	}
-	// A plain delete on this versioned bucket only adds a delete marker;
-	// the locked version stays (the retention above is what protects it).
 	rep, err := svc.Verify(ctx, acct.ID)
 	if err != nil || !rep.OK || rep.CheckpointSeq != 4 {
 		t.Fatalf("Verify = %+v, %v, want OK against checkpoint seq 4", rep, err)
+	}
+	// Someone with bucket access deletes the checkpoint: on this
+	// versioned bucket that adds a delete marker, which hides it from a
+	// plain listing; the locked version stays, and the reader lists
+	// versions.
+	if err := blobs.Delete(ctx, names[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := countBlobs(t, blobs, "audit/checkpoints/"); n != 0 {
+		t.Fatalf("%d checkpoints listed after the delete, want the delete marker to hide it", n)
+	}
+	if rep, err := svc.Verify(ctx, acct.ID); err != nil || !rep.OK || rep.CheckpointSeq != 4 {
+		t.Fatalf("Verify with the checkpoint behind a delete marker = %+v, %v, want it still found at seq 4", rep, err)
 	}
 	// Someone with database access removes the newest records.
 	db := meta.DB()
@@ -74,4 +85,14 @@ func TestAuditCheckpoints(t *testing.T) {
 	if err != nil || rep.OK || rep.Break == nil || rep.Break.Seq != 3 || !strings.Contains(rep.Break.Reason, "missing tail") {
 		t.Errorf("Verify after truncation = %+v, %v, want the missing tail from seq 3", rep, err)
 	}
+}
+
+// countBlobs counts the blobs List shows under prefix.
+func countBlobs(tb testing.TB, b holdfast.BlobStore, prefix string) int {
+	tb.Helper()
+	n := 0
+	if err := b.List(context.Background(), prefix, func(string, int64) error { n++; return nil }); err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }

@@ -438,22 +438,44 @@ func (s *Store) Stat(ctx context.Context, name string) (int64, error) {
 // List implements holdfast.BlobStore. The store's timeout bounds each
 // wait for the server (the next page), not the time fn takes.
 func (s *Store) List(ctx context.Context, prefix string, fn func(name string, size int64) error) error {
+	opts := minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}
+	return s.list(ctx, "list", prefix, opts, func(obj minio.ObjectInfo, name string) error {
+		return fn(name, obj.Size)
+	})
+}
+
+// ListVersions calls fn for every stored version of every object under
+// prefix, newest first within a name, skipping delete markers: in a
+// versioned bucket a Delete only hides an object behind a marker, and
+// this still finds it. In a bucket without versioning each object has one
+// version, "null". Like List, the timeout bounds each wait for the server.
+func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(name, versionID string) error) error {
+	opts := minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true, WithVersions: true}
+	return s.list(ctx, "list versions", prefix, opts, func(obj minio.ObjectInfo, name string) error {
+		if obj.IsDeleteMarker {
+			return nil
+		}
+		return fn(name, obj.VersionID)
+	})
+}
+
+// list runs a listing, calling fn for each object written through a Store
+// (name without the store's prefix), with the store's timeout on each wait
+// for the server.
+func (s *Store) list(ctx context.Context, op, prefix string, opts minio.ListObjectsOptions, fn func(obj minio.ObjectInfo, name string) error) error {
 	lctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil) // stops minio-go's listing goroutine when fn fails
 	idle := time.AfterFunc(s.timeout, func() { cancel(context.DeadlineExceeded) })
 	defer idle.Stop()
-	for obj := range s.client.ListObjects(lctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
+	for obj := range s.client.ListObjects(lctx, s.bucket, opts) {
 		idle.Stop()
 		if obj.Err != nil {
-			return s.fail(ctx, "list", prefix, listErr(lctx, obj.Err))
+			return s.fail(ctx, op, prefix, listErr(lctx, obj.Err))
 		}
-		name := strings.TrimPrefix(obj.Key, s.prefix)
-		if !holdfast.ValidBlobName(name) {
-			idle.Reset(s.timeout)
-			continue // not written through a Store
-		}
-		if err := fn(name, obj.Size); err != nil {
-			return err
+		if name := strings.TrimPrefix(obj.Key, s.prefix); holdfast.ValidBlobName(name) {
+			if err := fn(obj, name); err != nil {
+				return err
+			}
 		}
 		idle.Reset(s.timeout)
 	}
@@ -461,9 +483,15 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(name string, si
 		return err
 	}
 	if err := context.Cause(lctx); err != nil {
-		return s.fail(ctx, "list", prefix, err)
+		return s.fail(ctx, op, prefix, err)
 	}
 	return nil
+}
+
+// GetVersion is Get of one version of name (from ListVersions), which a
+// delete marker does not hide.
+func (s *Store) GetVersion(ctx context.Context, name, versionID string) (io.ReadCloser, error) {
+	return s.get(ctx, name, minio.GetObjectOptions{VersionID: versionID})
 }
 
 // listErr is the error of a listing: the idle deadline when that ended
