@@ -53,7 +53,16 @@ type Options struct {
 	Signer      ed25519.PrivateKey
 	Checkpoints *Checkpoints // required
 	Logger      *slog.Logger // nil: discard
-	Now         func() time.Time
+	// Clock dates checkpoints, decides retention cut-offs and schedules
+	// Run (default the wall clock).
+	Clock holdfast.Clock
+	// SchedulePoll is how often Run looks at its schedules (default
+	// holdfast.SchedulePoll of the shorter interval).
+	SchedulePoll time.Duration
+	// Now is the clock as a function, used when Clock is nil.
+	//
+	// Deprecated: set Clock, the one injectable clock of the project.
+	Now func() time.Time
 }
 
 // Service writes checkpoints, prunes and verifies audit trails. It is safe
@@ -64,7 +73,8 @@ type Service struct {
 	signer ed25519.PrivateKey
 	cps    *Checkpoints
 	log    *slog.Logger
-	now    func() time.Time
+	clock  holdfast.Clock
+	poll   time.Duration // Options.SchedulePoll
 
 	mu   sync.Mutex
 	last map[string]int64 // account → Seq of the last checkpoint written; guarded by mu
@@ -76,12 +86,12 @@ func New(opts Options) (*Service, error) {
 		return nil, errors.New("audit: store, key, signer and checkpoints are required")
 	}
 	s := &Service{store: opts.Store, key: opts.Key, signer: opts.Signer, cps: opts.Checkpoints,
-		log: opts.Logger, now: opts.Now, last: map[string]int64{}}
+		log: opts.Logger, clock: holdfast.ClockOrSystem(opts.Clock), poll: opts.SchedulePoll, last: map[string]int64{}}
+	if opts.Clock == nil && opts.Now != nil {
+		s.clock = nowFunc(opts.Now)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	return s, nil
 }
@@ -389,14 +399,21 @@ func (s *Service) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Run checkpoints every interval and prunes every pruneEvery until ctx
-// ends, then writes a last checkpoint (reason shutdown). Failures are
-// logged and retried at the next tick.
+// Run checkpoints every interval and prunes every pruneEvery, both on the
+// service's clock (a holdfast.Schedule: a clock stepped back never makes
+// either run early), until ctx ends, then writes a last checkpoint
+// (reason shutdown). Failures are logged and retried when next due.
 func (s *Service) Run(ctx context.Context, every, pruneEvery time.Duration) {
-	tick := time.NewTicker(every)
+	poll := s.poll
+	if poll <= 0 {
+		poll = holdfast.SchedulePoll(min(every, pruneEvery))
+	}
+	checkpoints := holdfast.Schedule{Clock: s.clock, Every: every}
+	retention := holdfast.Schedule{Clock: s.clock, Every: pruneEvery}
+	checkpoints.Due() // the first looks start the intervals
+	retention.Due()
+	tick := time.NewTicker(poll)
 	defer tick.Stop()
-	prune := time.NewTicker(pruneEvery)
-	defer prune.Stop()
 	s.logErr(ctx, "audit checkpoint", s.Checkpoint(ctx, ReasonInterval))
 	for {
 		select {
@@ -406,12 +423,22 @@ func (s *Service) Run(ctx context.Context, every, pruneEvery time.Duration) {
 			cancel()
 			return
 		case <-tick.C:
+		}
+		if checkpoints.Due() {
 			s.logErr(ctx, "audit checkpoint", s.Checkpoint(ctx, ReasonInterval))
-		case <-prune.C:
+		}
+		if retention.Due() {
 			s.logErr(ctx, "audit retention", s.Prune(ctx))
 		}
 	}
 }
+
+func (s *Service) now() time.Time { return s.clock.Now() }
+
+// nowFunc adapts the deprecated Options.Now to a holdfast.Clock.
+type nowFunc func() time.Time
+
+func (f nowFunc) Now() time.Time { return f() }
 
 func (s *Service) logErr(ctx context.Context, msg string, err error) {
 	if err != nil && ctx.Err() == nil {

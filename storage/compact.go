@@ -94,21 +94,20 @@ func (m MetaHolds) HoldsFor(ctx context.Context, accountID, userID string) ([]ho
 	return m.Store.HoldsForUser(ctx, accountID, userID)
 }
 
-// RunCompaction runs Compact every interval until ctx ends, calling report
-// with each run's result. It is what `holdfast serve` starts.
+// RunCompaction runs Compact each time interval has passed on the store's
+// clock (a holdfast.Schedule: a clock stepped back never makes it run
+// early) until ctx ends, calling report with each run's result. It is what
+// `holdfast serve` starts.
 func (s *Store) RunCompaction(ctx context.Context, interval time.Duration, retention RetentionFunc, holds holdfast.HoldChecker, report func(CompactResult, error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		res, err := s.Compact(ctx, retention, holds)
-		if ctx.Err() != nil {
-			return
-		}
-		report(res, err)
+	poll := s.schedulePoll
+	if poll <= 0 {
+		poll = holdfast.SchedulePoll(interval)
 	}
+	sched := holdfast.Schedule{Clock: s.opts.Clock, Every: interval}
+	sched.Run(ctx, poll, func(ctx context.Context) {
+		res, err := s.Compact(ctx, retention, holds)
+		if ctx.Err() == nil {
+			report(res, err)
+		}
+	})
 }

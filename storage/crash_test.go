@@ -41,7 +41,7 @@ const (
 // skewed returns crashOpts with the clock hours ahead.
 func skewed(hours int) storage.Options {
 	o := crashOpts
-	o.Now = func() time.Time { return time.Now().Add(time.Duration(hours) * time.Hour) }
+	o.Clock = clockFunc(func() time.Time { return time.Now().Add(time.Duration(hours) * time.Hour) })
 	return o
 }
 

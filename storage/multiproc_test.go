@@ -21,7 +21,7 @@ func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 func TestPruneLeaseKeepsTwoProcessesApart(t *testing.T) {
 	blobs := newBlobs(t)
 	clock := time.Now()
-	opts := storage.Options{PruneGrace: time.Hour, PinFor: -1, Now: func() time.Time { return clock }}
+	opts := storage.Options{PruneGrace: time.Hour, PinFor: -1, Clock: clockFunc(func() time.Time { return clock })}
 	a := openStore(t, blobs, opts)
 	b := openStore(t, blobs, opts)
 	backup(t, a, acct, "u1", files{"f": genData(1, 300<<10, false)})
@@ -59,7 +59,7 @@ func TestPruneLeavesAnotherProcessesPacksAlone(t *testing.T) {
 	clock := time.Now()
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	opts := storage.Options{PruneGrace: time.Hour, PinFor: -1, Now: now}
+	opts := storage.Options{PruneGrace: time.Hour, PinFor: -1, Clock: clockFunc(now)}
 	a := openStore(t, blobs, opts)
 	seed := files{"seed": genData(5, 1000, true)}
 	backup(t, a, acct, "u1", seed) // the account exists for both

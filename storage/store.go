@@ -59,8 +59,10 @@ type Options struct {
 	// makes Prune lock every pack holding a held user's data for this long
 	// (S3 Object Lock), renewing each run.
 	LockFor time.Duration
-	// Now is the clock (default time.Now).
-	Now func() time.Time
+	// Clock decides every expiry and schedule of the store: pins, prune
+	// grace, leases, retention and the compaction schedule (default the
+	// wall clock).
+	Clock holdfast.Clock
 }
 
 // Store is the deduplicating, encrypted, immutable chunk and snapshot
@@ -102,6 +104,10 @@ type Store struct {
 	// failed is the error of the last pack write when it failed, nil once
 	// one succeeds: a commit naming chunks it lost reports the cause.
 	failed atomic.Pointer[error]
+
+	// schedulePoll, when set (tests), replaces holdfast.SchedulePoll in
+	// RunCompaction.
+	schedulePoll time.Duration
 
 	// crash, when set (tests), is called at named points of every write
 	// sequence; an error aborts the operation there, as a kill would.
@@ -232,9 +238,7 @@ func Open(ctx context.Context, blobs holdfast.BlobStore, opts Options) (*Store, 
 	if opts.RepackBelow <= 0 {
 		opts.RepackBelow = DefaultRepackBelow
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = holdfast.ClockOrSystem(opts.Clock)
 	// No zstd checksum: AES-GCM authenticates every chunk already.
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
 		zstd.WithEncoderCRC(false))
@@ -260,7 +264,7 @@ func Open(ctx context.Context, blobs holdfast.BlobStore, opts Options) (*Store, 
 	return s, nil
 }
 
-func (s *Store) now() time.Time { return s.opts.Now() }
+func (s *Store) now() time.Time { return s.opts.Clock.Now() }
 
 func (s *Store) hook(point string) error {
 	if s.crash != nil {

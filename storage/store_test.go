@@ -595,7 +595,7 @@ func TestForgetAndPruneKeepHeldData(t *testing.T) {
 	blobs := newBlobs(t)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s := openStore(t, blobs, storage.Options{PruneGrace: -1, Now: clock, PackSize: 1 << 20})
+	s := openStore(t, blobs, storage.Options{PruneGrace: -1, Clock: clockFunc(clock), PackSize: 1 << 20})
 	ctx := context.Background()
 	holds := &holdSet{}
 	holds.set("held", true)
@@ -634,7 +634,7 @@ func TestForgetAndPruneKeepHeldData(t *testing.T) {
 	if len(left) != 5 {
 		t.Errorf("%d snapshots left, want 4 held + 1 free", len(left))
 	}
-	s2 := openStore(t, blobs, storage.Options{PruneGrace: -1, Now: clock})
+	s2 := openStore(t, blobs, storage.Options{PruneGrace: -1, Clock: clockFunc(clock)})
 	for _, sn := range left {
 		sameFiles(t, sn.UserID+"/"+sn.ID, restore(t, s2, acct, sn.ID), content[sn.ID])
 	}
@@ -651,7 +651,7 @@ func TestForgetAndPruneKeepHeldData(t *testing.T) {
 func TestRetentionPolicy(t *testing.T) {
 	blobs := newBlobs(t)
 	now := time.Date(2026, 3, 31, 23, 0, 0, 0, time.UTC)
-	s := openStore(t, blobs, storage.Options{Now: func() time.Time { return now }})
+	s := openStore(t, blobs, storage.Options{Clock: clockFunc(func() time.Time { return now })})
 	ctx := context.Background()
 	// Two snapshots a day for 60 days, newest at now.
 	for i := range 120 {
@@ -906,3 +906,9 @@ func TestParseMasterKey(t *testing.T) {
 		t.Errorf("a master key prints as %v", k)
 	}
 }
+
+// clockFunc is a holdfast.Clock over a function, for tests that set the
+// time.
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }

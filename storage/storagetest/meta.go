@@ -60,6 +60,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"AuditEditDetected", testMetaAuditEditDetected},
 		{"AuditTruncationDetected", testMetaAuditTruncationDetected},
 		{"AuditPrune", testMetaAuditPrune},
+		{"AuditRetentionSchedule", testMetaAuditRetentionSchedule},
 		{"AuditCutover", testMetaAuditCutover},
 		{"ConcurrentWriters", testMetaConcurrentWriters},
 	}

@@ -1,9 +1,11 @@
 package storagetest
 
 import (
+	"context"
 	"crypto/ed25519"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,10 +24,15 @@ func metaAuditService(t *testing.T, s holdfast.MetaStore, now *time.Time) *audit
 	blobs, err := blobfs.New(t.TempDir())
 	metaMust(t, err)
 	svc, err := audit.New(audit.Options{Store: s, Key: AuditKey, Signer: auditSigner,
-		Checkpoints: audit.NewCheckpoints(blobs, 0), Now: func() time.Time { return *now }})
+		Checkpoints: audit.NewCheckpoints(blobs, 0), Clock: ptrClock{now}})
 	metaMust(t, err)
 	return svc
 }
+
+// ptrClock is a holdfast.Clock reading the time a test sets at t.
+type ptrClock struct{ t *time.Time }
+
+func (c ptrClock) Now() time.Time { return *c.t }
 
 // metaAppend appends n records to the account, at times from start one
 // hour apart.
@@ -213,6 +220,78 @@ func testMetaAuditPrune(t *testing.T, s holdfast.MetaStore) {
 	}
 	if n := len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))); n != 2 {
 		t.Errorf("after a refused prune: %d records, want 2", n)
+	}
+}
+
+// lockedClock is a holdfast.Clock a test steps while a job reads it.
+type lockedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *lockedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *lockedClock) step(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// testMetaAuditRetentionSchedule: the audit service's retention runs when
+// its interval has passed on the service's clock; stepping the clock back
+// never makes it run early; when it runs, it removes only records past
+// retention, and the trail still verifies.
+func testMetaAuditRetentionSchedule(t *testing.T, s holdfast.MetaStore) {
+	ctx := t.Context()
+	a := metaNewAccount(t, s)
+	a.Settings.AuditRetentionDays = 30
+	metaMust(t, s.UpdateAccount(ctx, &a))
+	acct := a.ID
+	clock := &lockedClock{t: metaT0.Add(60 * 24 * time.Hour)}
+	metaAppend(t, s, acct, 5, clock.Now().Add(-40*24*time.Hour))
+	metaAppend(t, s, acct, 3, clock.Now().Add(-10*24*time.Hour))
+	blobs, err := blobfs.New(t.TempDir())
+	metaMust(t, err)
+	svc, err := audit.New(audit.Options{Store: s, Key: AuditKey, Signer: auditSigner,
+		Checkpoints: audit.NewCheckpoints(blobs, 0), Clock: clock, SchedulePoll: 2 * time.Millisecond})
+	metaMust(t, err)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(rctx, time.Hour, 24*time.Hour) }()
+	defer func() { cancel(); <-done }()
+	records := func() int {
+		return len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{})))
+	}
+	time.Sleep(50 * time.Millisecond) // the first look starts the interval
+	for _, st := range []struct {
+		step time.Duration
+		want int
+	}{
+		{23 * time.Hour, 8},
+		{-30 * time.Hour, 8}, // back, before the last look: not early
+		{23 * time.Hour, 8},  // 23h since the step back
+		{2 * time.Hour, 3},   // a day since the step back: due
+	} {
+		clock.step(st.step)
+		if st.want == 8 {
+			// Not due: give a wrong run every chance to happen.
+			time.Sleep(150 * time.Millisecond)
+		}
+		for deadline := time.Now().Add(10 * time.Second); records() != st.want && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := records(); got != st.want {
+			t.Fatalf("after a step of %s to %s: %d records, want %d", st.step, clock.Now(), got, st.want)
+		}
+	}
+	rep, err := svc.Verify(ctx, acct)
+	metaMust(t, err)
+	if !rep.OK || rep.LastSeq != 8 {
+		t.Fatalf("Verify after scheduled retention = %+v, want OK to seq 8", rep)
 	}
 }
 
