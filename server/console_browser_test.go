@@ -80,6 +80,7 @@ type browserTab struct {
 	t    *testing.T
 	ctx  context.Context
 	base string
+	axe  string // the axe-core script, read at the first check
 }
 
 func newBrowserTab(t *testing.T, base string) *browserTab {
@@ -216,12 +217,14 @@ func TestConsoleInChromium(t *testing.T) {
 	if u := b.location(); u.Path != "/login" || u.Query().Get("return_to") != "/console" {
 		t.Fatalf("without a session /console went to %s, want /login?return_to=/console", u)
 	}
+	b.checkAxe("sign-in page")
 	b.signIn("marcus.chen@" + server.DemoDomain)
 	b.do("the administrators page", chromedp.WaitVisible(chromedp.CSS(`#admins tbody tr`)))
 	if u := b.location(); u.Path != "/console" {
 		t.Fatalf("after sign-in the browser is at %s, want /console", u)
 	}
 	b.waitJS("who is signed in", `document.getElementById('who').textContent.includes('marcus.chen@')`)
+	b.checkAxe("administrators page")
 
 	// The list shows the demo administrators.
 	names := evalJS[[]string](b, adminNames)
@@ -277,6 +280,7 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#create-admin input[name="all_workloads"]`)),
 		chromedp.Click(chromedp.CSS(`#create-admin button[type="submit"]`)))
 	b.waitJS("the email's field error", `!!document.querySelector('#create-admin .field-error[data-error-for="email"]')`)
+	b.checkAxe("new administrator form with a field error")
 	emailError := evalJS[string](b, `(() => {
 		const f = document.querySelector('#create-admin [data-field="email"]');
 		const p = f.closest('.field').querySelector('.field-error');
@@ -356,6 +360,7 @@ func TestConsoleInChromium(t *testing.T) {
 	b.waitJS("signed in as sofia", `document.getElementById('who').textContent.includes('sofia.alvarez@')`)
 	b.do("open legal holds", chromedp.Click(chromedp.CSS(`nav a[href="#legal-holds"]`)))
 	b.waitJS("the refusal", `!!document.querySelector('main [role="alert"] p') && document.querySelector('main h1').textContent === 'Legal holds'`)
+	b.checkAxe("a refused screen")
 	refusal := evalJS[string](b, `document.querySelector('main [role="alert"]').textContent`)
 	if !strings.Contains(refusal, "Refused") || !strings.Contains(refusal, "Help Desk Administrator cannot view legal holds") {
 		t.Errorf("legal holds for help desk shows %q, want the API's refusal reason", refusal)
@@ -389,6 +394,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 
 	// Roles: predefined and custom, rights by category.
 	b.do("open roles", chromedp.Click(chromedp.CSS(`nav a[href="#roles"]`)), chromedp.WaitVisible(chromedp.CSS(`#roles tbody tr`)))
+	b.checkAxe("roles page")
 	if row := evalJS[string](b, rowText("#roles", "Help Desk Administrator")); !strings.Contains(row, "Predefined") || !strings.Contains(row, "rights") {
 		t.Errorf("Help Desk Administrator row = %q", row)
 	}
@@ -403,6 +409,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 		b.setValue(`#create-role select[data-field="import_from"]`, "help_desk_admin"),
 		chromedp.Click(chromedp.CSS(`#create-role button[type="submit"]`)))
 	b.waitJS("the name's field error", `!!document.querySelector('#create-role [data-field="name"]').closest('.field').querySelector('.field-error')`)
+	b.checkAxe("new role form with a field error")
 
 	// Imported from Help Desk Administrator, plus a whole category and a
 	// single right of another category.
@@ -441,6 +448,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 
 	// Legal holds: the demo's hold, a new one with custodians.
 	b.do("open legal holds", chromedp.Click(chromedp.CSS(`nav a[href="#legal-holds"]`)), chromedp.WaitVisible(chromedp.CSS(`#holds tbody tr`)))
+	b.checkAxe("legal holds page")
 	if row := evalJS[string](b, rowText("#holds", "Q3 audit")); !strings.Contains(row, "Legal") {
 		t.Errorf("Q3 audit row = %q, want type Legal", row)
 	}
@@ -468,6 +476,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[aria-label="Custodians of Console hold"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#custodians tbody tr`)))
 	b.waitJS("the first custodian", rowText("#custodians", custodian)+` !== ''`)
+	b.checkAxe("custodians page")
 	b.do("add a custodian",
 		chromedp.SendKeys(chromedp.CSS(`#add-custodians [data-field="emails"]`), other),
 		chromedp.Click(chromedp.CSS(`#add-custodians button[type="submit"]`)))
@@ -502,6 +511,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 	})()`)
 	b.do("verify the chain", chromedp.Click(chromedp.CSS(`#verify-audit`)))
 	b.waitJS("the verdict", `document.getElementById('audit-verdict').textContent.includes('intact')`)
+	b.checkAxe("audit trail page")
 
 	// The session ends under the page (here: its cookie is gone): the next
 	// call sends the browser to sign in, and back to the same page after.
@@ -632,6 +642,7 @@ func TestSetupAndTokensInChromium(t *testing.T) {
 // accessible name (a label, aria-label or aria-labelledby).
 func checkFormLabels(b *browserTab, what string) {
 	b.t.Helper()
+	b.checkAxe(what)
 	unlabelled := evalJS[[]string](b, `Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
 		.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
 		.map((e) => e.name || e.id || e.outerHTML)`)
@@ -640,5 +651,73 @@ func checkFormLabels(b *browserTab, what string) {
 	}
 	if evalJS[string](b, `document.documentElement.lang`) != "en" || evalJS[int](b, `document.querySelectorAll('h1').length`) != 1 {
 		b.t.Errorf("%s: want lang=en and one h1", what)
+	}
+}
+
+// axeEnv names the axe-core script (axe.min.js) the browser tests run on
+// every screen; .ci/run installs a pinned version and sets it.
+const axeEnv = "HOLDFAST_TEST_AXE"
+
+// axeSource reads the axe-core script; without it the test skips (fails in
+// CI, where HOLDFAST_TEST_REQUIRE names axe).
+func axeSource(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv(axeEnv)
+	if path == "" {
+		storagetest.SkipOrFail(t, "axe", axeEnv+" is not set (npm install axe-core; point it at axe.min.js)")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		storagetest.SkipOrFail(t, "axe", err.Error())
+	}
+	return string(b)
+}
+
+// checkAxe runs axe-core on the page as it is now and fails the test on
+// any violation, naming the rule and the elements.
+func (b *browserTab) checkAxe(what string) {
+	b.t.Helper()
+	for _, v := range b.axeViolations(what) {
+		b.t.Errorf("%s: accessibility violation: %s", what, v)
+	}
+}
+
+// axeViolations runs axe-core on the page as it is now and returns its
+// violations, each as "rule (impact): help: elements".
+func (b *browserTab) axeViolations(what string) []string {
+	b.t.Helper()
+	if b.axe == "" {
+		b.axe = axeSource(b.t)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	// DevTools evaluation is not bound by the page's CSP, so the script
+	// runs in the page as it is served.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof axe === 'object' || (() => { `+b.axe+`; return true })()`)); err != nil {
+		b.fail("%s: load axe-core: %v", what, err)
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ['violations']}).then((r) =>
+		r.violations.map((v) => v.id + ' (' + v.impact + '): ' + v.help + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.fail("%s: run axe-core: %v", what, err)
+	}
+	return found
+}
+
+// TestAxeCheckInChromium: the accessibility check the browser tests run
+// finds a violation when a page has one (an image without a text
+// alternative), so its silence on the console's pages means something.
+func TestAxeCheckInChromium(t *testing.T) {
+	base := startConsoleServer(t)
+	b := newBrowserTab(t, base)
+	b.do("open the sign-in page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS(`#password`)))
+	if v := b.axeViolations("sign-in page"); len(v) != 0 {
+		t.Errorf("sign-in page: violations %q", v)
+	}
+	b.do("break the page", chromedp.Evaluate[chromedp.Void](`document.querySelector('main').appendChild(document.createElement('img'))`))
+	v := b.axeViolations("sign-in page with an image without alt")
+	if len(v) == 0 || !strings.HasPrefix(v[0], "image-alt") {
+		t.Errorf("violations %q, want image-alt", v)
 	}
 }
