@@ -131,6 +131,9 @@ func (s *Store) acquireLease(ctx context.Context, account string) (func(), error
 	}, nil
 }
 
+// pruneAccount prunes one account in three steps, as restic splits its
+// prune: find what is live (markLive), decide which packs go (planPrune),
+// then write new packs and an index and delete the old ones (execute).
 func (s *Store) pruneAccount(ctx context.Context, a *account, holds holdfast.HoldChecker, res *PruneResult) error {
 	a.gc.Lock()
 	defer a.gc.Unlock()
@@ -139,13 +142,37 @@ func (s *Store) pruneAccount(ctx context.Context, a *account, holds holdfast.Hol
 	if err != nil {
 		return err
 	}
-	live := map[holdfast.ChunkRef]bool{}
-	heldRefs := map[holdfast.ChunkRef]bool{}
+	live, heldRefs, err := s.markLive(ctx, a, recs, holds)
+	if err != nil {
+		return err
+	}
+	w := s.planPrune(a, live)
+	defer func() {
+		a.mu.Lock()
+		a.prune = nil
+		a.mu.Unlock()
+	}()
+	if len(w.doomed()) > 0 {
+		if err := s.executePrune(ctx, a, recs, w, res); err != nil || w.busy {
+			return err
+		}
+	}
+	if err := s.deleteOrphans(ctx, a, res); err != nil {
+		return err
+	}
+	return s.lockHeld(ctx, a, heldRefs, res)
+}
+
+// markLive returns every chunk the account's snapshots name, and those of
+// them a held user's snapshots name (only when packs are locked).
+func (s *Store) markLive(ctx context.Context, a *account, recs []snapRecord, holds holdfast.HoldChecker) (live, heldRefs map[holdfast.ChunkRef]bool, err error) {
+	live = map[holdfast.ChunkRef]bool{}
+	heldRefs = map[holdfast.ChunkRef]bool{}
 	heldUser := map[string]bool{}
 	for _, rec := range recs {
 		ci, err := s.items(ctx, a, rec)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		held := false
 		if holds != nil && s.opts.LockFor > 0 {
@@ -171,14 +198,39 @@ func (s *Store) pruneAccount(ctx context.Context, a *account, holds holdfast.Hol
 			}
 		}
 	}
+	return live, heldRefs, nil
+}
 
+// pruneWork is what planPrune decided for one account.
+type pruneWork struct {
+	plan   *prunePlan
+	live   map[holdfast.ChunkRef]bool
+	drop   []*packInfo // no live chunk: deleted
+	repack []*packInfo // sparse or small: live chunks copied, then deleted
+	kept   []*packInfo
+	files  []string // index files the new index supersedes
+	busy   bool     // execute gave way to commits elsewhere
+}
+
+// doomed returns the packs the plan deletes.
+func (w *pruneWork) doomed() []*packInfo {
+	return append(append([]*packInfo{}, w.drop...), w.repack...)
+}
+
+// planPrune decides, from live and the pins, which packs are dropped,
+// repacked or kept, and publishes the plan (account.prune) so that
+// MissingChunks and PutChunk stop counting on doomed chunks. The caller
+// clears account.prune when done.
+func (s *Store) planPrune(a *account, live map[holdfast.ChunkRef]bool) *pruneWork {
 	cutoff := s.now().Add(-s.opts.PruneGrace)
 	if s.opts.PruneGrace < 0 {
 		cutoff = s.now().Add(time.Hour) // everything is old enough
 	}
-	var drop, repack, small []*packInfo
+	w := &pruneWork{live: live}
+	var small []*packInfo
 	nowSec := uint32(s.now().Unix())
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	// Pinned chunks are live: a backup was told the store has them (or
 	// uploaded them) and may commit a snapshot naming them. Reading pins
 	// and publishing the plan under one hold of a.mu means every pin is
@@ -189,156 +241,168 @@ func (s *Store) pruneAccount(ctx context.Context, a *account, holds holdfast.Hol
 			live[ref] = true
 		}
 	}
-	files := make([]string, 0, len(a.indexFiles))
+	w.files = make([]string, 0, len(a.indexFiles))
 	for f := range a.indexFiles {
-		files = append(files, f)
+		w.files = append(w.files, f)
 	}
-	kept := make([]*packInfo, 0, len(a.packs))
+	w.kept = make([]*packInfo, 0, len(a.packs))
 	for _, p := range a.packs {
 		if !p.created.Before(cutoff) {
-			kept = append(kept, p)
+			w.kept = append(w.kept, p)
 			continue
 		}
-		var total, liveBytes int64
-		for i, e := range p.entries {
-			total += int64(e.length)
-			if l := a.index[e.ref]; live[e.ref] && l.pack == p && int(l.i) == i {
-				liveBytes += int64(e.length)
-			}
-		}
+		total, liveBytes := a.liveBytesLocked(p, live)
 		switch {
 		case liveBytes == 0:
-			drop = append(drop, p)
+			w.drop = append(w.drop, p)
 		case float64(liveBytes) < s.opts.RepackBelow*float64(total):
-			repack = append(repack, p)
+			w.repack = append(w.repack, p)
 		case p.size < int64(s.opts.PackSize/4):
 			small = append(small, p)
 		default:
-			kept = append(kept, p)
+			w.kept = append(w.kept, p)
 		}
 	}
 	// Small packs (one per commit that flushed a few chunks) are merged
 	// once there are enough of them to be worth a rewrite.
 	if len(small) >= 4 {
-		repack = append(repack, small...)
+		w.repack = append(w.repack, small...)
 	} else {
-		kept = append(kept, small...)
+		w.kept = append(w.kept, small...)
 	}
-	plan := &prunePlan{doomed: map[*packInfo]bool{}, live: live}
-	for _, p := range append(append([]*packInfo{}, drop...), repack...) {
-		plan.doomed[p] = true
+	w.plan = &prunePlan{doomed: map[*packInfo]bool{}, live: live}
+	for _, p := range w.doomed() {
+		w.plan.doomed[p] = true
 	}
-	a.prune = plan
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		a.prune = nil
-		a.mu.Unlock()
-	}()
+	a.prune = w.plan
+	return w
+}
 
-	var newPacks []*packInfo
-	if len(drop)+len(repack) > 0 {
-		if newPacks, err = s.rewrite(ctx, a, repack, live); err != nil {
-			return err
-		}
-		if err := s.hook("prune.packs-written"); err != nil {
-			return err
-		}
-		// Other processes' commits: see coord.go.
-		planned := make(map[string]bool, len(recs))
-		for _, rec := range recs {
-			planned[rec.ID] = true
-		}
-		dropped := func(r holdfast.ChunkRef) bool {
-			if live[r] {
-				return false
-			}
-			a.mu.Lock()
-			l, ok := a.index[r]
-			a.mu.Unlock()
-			return ok && plan.doomed[l.pack]
-		}
-		marker, conflict, err := s.beginDelete(ctx, a, planned, dropped)
-		if errors.Is(err, errLeaseHeld) {
-			res.Busy++ // commits kept coming: the next run tries again
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if conflict {
-			// A snapshot committed elsewhere meanwhile names a chunk this
-			// run would drop: leave everything; the new packs are orphans
-			// the next run removes.
-			res.Busy++
-			return nil
-		}
-		defer s.dropMarker(ctx, marker)
-		keys := a.getKeys()
-		name := indexName(a.id, s.now())
-		idx := s.encodeIndex(indexFile{supersedes: files, packs: append(append([]*packInfo{}, kept...), newPacks...)},
-			keys.data[keys.current], keys.current, name)
-		if err := s.blobs.Put(ctx, name, bytes.NewReader(idx), int64(len(idx))); err != nil {
-			return fmt.Errorf("write index: %w", err)
-		}
-		if err := s.hook("prune.index-written"); err != nil {
-			return err
-		}
-		a.mu.Lock()
-		// Chunks copied to new packs keep their pins.
-		pins := map[holdfast.ChunkRef]uint32{}
-		for _, p := range append(append([]*packInfo{}, drop...), repack...) {
-			delete(a.packs, p.id)
-			for i, e := range p.entries {
-				if l, ok := a.index[e.ref]; ok && l.pack == p && int(l.i) == i {
-					delete(a.index, e.ref)
-					if !live[e.ref] {
-						res.ChunksRemoved++
-					} else if l.pinUntil != 0 {
-						pins[e.ref] = l.pinUntil
-					}
-				}
-			}
-			res.BytesFreed += p.size
-		}
-		for _, p := range newPacks {
-			a.addPackLocked(p, 0)
-			res.BytesFreed -= p.size
-		}
-		for ref, until := range pins {
-			if l, ok := a.index[ref]; ok {
-				a.pinLocked(ref, l, until)
-			}
-		}
-		for _, f := range files {
-			delete(a.indexFiles, f)
-		}
-		a.indexFiles[name] = true
-		a.mu.Unlock()
-		res.PacksWritten += len(newPacks)
-
-		for _, f := range files {
-			if err := s.blobs.Delete(ctx, f); err != nil {
-				return fmt.Errorf("delete index %s: %w", f, err)
-			}
-		}
-		if err := s.hook("prune.index-deleted"); err != nil {
-			return err
-		}
-		for _, p := range append(append([]*packInfo{}, drop...), repack...) {
-			if err := s.blobs.Delete(ctx, packName(a.id, p.id)); err != nil {
-				return fmt.Errorf("delete pack %s: %w", p.id, err)
-			}
-			res.PacksDeleted++
-			if err := s.hook("prune.pack-deleted"); err != nil {
-				return err
-			}
+// liveBytesLocked returns the sealed bytes of pack p and of its chunks
+// that are live and indexed there. The caller holds a.mu.
+func (a *account) liveBytesLocked(p *packInfo, live map[holdfast.ChunkRef]bool) (total, liveBytes int64) {
+	for i, e := range p.entries {
+		total += int64(e.length)
+		if l := a.index[e.ref]; live[e.ref] && l.pack == p && int(l.i) == i {
+			liveBytes += int64(e.length)
 		}
 	}
-	if err := s.deleteOrphans(ctx, a, res); err != nil {
+	return total, liveBytes
+}
+
+// executePrune carries out w: it copies the live chunks of repacked packs
+// into new packs, writes an index superseding every index file, swaps the
+// account's in-memory index, then deletes the old index files and packs,
+// in that order (see Store, Write order). When commits elsewhere keep a
+// chunk it would drop, it changes nothing and sets w.busy.
+func (s *Store) executePrune(ctx context.Context, a *account, recs []snapRecord, w *pruneWork, res *PruneResult) error {
+	newPacks, err := s.rewrite(ctx, a, w.repack, w.live)
+	if err != nil {
 		return err
 	}
-	return s.lockHeld(ctx, a, heldRefs, res)
+	if err := s.hook("prune.packs-written"); err != nil {
+		return err
+	}
+	// Other processes' commits: see coord.go.
+	planned := make(map[string]bool, len(recs))
+	for _, rec := range recs {
+		planned[rec.ID] = true
+	}
+	dropped := func(r holdfast.ChunkRef) bool {
+		if w.live[r] {
+			return false
+		}
+		a.mu.Lock()
+		l, ok := a.index[r]
+		a.mu.Unlock()
+		return ok && w.plan.doomed[l.pack]
+	}
+	marker, conflict, err := s.beginDelete(ctx, a, planned, dropped)
+	if errors.Is(err, errLeaseHeld) || (err == nil && conflict) {
+		// Commits kept coming, or a snapshot committed elsewhere meanwhile
+		// names a chunk this run would drop: leave everything; the new
+		// packs are orphans the next run removes.
+		res.Busy++
+		w.busy = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer s.dropMarker(ctx, marker)
+	keys := a.getKeys()
+	name := indexName(a.id, s.now())
+	idx := s.encodeIndex(indexFile{supersedes: w.files, packs: append(append([]*packInfo{}, w.kept...), newPacks...)},
+		keys.data[keys.current], keys.current, name)
+	if err := s.blobs.Put(ctx, name, bytes.NewReader(idx), int64(len(idx))); err != nil {
+		return fmt.Errorf("write index: %w", err)
+	}
+	if err := s.hook("prune.index-written"); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.swapIndexLocked(w, newPacks, name, res)
+	a.mu.Unlock()
+	res.PacksWritten += len(newPacks)
+	return s.deleteSuperseded(ctx, a, w, res)
+}
+
+// swapIndexLocked makes the account's in-memory index what the index file
+// name says: the doomed packs out, the new ones in, pins kept. The caller
+// holds a.mu.
+func (a *account) swapIndexLocked(w *pruneWork, newPacks []*packInfo, name string, res *PruneResult) {
+	// Chunks copied to new packs keep their pins.
+	pins := map[holdfast.ChunkRef]uint32{}
+	for _, p := range w.doomed() {
+		delete(a.packs, p.id)
+		for i, e := range p.entries {
+			if l, ok := a.index[e.ref]; ok && l.pack == p && int(l.i) == i {
+				delete(a.index, e.ref)
+				if !w.live[e.ref] {
+					res.ChunksRemoved++
+				} else if l.pinUntil != 0 {
+					pins[e.ref] = l.pinUntil
+				}
+			}
+		}
+		res.BytesFreed += p.size
+	}
+	for _, p := range newPacks {
+		a.addPackLocked(p, 0)
+		res.BytesFreed -= p.size
+	}
+	for ref, until := range pins {
+		if l, ok := a.index[ref]; ok {
+			a.pinLocked(ref, l, until)
+		}
+	}
+	for _, f := range w.files {
+		delete(a.indexFiles, f)
+	}
+	a.indexFiles[name] = true
+}
+
+// deleteSuperseded deletes the index files and then the packs the new
+// index superseded.
+func (s *Store) deleteSuperseded(ctx context.Context, a *account, w *pruneWork, res *PruneResult) error {
+	for _, f := range w.files {
+		if err := s.blobs.Delete(ctx, f); err != nil {
+			return fmt.Errorf("delete index %s: %w", f, err)
+		}
+	}
+	if err := s.hook("prune.index-deleted"); err != nil {
+		return err
+	}
+	for _, p := range w.doomed() {
+		if err := s.blobs.Delete(ctx, packName(a.id, p.id)); err != nil {
+			return fmt.Errorf("delete pack %s: %w", p.id, err)
+		}
+		res.PacksDeleted++
+		if err := s.hook("prune.pack-deleted"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rewrite copies the live chunks of packs, still sealed, into new packs and
