@@ -87,7 +87,7 @@ func transient(ctx context.Context, err error) bool {
 func (s *Store) checkAccount(ctx context.Context, id string, readData bool, rep *Report, damaged map[string]bool) error {
 	// A private account value: Check reads what is stored, and must not
 	// disturb the caches of the serving store.
-	a := newAccount(id)
+	c := &checker{s: s, a: newAccount(id), rep: rep, damaged: damaged, bad: map[holdfast.ChunkRef]int{}}
 	keys, ok, err := s.loadKeys(ctx, id)
 	if err != nil || !ok {
 		if ctx.Err() != nil {
@@ -96,7 +96,7 @@ func (s *Store) checkAccount(ctx context.Context, id string, readData bool, rep 
 		rep.Problems = append(rep.Problems, Problem{Kind: "keys", Name: "keys/" + id + "/", Detail: fmt.Sprint(err)})
 		return nil
 	}
-	a.keys.Store(keys)
+	c.a.keys.Store(keys)
 	v, err := s.loadIndex(ctx, id, keys.data)
 	if err != nil {
 		if transient(ctx, err) {
@@ -107,26 +107,47 @@ func (s *Store) checkAccount(ctx context.Context, id string, readData bool, rep 
 		v = s.loadIndexLenient(ctx, id, keys)
 	}
 	for _, p := range v.packs {
-		a.addPackLocked(p, 0)
+		c.a.addPackLocked(p, 0)
 	}
+	if err := c.packs(ctx, readData); err != nil {
+		return err
+	}
+	return c.snapshots(ctx)
+}
 
+// checker is the state of checking one account: its private index, the
+// report, and which chunks cannot be read (by the index of the problem
+// that explains each).
+type checker struct {
+	s       *Store
+	a       *account
+	rep     *Report
+	damaged map[string]bool
+	bad     map[holdfast.ChunkRef]int
+}
+
+// addProblem reports p, explaining why refs cannot be read.
+func (c *checker) addProblem(p Problem, refs []holdfast.ChunkRef) {
+	c.rep.Problems = append(c.rep.Problems, p)
+	for _, r := range refs {
+		c.bad[r] = len(c.rep.Problems) - 1
+	}
+}
+
+// packs checks that every indexed pack is stored with its size (and with
+// readData, that every chunk opens and hashes to its ref), and lists the
+// stored packs no index names.
+func (c *checker) packs(ctx context.Context, readData bool) error {
+	id := c.a.id
 	stored := map[string]int64{}
-	if err := s.blobs.List(ctx, "packs/"+id+"/", func(name string, size int64) error {
+	if err := c.s.blobs.List(ctx, "packs/"+id+"/", func(name string, size int64) error {
 		stored[packID(name)] = size
 		return nil
 	}); err != nil {
 		return fmt.Errorf("storage: check: %w", err)
 	}
-	// Chunks that cannot be read, and which pack problem explains each.
-	bad := map[holdfast.ChunkRef]int{}
-	addProblem := func(p Problem, refs []holdfast.ChunkRef) {
-		rep.Problems = append(rep.Problems, p)
-		for _, r := range refs {
-			bad[r] = len(rep.Problems) - 1
-		}
-	}
-	packIDs := make([]string, 0, len(a.packs))
-	for pid := range a.packs {
+	packIDs := make([]string, 0, len(c.a.packs))
+	for pid := range c.a.packs {
 		packIDs = append(packIDs, pid)
 	}
 	slices.Sort(packIDs)
@@ -134,9 +155,9 @@ func (s *Store) checkAccount(ctx context.Context, id string, readData bool, rep 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p := a.packs[pid]
-		rep.Packs++
-		rep.Chunks += len(p.entries)
+		p := c.a.packs[pid]
+		c.rep.Packs++
+		c.rep.Chunks += len(p.entries)
 		name := packName(id, pid)
 		refs := make([]holdfast.ChunkRef, len(p.entries))
 		for i, e := range p.entries {
@@ -145,54 +166,67 @@ func (s *Store) checkAccount(ctx context.Context, id string, readData bool, rep 
 		size, ok := stored[pid]
 		switch {
 		case !ok:
-			addProblem(Problem{Kind: "pack", Name: name, Detail: "missing"}, refs)
-			continue
+			c.addProblem(Problem{Kind: "pack", Name: name, Detail: "missing"}, refs)
 		case size != p.size:
-			addProblem(Problem{Kind: "pack", Name: name, Detail: fmt.Sprintf("size %d, index says %d", size, p.size)}, refs)
-			continue
-		}
-		if !readData {
-			continue
-		}
-		data, err := s.readBlob(ctx, name, p.size)
-		if transient(ctx, err) {
-			return err
-		}
-		if err != nil {
-			addProblem(Problem{Kind: "pack", Name: name, Detail: err.Error()}, refs)
-			continue
-		}
-		hdr, err := parsePack(data, pid, id, keys.data)
-		if err != nil {
-			// The hash covers the whole pack, so a flipped bit lands
-			// here; the chunks may still open. Name those that do not.
-			rep.Problems = append(rep.Problems, Problem{Kind: "pack", Name: name, Detail: err.Error()})
-		} else if !slices.Equal(hdr, p.entries) {
-			rep.Problems = append(rep.Problems, Problem{Kind: "pack", Name: name, Detail: "header differs from the index"})
-		}
-		for _, e := range p.entries {
-			var plain []byte
-			err := errors.New("past the end of the pack")
-			if int64(e.off)+int64(e.length) <= int64(len(data)) {
-				plain, err = s.openChunk(keys, id, e, data[e.off:e.off+e.length], false)
-			}
-			if err == nil && keys.chunker.Ref(plain) != e.ref {
-				err = errors.New("plaintext does not hash to its ref")
-			}
-			if err != nil {
-				addProblem(Problem{Kind: "chunk", Name: e.ref.String(), Detail: "in pack " + pid + ": " + err.Error()}, []holdfast.ChunkRef{e.ref})
+			c.addProblem(Problem{Kind: "pack", Name: name, Detail: fmt.Sprintf("size %d, index says %d", size, p.size)}, refs)
+		case readData:
+			if err := c.packData(ctx, p, refs); err != nil {
+				return err
 			}
 		}
 	}
 	for pid := range stored {
-		if _, ok := a.packs[pid]; !ok {
-			rep.Orphans = append(rep.Orphans, packName(id, pid))
+		if _, ok := c.a.packs[pid]; !ok {
+			c.rep.Orphans = append(c.rep.Orphans, packName(id, pid))
 		}
 	}
-	slices.Sort(rep.Orphans)
+	slices.Sort(c.rep.Orphans)
+	return nil
+}
 
+// packData reads pack p and checks its header and every chunk. It returns
+// only transient errors; damage is reported.
+func (c *checker) packData(ctx context.Context, p *packInfo, refs []holdfast.ChunkRef) error {
+	id, keys := c.a.id, c.a.getKeys()
+	name := packName(id, p.id)
+	data, err := c.s.readBlob(ctx, name, p.size)
+	if transient(ctx, err) {
+		return err
+	}
+	if err != nil {
+		c.addProblem(Problem{Kind: "pack", Name: name, Detail: err.Error()}, refs)
+		return nil
+	}
+	hdr, err := parsePack(data, p.id, id, keys.data)
+	if err != nil {
+		// The hash covers the whole pack, so a flipped bit lands here;
+		// the chunks may still open. Name those that do not.
+		c.rep.Problems = append(c.rep.Problems, Problem{Kind: "pack", Name: name, Detail: err.Error()})
+	} else if !slices.Equal(hdr, p.entries) {
+		c.rep.Problems = append(c.rep.Problems, Problem{Kind: "pack", Name: name, Detail: "header differs from the index"})
+	}
+	for _, e := range p.entries {
+		var plain []byte
+		err := errors.New("past the end of the pack")
+		if int64(e.off)+int64(e.length) <= int64(len(data)) {
+			plain, err = c.s.openChunk(keys, id, e, data[e.off:e.off+e.length], false)
+		}
+		if err == nil && keys.chunker.Ref(plain) != e.ref {
+			err = errors.New("plaintext does not hash to its ref")
+		}
+		if err != nil {
+			c.addProblem(Problem{Kind: "chunk", Name: e.ref.String(), Detail: "in pack " + p.id + ": " + err.Error()}, []holdfast.ChunkRef{e.ref})
+		}
+	}
+	return nil
+}
+
+// snapshots reads every snapshot and its manifest, and names it in the
+// problem of each chunk it needs that cannot be read.
+func (c *checker) snapshots(ctx context.Context) error {
+	id := c.a.id
 	var names []string
-	if err := s.blobs.List(ctx, "snapshots/"+id+"/", func(name string, _ int64) error {
+	if err := c.s.blobs.List(ctx, "snapshots/"+id+"/", func(name string, _ int64) error {
 		names = append(names, name)
 		return nil
 	}); err != nil {
@@ -202,53 +236,57 @@ func (s *Store) checkAccount(ctx context.Context, id string, readData bool, rep 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rep.Snapshots++
+		c.rep.Snapshots++
 		sid := id + "/" + strings.TrimPrefix(name, "snapshots/"+id+"/")
-		rec, err := s.readRecord(ctx, a, name)
+		rec, err := c.s.readRecord(ctx, c.a, name)
 		if transient(ctx, err) {
 			return err
 		}
 		if err != nil {
-			rep.Problems = append(rep.Problems, Problem{Kind: "snapshot", Name: name, Detail: err.Error(), Snapshots: []string{sid}})
-			damaged[sid] = true
+			c.rep.Problems = append(c.rep.Problems, Problem{Kind: "snapshot", Name: name, Detail: err.Error(), Snapshots: []string{sid}})
+			c.damaged[sid] = true
 			continue
 		}
-		affected := func(refs []holdfast.ChunkRef) bool {
-			hit := false
-			for _, r := range refs {
-				if i, ok := bad[r]; ok {
-					if !slices.Contains(rep.Problems[i].Snapshots, sid) {
-						rep.Problems[i].Snapshots = append(rep.Problems[i].Snapshots, sid)
-					}
-					hit = true
-				} else if _, ok := a.index[r]; !ok {
-					rep.Problems = append(rep.Problems, Problem{Kind: "chunk", Name: r.String(), Detail: "named by a snapshot but in no index", Snapshots: []string{sid}})
-					bad[r] = len(rep.Problems) - 1
-					hit = true
-				}
-			}
-			return hit
-		}
-		if affected(rec.Manifest) {
-			damaged[sid] = true
+		if c.affected(sid, rec.Manifest) {
+			c.damaged[sid] = true
 			continue // the item list itself is lost
 		}
-		ci, err := s.items(ctx, a, rec)
+		ci, err := c.s.items(ctx, c.a, rec)
 		if transient(ctx, err) {
 			return err
 		}
 		if err != nil {
-			rep.Problems = append(rep.Problems, Problem{Kind: "snapshot", Name: name, Detail: "manifest: " + err.Error(), Snapshots: []string{sid}})
-			damaged[sid] = true
+			c.rep.Problems = append(c.rep.Problems, Problem{Kind: "snapshot", Name: name, Detail: "manifest: " + err.Error(), Snapshots: []string{sid}})
+			c.damaged[sid] = true
 			continue
 		}
 		for _, it := range ci.items {
-			if affected(it.Chunks) {
-				damaged[sid] = true
+			if c.affected(sid, it.Chunks) {
+				c.damaged[sid] = true
 			}
 		}
 	}
 	return nil
+}
+
+// affected reports whether snapshot sid needs a chunk of refs that cannot
+// be read, naming sid in each such chunk's problem (and reporting chunks
+// no index names).
+func (c *checker) affected(sid string, refs []holdfast.ChunkRef) bool {
+	hit := false
+	for _, r := range refs {
+		if i, ok := c.bad[r]; ok {
+			if !slices.Contains(c.rep.Problems[i].Snapshots, sid) {
+				c.rep.Problems[i].Snapshots = append(c.rep.Problems[i].Snapshots, sid)
+			}
+			hit = true
+		} else if _, ok := c.a.index[r]; !ok {
+			c.rep.Problems = append(c.rep.Problems, Problem{Kind: "chunk", Name: r.String(), Detail: "named by a snapshot but in no index", Snapshots: []string{sid}})
+			c.bad[r] = len(c.rep.Problems) - 1
+			hit = true
+		}
+	}
+	return hit
 }
 
 // loadIndexLenient loads the index files that can be read, for Check to
