@@ -129,11 +129,50 @@ func sourceNoun(src storage.Source) string {
 
 func runOnce(ctx context.Context, opts Options, t Target, entries []entry, cache *fileCache) (Result, error) {
 	var res Result
-	chunker := storage.NewChunker(storage.ChunkerKey(t.ChunkerKey))
 	prog := newProgress(opts.Progress, entries)
 	defer prog.stop()
+	reuse, err := reusable(ctx, opts.Client, t.DeviceID, entries, cache)
+	if err != nil {
+		return res, err
+	}
+	up := newUploader(ctx, opts.Client, t.DeviceID, opts.Workers, prog)
+	bt := &batcher{chunker: storage.NewChunker(storage.ChunkerKey(t.ChunkerKey)), up: up, prog: prog, seen: map[holdfast.ChunkRef]bool{}}
+	for i := range reuse {
+		for _, r := range cache.Files[entries[i].item.Path].Chunks {
+			bt.seen[r] = true
+		}
+	}
+	items, err := splitAll(entries, reuse, cache, bt, up, prog)
+	if err == nil && len(bt.batch) > 0 {
+		err = up.send(bt.batch)
+	}
+	if cerr := up.close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	res.ReadBytes = bt.readBytes
+	if err != nil {
+		return res, err
+	}
+	for _, it := range items {
+		res.Bytes += it.Size
+	}
+	sn, err := opts.Client.Commit(ctx, t, time.Time{}, items)
+	if err != nil {
+		return res, err
+	}
+	prog.stop()
+	res.Snapshot, res.Items, res.Chunks = sn, len(items), len(bt.seen)
+	res.Uploaded, res.UploadedBytes = up.count, up.bytes
+	return res, nil
+}
 
-	// Unchanged files keep their chunks if the server still has them all.
+// reusable returns the entries (by index) whose cached chunks can stand
+// for them: unchanged files whose chunks the server still has, all of
+// them.
+func reusable(ctx context.Context, c *Client, deviceID string, entries []entry, cache *fileCache) (map[int]bool, error) {
 	reuse := map[int]bool{}
 	var cachedRefs []holdfast.ChunkRef
 	for i, e := range entries {
@@ -142,64 +181,73 @@ func runOnce(ctx context.Context, opts Options, t Target, entries []entry, cache
 			cachedRefs = append(cachedRefs, c.Chunks...)
 		}
 	}
-	if len(cachedRefs) > 0 {
-		missing, err := opts.Client.Missing(ctx, t.DeviceID, cachedRefs)
-		if err != nil {
-			return res, err
-		}
-		gone := map[holdfast.ChunkRef]bool{}
-		for _, r := range missing {
-			gone[r] = true
-		}
-		for i := range reuse {
-			for _, r := range cache.Files[entries[i].item.Path].Chunks {
-				if gone[r] {
-					delete(reuse, i)
-					break
-				}
-			}
-		}
+	if len(cachedRefs) == 0 {
+		return reuse, nil
 	}
-
-	up := newUploader(ctx, opts.Client, t.DeviceID, opts.Workers, prog)
-	var (
-		mu        sync.Mutex // guards seen, batch, batchSize, res.ReadBytes
-		seen      = map[holdfast.ChunkRef]bool{}
-		batch     []pendingChunk
-		batchSize int
-	)
+	missing, err := c.Missing(ctx, deviceID, cachedRefs)
+	if err != nil {
+		return nil, err
+	}
+	gone := map[holdfast.ChunkRef]bool{}
+	for _, r := range missing {
+		gone[r] = true
+	}
 	for i := range reuse {
 		for _, r := range cache.Files[entries[i].item.Path].Chunks {
-			seen[r] = true
+			if gone[r] {
+				delete(reuse, i)
+				break
+			}
 		}
 	}
-	// split cuts and hashes one item; several items are split at once, one
-	// per core, and their new chunks gathered into shared batches.
-	split := func(it *storage.Item, r io.Reader) error {
-		return chunker.Split(r, func(ref holdfast.ChunkRef, data []byte) error {
-			it.Chunks = append(it.Chunks, ref)
-			it.Size += int64(len(data))
-			prog.read(int64(len(data)))
-			mu.Lock()
-			res.ReadBytes += int64(len(data))
-			if seen[ref] {
-				mu.Unlock()
-				return nil
-			}
-			seen[ref] = true
-			batch = append(batch, pendingChunk{ref: ref, data: bytes.Clone(data)})
-			batchSize += len(data)
-			var full []pendingChunk
-			if batchSize >= batchBytes {
-				full, batch, batchSize = batch, nil, 0
-			}
-			mu.Unlock()
-			if full != nil {
-				return up.send(full)
-			}
+	return reuse, nil
+}
+
+// batcher cuts items into chunks and gathers the chunks not seen before
+// into batches for the uploader. split is safe for concurrent use.
+type batcher struct {
+	chunker *storage.Chunker
+	up      *uploader
+	prog    *progress
+
+	mu        sync.Mutex // guards the fields below
+	seen      map[holdfast.ChunkRef]bool
+	batch     []pendingChunk
+	batchSize int
+	readBytes int64
+}
+
+// split cuts and hashes one item, sending each full batch of new chunks.
+func (bt *batcher) split(it *storage.Item, r io.Reader) error {
+	return bt.chunker.Split(r, func(ref holdfast.ChunkRef, data []byte) error {
+		it.Chunks = append(it.Chunks, ref)
+		it.Size += int64(len(data))
+		bt.prog.read(int64(len(data)))
+		bt.mu.Lock()
+		bt.readBytes += int64(len(data))
+		if bt.seen[ref] {
+			bt.mu.Unlock()
 			return nil
-		})
-	}
+		}
+		bt.seen[ref] = true
+		bt.batch = append(bt.batch, pendingChunk{ref: ref, data: bytes.Clone(data)})
+		bt.batchSize += len(data)
+		var full []pendingChunk
+		if bt.batchSize >= batchBytes {
+			full, bt.batch, bt.batchSize = bt.batch, nil, 0
+		}
+		bt.mu.Unlock()
+		if full != nil {
+			return bt.up.send(full)
+		}
+		return nil
+	})
+}
+
+// splitAll splits every entry, several at once (one per core, at most 4),
+// and returns their items; reused entries keep their cached chunks. The
+// first error stops the uploader and is returned.
+func splitAll(entries []entry, reuse map[int]bool, cache *fileCache, bt *batcher, up *uploader, prog *progress) ([]storage.Item, error) {
 	items := make([]storage.Item, len(entries))
 	work := make(chan int)
 	errc := make(chan error, 1)
@@ -217,9 +265,9 @@ func runOnce(ctx context.Context, opts Options, t Target, entries []entry, cache
 					it.Chunks, it.Size = c.Chunks, c.Size
 					prog.read(c.Size)
 				case e.file != "":
-					err = splitFile(e, &it, split)
+					err = splitFile(e, &it, bt.split)
 				default:
-					err = split(&it, bytes.NewReader(e.data))
+					err = bt.split(&it, bytes.NewReader(e.data))
 				}
 				if err != nil {
 					select {
@@ -245,34 +293,12 @@ feed:
 	}
 	close(work)
 	wg.Wait()
-	var err error
 	select {
-	case err = <-errc:
+	case err := <-errc:
+		return items, err
 	default:
+		return items, nil
 	}
-	if err == nil && len(batch) > 0 {
-		err = up.send(batch)
-	}
-	if cerr := up.close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		return res, err
-	}
-	for _, it := range items {
-		res.Bytes += it.Size
-	}
-	sn, err := opts.Client.Commit(ctx, t, time.Time{}, items)
-	if err != nil {
-		return res, err
-	}
-	prog.stop()
-	res.Snapshot, res.Items, res.Chunks = sn, len(items), len(seen)
-	res.Uploaded, res.UploadedBytes = up.count, up.bytes
-	return res, nil
 }
 
 // splitFile chunks a file, refusing one that changed size while read.
