@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -16,116 +17,158 @@ import (
 // each case reads the revisions first (so a store that caches them has them
 // cached), writes, and reads again.
 func testMetaRevisionFresh(t *testing.T, s holdfast.MetaStore) {
-	ctx := t.Context()
 	f := metaNewFixture(t, s)
-	acct := f.account.ID
-	rev := func() int64 { t.Helper(); return metaRevision(t, s, acct) }
-	policy := func() int64 { t.Helper(); return metaGet[int64](t)(s.PolicyRevision(ctx)) }
-	// warm reads the revisions twice, which must agree with no write in
-	// between, and returns them.
-	warm := func() (int64, int64) {
-		t.Helper()
-		r, p := rev(), policy()
-		metaAssertEqual(t, "Revision read twice", rev(), r)
-		metaAssertEqual(t, "PolicyRevision read twice", policy(), p)
-		return r, p
+	for _, tt := range []struct {
+		name string
+		fn   func(*testing.T, holdfast.MetaStore, metaFixture)
+	}{
+		{"single writes", testMetaRevisionFreshSingle},
+		{"committed Tx", testMetaRevisionFreshCommit},
+		{"rolled back Tx", testMetaRevisionFreshRollback},
+		{"inner rollback, outer commit", testMetaRevisionFreshInner},
+		{"failed write", testMetaRevisionFreshFailed},
+	} {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, s, f) })
 	}
+}
 
-	t.Run("single writes", func(t *testing.T) {
-		writes := []struct {
-			name         string
-			fn           func() error
-			dRev, dRules int64
-		}{
-			{"UpdateAdmin", func() error { a := f.admin; a.Name = "Renamed"; return s.UpdateAdmin(ctx, &a) }, 1, 0},
-			{"UpdateAccount", func() error { a := f.account; a.Name = metaUniq("Renamed"); return s.UpdateAccount(ctx, &a) }, 1, 0},
-			{"AddPolicyRules", func() error {
-				return s.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"fresh"}}})
-			}, 0, 1},
-			{"RemovePolicyRules", func() error {
-				return s.RemovePolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"fresh"}}})
-			}, 0, 1},
-			{"RecordLogin", func() error { return s.RecordLogin(ctx, acct, f.admin.ID, metaAt(0)) }, 0, 0},
+// metaRevProbe reads an account's revision and the policy revision.
+type metaRevProbe struct {
+	s    holdfast.MetaStore
+	acct string
+}
+
+func (p metaRevProbe) rev(t *testing.T) int64 { t.Helper(); return metaRevision(t, p.s, p.acct) }
+
+func (p metaRevProbe) policy(t *testing.T) int64 {
+	t.Helper()
+	return metaGet[int64](t)(p.s.PolicyRevision(t.Context()))
+}
+
+// warm reads the revisions twice, which must agree with no write in
+// between, and returns them.
+func (p metaRevProbe) warm(t *testing.T) (int64, int64) {
+	t.Helper()
+	r, pol := p.rev(t), p.policy(t)
+	metaAssertEqual(t, "Revision read twice", p.rev(t), r)
+	metaAssertEqual(t, "PolicyRevision read twice", p.policy(t), pol)
+	return r, pol
+}
+
+// testMetaRevisionFreshSingle is the subtest "single writes" of testMetaRevisionFresh.
+func testMetaRevisionFreshSingle(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	probe := metaRevProbe{s: s, acct: f.account.ID}
+	ctx := t.Context()
+	acct := f.account.ID
+	writes := []struct {
+		name         string
+		fn           func() error
+		dRev, dRules int64
+	}{
+		{"UpdateAdmin", func() error { a := f.admin; a.Name = "Renamed"; return s.UpdateAdmin(ctx, &a) }, 1, 0},
+		{"UpdateAccount", func() error { a := f.account; a.Name = metaUniq("Renamed"); return s.UpdateAccount(ctx, &a) }, 1, 0},
+		{"AddPolicyRules", func() error {
+			return s.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"fresh"}}})
+		}, 0, 1},
+		{"RemovePolicyRules", func() error {
+			return s.RemovePolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"fresh"}}})
+		}, 0, 1},
+		{"RecordLogin", func() error { return s.RecordLogin(ctx, acct, f.admin.ID, metaAt(0)) }, 0, 0},
+	}
+	for _, w := range writes {
+		r, p := probe.warm(t)
+		metaMust(t, w.fn())
+		metaAssertEqual(t, "Revision after "+w.name, probe.rev(t), r+w.dRev)
+		metaAssertEqual(t, "PolicyRevision after "+w.name, probe.policy(t), p+w.dRules)
+	}
+}
+
+// testMetaRevisionFreshCommit is the subtest "committed Tx" of testMetaRevisionFresh.
+func testMetaRevisionFreshCommit(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	probe := metaRevProbe{s: s, acct: f.account.ID}
+	ctx := t.Context()
+	acct := f.account.ID
+	r, p := probe.warm(t)
+	err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
+		pr := holdfast.Profile{AccountID: acct, Name: metaUniq("Tx")}
+		if err := tx.CreateProfile(ctx, &pr); err != nil {
+			return err
 		}
-		for _, w := range writes {
-			r, p := warm()
-			metaMust(t, w.fn())
-			metaAssertEqual(t, "Revision after "+w.name, rev(), r+w.dRev)
-			metaAssertEqual(t, "PolicyRevision after "+w.name, policy(), p+w.dRules)
+		return tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"tx"}}})
+	})
+	metaMust(t, err)
+	metaAssertEqual(t, "Revision after a committed Tx", probe.rev(t), r+1)
+	metaAssertEqual(t, "PolicyRevision after a committed Tx", probe.policy(t), p+1)
+}
+
+// testMetaRevisionFreshRollback is the subtest "rolled back Tx" of testMetaRevisionFresh.
+func testMetaRevisionFreshRollback(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	probe := metaRevProbe{s: s, acct: f.account.ID}
+	ctx := t.Context()
+	acct := f.account.ID
+	r, p := probe.warm(t)
+	err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
+		pr := holdfast.Profile{AccountID: acct, Name: metaUniq("Rolled back")}
+		if err := tx.CreateProfile(ctx, &pr); err != nil {
+			return err
 		}
+		if err := tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"rolled back"}}}); err != nil {
+			return err
+		}
+		// The transaction sees its own revisions, which the rollback
+		// will hand to the next commit: they must not escape it.
+		if got, err := tx.Revision(ctx, acct); err != nil || got != r+1 {
+			return fmt.Errorf("tx.Revision = %d, %v; want %d", got, err, r+1)
+		}
+		if got, err := tx.PolicyRevision(ctx); err != nil || got != p+1 {
+			return fmt.Errorf("tx.PolicyRevision = %d, %v; want %d", got, err, p+1)
+		}
+		return errMetaRollback
 	})
+	metaAssertErr(t, "Tx", err, errMetaRollback)
+	metaAssertEqual(t, "Revision after a rolled back Tx", probe.rev(t), r)
+	metaAssertEqual(t, "PolicyRevision after a rolled back Tx", probe.policy(t), p)
+	// The next commit takes the numbers the rollback gave back.
+	pr := holdfast.Profile{AccountID: acct, Name: metaUniq("After rollback")}
+	metaMust(t, s.CreateProfile(ctx, &pr))
+	metaMust(t, s.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"after rollback"}}}))
+	metaAssertEqual(t, "Revision after the next write", probe.rev(t), r+1)
+	metaAssertEqual(t, "PolicyRevision after the next write", probe.policy(t), p+1)
+}
 
-	t.Run("committed Tx", func(t *testing.T) {
-		r, p := warm()
-		err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
-			pr := holdfast.Profile{AccountID: acct, Name: metaUniq("Tx")}
-			if err := tx.CreateProfile(ctx, &pr); err != nil {
+// testMetaRevisionFreshInner is the subtest "inner rollback, outer commit" of testMetaRevisionFresh.
+func testMetaRevisionFreshInner(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	probe := metaRevProbe{s: s, acct: f.account.ID}
+	ctx := t.Context()
+	acct := f.account.ID
+	r, p := probe.warm(t)
+	err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
+		err := tx.Tx(ctx, func(tx2 holdfast.MetaStore) error {
+			if err := tx2.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"inner"}}}); err != nil {
 				return err
-			}
-			return tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"tx"}}})
-		})
-		metaMust(t, err)
-		metaAssertEqual(t, "Revision after a committed Tx", rev(), r+1)
-		metaAssertEqual(t, "PolicyRevision after a committed Tx", policy(), p+1)
-	})
-
-	t.Run("rolled back Tx", func(t *testing.T) {
-		r, p := warm()
-		err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
-			pr := holdfast.Profile{AccountID: acct, Name: metaUniq("Rolled back")}
-			if err := tx.CreateProfile(ctx, &pr); err != nil {
-				return err
-			}
-			if err := tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"rolled back"}}}); err != nil {
-				return err
-			}
-			// The transaction sees its own revisions, which the rollback
-			// will hand to the next commit: they must not escape it.
-			if got, err := tx.Revision(ctx, acct); err != nil || got != r+1 {
-				return fmt.Errorf("tx.Revision = %d, %v; want %d", got, err, r+1)
-			}
-			if got, err := tx.PolicyRevision(ctx); err != nil || got != p+1 {
-				return fmt.Errorf("tx.PolicyRevision = %d, %v; want %d", got, err, p+1)
 			}
 			return errMetaRollback
 		})
-		metaAssertErr(t, "Tx", err, errMetaRollback)
-		metaAssertEqual(t, "Revision after a rolled back Tx", rev(), r)
-		metaAssertEqual(t, "PolicyRevision after a rolled back Tx", policy(), p)
-		// The next commit takes the numbers the rollback gave back.
-		pr := holdfast.Profile{AccountID: acct, Name: metaUniq("After rollback")}
-		metaMust(t, s.CreateProfile(ctx, &pr))
-		metaMust(t, s.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"after rollback"}}}))
-		metaAssertEqual(t, "Revision after the next write", rev(), r+1)
-		metaAssertEqual(t, "PolicyRevision after the next write", policy(), p+1)
+		if err == nil {
+			return fmt.Errorf("inner Tx returned nil, want errMetaRollback")
+		}
+		pr := holdfast.Profile{AccountID: acct, Name: metaUniq("Outer")}
+		return tx.CreateProfile(ctx, &pr)
 	})
+	metaMust(t, err)
+	metaAssertEqual(t, "Revision after the outer commit", probe.rev(t), r+1)
+	metaAssertEqual(t, "PolicyRevision after an undone inner write", probe.policy(t), p)
+}
 
-	t.Run("inner rollback, outer commit", func(t *testing.T) {
-		r, p := warm()
-		err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
-			err := tx.Tx(ctx, func(tx2 holdfast.MetaStore) error {
-				if err := tx2.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"inner"}}}); err != nil {
-					return err
-				}
-				return errMetaRollback
-			})
-			if err == nil {
-				return fmt.Errorf("inner Tx returned nil, want errMetaRollback")
-			}
-			pr := holdfast.Profile{AccountID: acct, Name: metaUniq("Outer")}
-			return tx.CreateProfile(ctx, &pr)
-		})
-		metaMust(t, err)
-		metaAssertEqual(t, "Revision after the outer commit", rev(), r+1)
-		metaAssertEqual(t, "PolicyRevision after an undone inner write", policy(), p)
-	})
-
-	t.Run("failed write", func(t *testing.T) {
-		r, _ := warm()
-		dup := holdfast.Administrator{AccountID: acct, Name: "Dup", Email: f.admin.Email}
-		metaAssertErr(t, "CreateAdmin with a taken email", s.CreateAdmin(ctx, &dup), holdfast.ErrConflict)
-		metaAssertEqual(t, "Revision after a failed write", rev(), r)
-	})
+// testMetaRevisionFreshFailed is the subtest "failed write" of testMetaRevisionFresh.
+func testMetaRevisionFreshFailed(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	probe := metaRevProbe{s: s, acct: f.account.ID}
+	ctx := t.Context()
+	acct := f.account.ID
+	r, _ := probe.warm(t)
+	dup := holdfast.Administrator{AccountID: acct, Name: "Dup", Email: f.admin.Email}
+	metaAssertErr(t, "CreateAdmin with a taken email", s.CreateAdmin(ctx, &dup), holdfast.ErrConflict)
+	metaAssertEqual(t, "Revision after a failed write", probe.rev(t), r)
 }
 
 // testMetaRevisionMonotonic runs readers beside writers (run it with -race)
@@ -134,37 +177,9 @@ func testMetaRevisionFresh(t *testing.T, s holdfast.MetaStore) {
 // the final revisions count every committed write and no rolled back one.
 func testMetaRevisionMonotonic(t *testing.T, s holdfast.MetaStore) {
 	ctx := t.Context()
-	accts := []string{metaNewAccount(t, s).ID, metaNewAccount(t, s).ID}
-	start := []int64{metaRevision(t, s, accts[0]), metaRevision(t, s, accts[1])}
+	w := &metaRevWatch{s: s, accts: []string{metaNewAccount(t, s).ID, metaNewAccount(t, s).ID}}
+	start := []int64{metaRevision(t, s, w.accts[0]), metaRevision(t, s, w.accts[1])}
 	startPolicy := metaGet[int64](t)(s.PolicyRevision(ctx))
-
-	// seen[i] is the highest revision any read of key i returned: accounts
-	// 0 and 1, then the policy.
-	var seen [3]atomic.Int64
-	read := func(i int) (int64, error) {
-		if i == 2 {
-			return s.PolicyRevision(ctx)
-		}
-		return s.Revision(ctx, accts[i])
-	}
-	// check reads key i and fails if the value is below what a read
-	// finished before this one started returned.
-	check := func(i int) (int64, error) {
-		floor := seen[i].Load()
-		v, err := read(i)
-		if err != nil {
-			return 0, err
-		}
-		if v < floor {
-			return v, fmt.Errorf("revision %d went backwards: read %d after %d", i, v, floor)
-		}
-		for {
-			cur := seen[i].Load()
-			if v <= cur || seen[i].CompareAndSwap(cur, v) {
-				return v, nil
-			}
-		}
-	}
 
 	const writers, each = 2, 15
 	done := make(chan struct{})
@@ -184,7 +199,7 @@ func testMetaRevisionMonotonic(t *testing.T, s holdfast.MetaStore) {
 					return
 				default:
 				}
-				if _, err := check(i % 3); err != nil {
+				if _, err := w.check(ctx, i%3); err != nil {
 					report(err)
 					return
 				}
@@ -193,52 +208,10 @@ func testMetaRevisionMonotonic(t *testing.T, s holdfast.MetaStore) {
 		})
 	}
 	var ws sync.WaitGroup
-	for w := range writers {
+	for n := range writers {
 		ws.Go(func() {
-			acct := accts[w]
-			for i := range each {
-				before, err := check(w)
-				if err != nil {
-					report(err)
-					return
-				}
-				p := holdfast.Profile{AccountID: acct, Name: fmt.Sprintf("w%d-%d", w, i)}
-				if err := s.CreateProfile(ctx, &p); err != nil {
-					report(err)
-					return
-				}
-				if after, err := check(w); err != nil || after <= before {
-					report(fmt.Errorf("writer %d: revision %d after its write, want > %d (%v)", w, after, before, err))
-					return
-				}
-				policyBefore, err := check(2)
-				if err != nil {
-					report(err)
-					return
-				}
-				if err := s.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{p.ID}}}); err != nil {
-					report(err)
-					return
-				}
-				if after, err := check(2); err != nil || after <= policyBefore {
-					report(fmt.Errorf("writer %d: policy revision %d after its write, want > %d (%v)", w, after, policyBefore, err))
-					return
-				}
-				// A rolled back write in between hands its numbers back.
-				err = s.Tx(ctx, func(tx holdfast.MetaStore) error {
-					p := holdfast.Profile{AccountID: acct, Name: fmt.Sprintf("w%d-%d rolled back", w, i)}
-					if err := tx.CreateProfile(ctx, &p); err != nil {
-						return err
-					}
-					if err := tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"x"}}}); err != nil {
-						return err
-					}
-					return errMetaRollback
-				})
-				if !errors.Is(err, errMetaRollback) {
-					report(fmt.Errorf("rolled back Tx: %v", err))
-					return
-				}
+			if err := w.write(ctx, n, each); err != nil {
+				report(err)
 			}
 		})
 	}
@@ -249,8 +222,89 @@ func testMetaRevisionMonotonic(t *testing.T, s holdfast.MetaStore) {
 	for err := range errs {
 		t.Error(err)
 	}
-	for i, acct := range accts {
+	for i, acct := range w.accts {
 		metaAssertEqual(t, "final revision of "+acct, metaRevision(t, s, acct), start[i]+each)
 	}
 	metaAssertEqual(t, "final policy revision", metaGet[int64](t)(s.PolicyRevision(ctx)), startPolicy+writers*each)
+}
+
+// metaRevWatch reads the revisions of two accounts and the policy while
+// writers change them, and notices any read that goes backwards.
+type metaRevWatch struct {
+	s     holdfast.MetaStore
+	accts []string
+	// seen[i] is the highest revision any read of key i returned:
+	// accounts 0 and 1, then the policy.
+	seen [3]atomic.Int64
+}
+
+func (w *metaRevWatch) read(ctx context.Context, i int) (int64, error) {
+	if i == 2 {
+		return w.s.PolicyRevision(ctx)
+	}
+	return w.s.Revision(ctx, w.accts[i])
+}
+
+// check reads key i and fails if the value is below what a read finished
+// before this one started returned.
+func (w *metaRevWatch) check(ctx context.Context, i int) (int64, error) {
+	floor := w.seen[i].Load()
+	v, err := w.read(ctx, i)
+	if err != nil {
+		return 0, err
+	}
+	if v < floor {
+		return v, fmt.Errorf("revision %d went backwards: read %d after %d", i, v, floor)
+	}
+	for {
+		cur := w.seen[i].Load()
+		if v <= cur || w.seen[i].CompareAndSwap(cur, v) {
+			return v, nil
+		}
+	}
+}
+
+// write is writer n: each round it creates a profile in account n and adds
+// a policy rule, checking each raises its revision, then rolls back a
+// transaction doing both.
+func (w *metaRevWatch) write(ctx context.Context, n, rounds int) error {
+	acct := w.accts[n]
+	for i := range rounds {
+		before, err := w.check(ctx, n)
+		if err != nil {
+			return err
+		}
+		p := holdfast.Profile{AccountID: acct, Name: fmt.Sprintf("w%d-%d", n, i)}
+		if err := w.s.CreateProfile(ctx, &p); err != nil {
+			return err
+		}
+		if after, err := w.check(ctx, n); err != nil || after <= before {
+			return fmt.Errorf("writer %d: revision %d after its write, want > %d (%v)", n, after, before, err)
+		}
+		policyBefore, err := w.check(ctx, 2)
+		if err != nil {
+			return err
+		}
+		if err := w.s.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{p.ID}}}); err != nil {
+			return err
+		}
+		if after, err := w.check(ctx, 2); err != nil || after <= policyBefore {
+			return fmt.Errorf("writer %d: policy revision %d after its write, want > %d (%v)", n, after, policyBefore, err)
+		}
+		// A rolled back write in between hands its numbers back.
+		err = w.s.Tx(ctx, func(tx holdfast.MetaStore) error {
+			p := holdfast.Profile{AccountID: acct, Name: fmt.Sprintf("w%d-%d rolled back", n, i)}
+			if err := tx.CreateProfile(ctx, &p); err != nil {
+				return err
+			}
+			if err := tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"x"}}}); err != nil {
+				return err
+			}
+			return errMetaRollback
+		})
+		if !errors.Is(err, errMetaRollback) {
+			return fmt.Errorf("rolled back Tx: %v", err)
+		}
+	}
+	return nil
 }

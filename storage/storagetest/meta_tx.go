@@ -275,217 +275,246 @@ func testMetaPolicyRules(t *testing.T, s holdfast.MetaStore) {
 var errMetaRollback = errors.New("roll back")
 
 func testMetaTx(t *testing.T, s holdfast.MetaStore) {
-	ctx := t.Context()
 	f := metaNewFixture(t, s)
+	for _, tt := range []struct {
+		name string
+		fn   func(*testing.T, holdfast.MetaStore, metaFixture)
+	}{
+		{"commit keeps every write", testMetaTxCommit},
+		{"error rolls back every write", testMetaTxRollback},
+		{"panic rolls back", testMetaTxPanic},
+		{"nested Tx joins the outer one", testMetaTxNested},
+		{"failed write inside Tx leaves it usable", testMetaTxFailedWrite},
+		{"concurrent transactions", testMetaTxConcurrent},
+	} {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, s, f) })
+	}
+}
+
+// testMetaTxCommit is the subtest "commit keeps every write" of testMetaTx.
+func testMetaTxCommit(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	ctx := t.Context()
 	acct := f.account.ID
-
-	t.Run("commit keeps every write", func(t *testing.T) {
-		rev, prev := metaRevision(t, s, acct), metaGet[int64](t)(s.PolicyRevision(ctx))
-		var p holdfast.Profile
-		var u holdfast.User
-		err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
-			p = holdfast.Profile{AccountID: acct, Name: "In Tx"}
-			if err := tx.CreateProfile(ctx, &p); err != nil {
-				return err
-			}
-			// Reads inside the transaction see its writes.
-			if _, err := tx.GetProfile(ctx, acct, p.ID); err != nil {
-				return err
-			}
-			u = holdfast.User{AccountID: acct, Email: "tx@example.com", ProfileID: p.ID}
-			if err := tx.CreateUser(ctx, &u); err != nil {
-				return err
-			}
-			if err := tx.AppendAudit(ctx, &holdfast.AuditRecord{AccountID: acct, Action: "tx.commit"}); err != nil {
-				return err
-			}
-			return tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"tx"}}})
-		})
-		metaMust(t, err)
-		metaGet[holdfast.Profile](t)(s.GetProfile(ctx, acct, p.ID))
-		metaGet[holdfast.User](t)(s.GetUser(ctx, acct, u.ID))
-		metaAssertEqual(t, "audit records", len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{Action: "tx.commit"}))), 1)
-		if got := metaRevision(t, s, acct); got < rev+2 {
-			t.Errorf("revision after a transaction of two writes = %d, want >= %d", got, rev+2)
+	rev, prev := metaRevision(t, s, acct), metaGet[int64](t)(s.PolicyRevision(ctx))
+	var p holdfast.Profile
+	var u holdfast.User
+	err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
+		p = holdfast.Profile{AccountID: acct, Name: "In Tx"}
+		if err := tx.CreateProfile(ctx, &p); err != nil {
+			return err
 		}
-		if got := metaGet[int64](t)(s.PolicyRevision(ctx)); got <= prev {
-			t.Errorf("PolicyRevision = %d, want > %d", got, prev)
+		// Reads inside the transaction see its writes.
+		if _, err := tx.GetProfile(ctx, acct, p.ID); err != nil {
+			return err
 		}
+		u = holdfast.User{AccountID: acct, Email: "tx@example.com", ProfileID: p.ID}
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(ctx, &holdfast.AuditRecord{AccountID: acct, Action: "tx.commit"}); err != nil {
+			return err
+		}
+		return tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"tx"}}})
 	})
+	metaMust(t, err)
+	metaGet[holdfast.Profile](t)(s.GetProfile(ctx, acct, p.ID))
+	metaGet[holdfast.User](t)(s.GetUser(ctx, acct, u.ID))
+	metaAssertEqual(t, "audit records", len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{Action: "tx.commit"}))), 1)
+	if got := metaRevision(t, s, acct); got < rev+2 {
+		t.Errorf("revision after a transaction of two writes = %d, want >= %d", got, rev+2)
+	}
+	if got := metaGet[int64](t)(s.PolicyRevision(ctx)); got <= prev {
+		t.Errorf("PolicyRevision = %d, want > %d", got, prev)
+	}
+}
 
-	t.Run("error rolls back every write", func(t *testing.T) {
-		rev, prev := metaRevision(t, s, acct), metaGet[int64](t)(s.PolicyRevision(ctx))
-		rules := len(metaGet[[]holdfast.PolicyRule](t)(s.ListPolicyRules(ctx)))
-		audit := len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{})))
-		var p holdfast.Profile
-		err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
-			p = holdfast.Profile{AccountID: acct, Name: "Rolled back"}
-			if err := tx.CreateProfile(ctx, &p); err != nil {
-				return err
-			}
-			a := f.admin
-			a.Name = "Changed"
-			if err := tx.UpdateAdmin(ctx, &a); err != nil {
-				return err
-			}
-			if err := tx.AppendAudit(ctx, &holdfast.AuditRecord{AccountID: acct, Action: "tx.rollback"}); err != nil {
-				return err
-			}
-			if err := tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"rolled back"}}}); err != nil {
-				return err
-			}
-			return errMetaRollback
-		})
-		metaAssertErr(t, "Tx", err, errMetaRollback)
-		_, err = s.GetProfile(ctx, acct, p.ID)
-		metaAssertErr(t, "GetProfile of a rolled back create", err, holdfast.ErrNotFound)
-		metaAssertEqual(t, "administrator after rollback", metaGet[holdfast.Administrator](t)(s.GetAdmin(ctx, acct, f.admin.ID)).Name, f.admin.Name)
-		metaUnchanged(t, s, acct, rev, "rolled back Tx")
-		metaAssertEqual(t, "PolicyRevision after rollback", metaGet[int64](t)(s.PolicyRevision(ctx)), prev)
-		metaAssertEqual(t, "rules after rollback", len(metaGet[[]holdfast.PolicyRule](t)(s.ListPolicyRules(ctx))), rules)
-		metaAssertEqual(t, "audit records after rollback", len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))), audit)
-		// The chain goes on from the last committed record.
-		r := holdfast.AuditRecord{AccountID: acct, Action: "after.rollback"}
-		metaMust(t, s.AppendAudit(ctx, &r))
-		metaAssertEqual(t, "Seq after a rolled back append", r.Seq, int64(audit+1))
+// testMetaTxRollback is the subtest "error rolls back every write" of testMetaTx.
+func testMetaTxRollback(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	ctx := t.Context()
+	acct := f.account.ID
+	rev, prev := metaRevision(t, s, acct), metaGet[int64](t)(s.PolicyRevision(ctx))
+	rules := len(metaGet[[]holdfast.PolicyRule](t)(s.ListPolicyRules(ctx)))
+	audit := len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{})))
+	var p holdfast.Profile
+	err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
+		p = holdfast.Profile{AccountID: acct, Name: "Rolled back"}
+		if err := tx.CreateProfile(ctx, &p); err != nil {
+			return err
+		}
+		a := f.admin
+		a.Name = "Changed"
+		if err := tx.UpdateAdmin(ctx, &a); err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(ctx, &holdfast.AuditRecord{AccountID: acct, Action: "tx.rollback"}); err != nil {
+			return err
+		}
+		if err := tx.AddPolicyRules(ctx, []holdfast.PolicyRule{{PType: "p", V: []string{"rolled back"}}}); err != nil {
+			return err
+		}
+		return errMetaRollback
 	})
+	metaAssertErr(t, "Tx", err, errMetaRollback)
+	_, err = s.GetProfile(ctx, acct, p.ID)
+	metaAssertErr(t, "GetProfile of a rolled back create", err, holdfast.ErrNotFound)
+	metaAssertEqual(t, "administrator after rollback", metaGet[holdfast.Administrator](t)(s.GetAdmin(ctx, acct, f.admin.ID)).Name, f.admin.Name)
+	metaUnchanged(t, s, acct, rev, "rolled back Tx")
+	metaAssertEqual(t, "PolicyRevision after rollback", metaGet[int64](t)(s.PolicyRevision(ctx)), prev)
+	metaAssertEqual(t, "rules after rollback", len(metaGet[[]holdfast.PolicyRule](t)(s.ListPolicyRules(ctx))), rules)
+	metaAssertEqual(t, "audit records after rollback", len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, acct, holdfast.AuditFilter{}))), audit)
+	// The chain goes on from the last committed record.
+	r := holdfast.AuditRecord{AccountID: acct, Action: "after.rollback"}
+	metaMust(t, s.AppendAudit(ctx, &r))
+	metaAssertEqual(t, "Seq after a rolled back append", r.Seq, int64(audit+1))
+}
 
-	t.Run("panic rolls back", func(t *testing.T) {
-		var p holdfast.Profile
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Error("Tx swallowed the panic")
-				}
-			}()
-			_ = s.Tx(ctx, func(tx holdfast.MetaStore) error {
-				p = holdfast.Profile{AccountID: acct, Name: "Panicked"}
-				if err := tx.CreateProfile(ctx, &p); err != nil {
-					return err
-				}
-				panic("boom")
-			})
+// testMetaTxPanic is the subtest "panic rolls back" of testMetaTx.
+func testMetaTxPanic(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	ctx := t.Context()
+	acct := f.account.ID
+	var p holdfast.Profile
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("Tx swallowed the panic")
+			}
 		}()
-		_, err := s.GetProfile(ctx, acct, p.ID)
-		metaAssertErr(t, "GetProfile after a panic", err, holdfast.ErrNotFound)
-	})
-
-	t.Run("nested Tx joins the outer one", func(t *testing.T) {
-		var outer, inner, undone holdfast.Profile
-		err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
-			outer = holdfast.Profile{AccountID: acct, Name: "Outer"}
-			if err := tx.CreateProfile(ctx, &outer); err != nil {
+		_ = s.Tx(ctx, func(tx holdfast.MetaStore) error {
+			p = holdfast.Profile{AccountID: acct, Name: "Panicked"}
+			if err := tx.CreateProfile(ctx, &p); err != nil {
 				return err
 			}
-			err := tx.Tx(ctx, func(tx2 holdfast.MetaStore) error {
-				inner = holdfast.Profile{AccountID: acct, Name: "Inner"}
-				return tx2.CreateProfile(ctx, &inner)
-			})
-			if err != nil {
-				return err
-			}
-			// Joined: the outer transaction sees the inner write.
-			if _, err := tx.GetProfile(ctx, acct, inner.ID); err != nil {
-				return err
-			}
-			// An inner error the outer callback handles undoes the inner
-			// writes only.
-			err = tx.Tx(ctx, func(tx2 holdfast.MetaStore) error {
-				undone = holdfast.Profile{AccountID: acct, Name: "Undone"}
-				if err := tx2.CreateProfile(ctx, &undone); err != nil {
-					return err
-				}
-				return errMetaRollback
-			})
-			if !errors.Is(err, errMetaRollback) {
-				return fmt.Errorf("inner Tx: %w, want errMetaRollback", err)
-			}
-			return nil
+			panic("boom")
 		})
-		metaMust(t, err)
-		metaGet[holdfast.Profile](t)(s.GetProfile(ctx, acct, outer.ID))
-		metaGet[holdfast.Profile](t)(s.GetProfile(ctx, acct, inner.ID))
-		_, err = s.GetProfile(ctx, acct, undone.ID)
-		metaAssertErr(t, "GetProfile of an undone inner write", err, holdfast.ErrNotFound)
+	}()
+	_, err := s.GetProfile(ctx, acct, p.ID)
+	metaAssertErr(t, "GetProfile after a panic", err, holdfast.ErrNotFound)
+}
 
-		// An outer error undoes the committed inner transaction too.
-		err = s.Tx(ctx, func(tx holdfast.MetaStore) error {
-			if err := tx.Tx(ctx, func(tx2 holdfast.MetaStore) error {
-				inner = holdfast.Profile{AccountID: acct, Name: "Inner 2"}
-				return tx2.CreateProfile(ctx, &inner)
-			}); err != nil {
+// testMetaTxNested is the subtest "nested Tx joins the outer one" of testMetaTx.
+func testMetaTxNested(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	ctx := t.Context()
+	acct := f.account.ID
+	var outer, inner, undone holdfast.Profile
+	err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
+		outer = holdfast.Profile{AccountID: acct, Name: "Outer"}
+		if err := tx.CreateProfile(ctx, &outer); err != nil {
+			return err
+		}
+		err := tx.Tx(ctx, func(tx2 holdfast.MetaStore) error {
+			inner = holdfast.Profile{AccountID: acct, Name: "Inner"}
+			return tx2.CreateProfile(ctx, &inner)
+		})
+		if err != nil {
+			return err
+		}
+		// Joined: the outer transaction sees the inner write.
+		if _, err := tx.GetProfile(ctx, acct, inner.ID); err != nil {
+			return err
+		}
+		// An inner error the outer callback handles undoes the inner
+		// writes only.
+		err = tx.Tx(ctx, func(tx2 holdfast.MetaStore) error {
+			undone = holdfast.Profile{AccountID: acct, Name: "Undone"}
+			if err := tx2.CreateProfile(ctx, &undone); err != nil {
 				return err
 			}
 			return errMetaRollback
 		})
-		metaAssertErr(t, "outer Tx", err, errMetaRollback)
-		_, err = s.GetProfile(ctx, acct, inner.ID)
-		metaAssertErr(t, "GetProfile of an inner write under a failed outer Tx", err, holdfast.ErrNotFound)
+		if !errors.Is(err, errMetaRollback) {
+			return fmt.Errorf("inner Tx: %w, want errMetaRollback", err)
+		}
+		return nil
 	})
+	metaMust(t, err)
+	metaGet[holdfast.Profile](t)(s.GetProfile(ctx, acct, outer.ID))
+	metaGet[holdfast.Profile](t)(s.GetProfile(ctx, acct, inner.ID))
+	_, err = s.GetProfile(ctx, acct, undone.ID)
+	metaAssertErr(t, "GetProfile of an undone inner write", err, holdfast.ErrNotFound)
 
-	t.Run("failed write inside Tx leaves it usable", func(t *testing.T) {
-		rev := metaRevision(t, s, acct)
-		var p holdfast.Profile
-		err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
-			dup := holdfast.Administrator{AccountID: acct, Name: "Dup", Email: f.admin.Email}
-			if err := tx.CreateAdmin(ctx, &dup); !errors.Is(err, holdfast.ErrConflict) {
-				return fmt.Errorf("CreateAdmin with a taken email: %v, want ErrConflict", err)
-			}
-			if _, err := tx.GetAdmin(ctx, acct, "missing"); !errors.Is(err, holdfast.ErrNotFound) {
-				return fmt.Errorf("GetAdmin missing: %v, want ErrNotFound", err)
-			}
-			p = holdfast.Profile{AccountID: acct, Name: "After conflict"}
-			return tx.CreateProfile(ctx, &p)
-		})
-		metaMust(t, err)
-		metaGet[holdfast.Profile](t)(s.GetProfile(ctx, acct, p.ID))
-		// Only the profile's write counts: the conflict changed nothing.
-		metaAssertEqual(t, "revision", metaRevision(t, s, acct), rev+1)
+	// An outer error undoes the committed inner transaction too.
+	err = s.Tx(ctx, func(tx holdfast.MetaStore) error {
+		if err := tx.Tx(ctx, func(tx2 holdfast.MetaStore) error {
+			inner = holdfast.Profile{AccountID: acct, Name: "Inner 2"}
+			return tx2.CreateProfile(ctx, &inner)
+		}); err != nil {
+			return err
+		}
+		return errMetaRollback
 	})
+	metaAssertErr(t, "outer Tx", err, errMetaRollback)
+	_, err = s.GetProfile(ctx, acct, inner.ID)
+	metaAssertErr(t, "GetProfile of an inner write under a failed outer Tx", err, holdfast.ErrNotFound)
+}
 
-	t.Run("concurrent transactions", func(t *testing.T) {
-		const n = 8
-		rev := metaRevision(t, s, acct)
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for i := range n {
-			wg.Go(func() {
-				errs <- s.Tx(ctx, func(tx holdfast.MetaStore) error {
-					// Read, then write: the pattern that deadlocks or fails
-					// with "database is locked" when transactions upgrade
-					// their locks.
-					if _, err := tx.Revision(ctx, acct); err != nil {
-						return err
-					}
-					// Half write then audit, half audit then write: the
-					// store's locks must not deadlock whatever the order.
-					write := func() error {
-						p := holdfast.Profile{AccountID: acct, Name: fmt.Sprintf("Concurrent %d", i)}
-						return tx.CreateProfile(ctx, &p)
-					}
-					audit := func() error {
-						return tx.AppendAudit(ctx, &holdfast.AuditRecord{AccountID: acct, Action: "concurrent.tx"})
-					}
-					if i%2 == 1 {
-						write, audit = audit, write
-					}
-					if err := write(); err != nil {
-						return err
-					}
-					time.Sleep(time.Millisecond)
-					return audit()
-				})
+// testMetaTxFailedWrite is the subtest "failed write inside Tx leaves it usable" of testMetaTx.
+func testMetaTxFailedWrite(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	ctx := t.Context()
+	acct := f.account.ID
+	rev := metaRevision(t, s, acct)
+	var p holdfast.Profile
+	err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
+		dup := holdfast.Administrator{AccountID: acct, Name: "Dup", Email: f.admin.Email}
+		if err := tx.CreateAdmin(ctx, &dup); !errors.Is(err, holdfast.ErrConflict) {
+			return fmt.Errorf("CreateAdmin with a taken email: %v, want ErrConflict", err)
+		}
+		if _, err := tx.GetAdmin(ctx, acct, "missing"); !errors.Is(err, holdfast.ErrNotFound) {
+			return fmt.Errorf("GetAdmin missing: %v, want ErrNotFound", err)
+		}
+		p = holdfast.Profile{AccountID: acct, Name: "After conflict"}
+		return tx.CreateProfile(ctx, &p)
+	})
+	metaMust(t, err)
+	metaGet[holdfast.Profile](t)(s.GetProfile(ctx, acct, p.ID))
+	// Only the profile's write counts: the conflict changed nothing.
+	metaAssertEqual(t, "revision", metaRevision(t, s, acct), rev+1)
+}
+
+// testMetaTxConcurrent is the subtest "concurrent transactions" of testMetaTx.
+func testMetaTxConcurrent(t *testing.T, s holdfast.MetaStore, f metaFixture) {
+	ctx := t.Context()
+	acct := f.account.ID
+	const n = 8
+	rev := metaRevision(t, s, acct)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs <- s.Tx(ctx, func(tx holdfast.MetaStore) error {
+				// Read, then write: the pattern that deadlocks or fails
+				// with "database is locked" when transactions upgrade
+				// their locks.
+				if _, err := tx.Revision(ctx, acct); err != nil {
+					return err
+				}
+				// Half write then audit, half audit then write: the
+				// store's locks must not deadlock whatever the order.
+				write := func() error {
+					p := holdfast.Profile{AccountID: acct, Name: fmt.Sprintf("Concurrent %d", i)}
+					return tx.CreateProfile(ctx, &p)
+				}
+				audit := func() error {
+					return tx.AppendAudit(ctx, &holdfast.AuditRecord{AccountID: acct, Action: "concurrent.tx"})
+				}
+				if i%2 == 1 {
+					write, audit = audit, write
+				}
+				if err := write(); err != nil {
+					return err
+				}
+				time.Sleep(time.Millisecond)
+				return audit()
 			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Tx: %v", err)
 		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Errorf("concurrent Tx: %v", err)
-			}
-		}
-		metaAssertEqual(t, "revision after concurrent transactions", metaRevision(t, s, acct), rev+n)
-	})
+	}
+	metaAssertEqual(t, "revision after concurrent transactions", metaRevision(t, s, acct), rev+n)
 }
 
 func testMetaConcurrentWriters(t *testing.T, s holdfast.MetaStore) {
