@@ -24,6 +24,30 @@ func testMetaHoldAccess(t *testing.T, s holdfast.MetaStore) {
 	metaAssertErr(t, "GetHoldCredential before any", err, holdfast.ErrNotFound)
 	metaAssertErr(t, "DeleteHoldCredential before any", as.DeleteHoldCredential(ctx, acct, f.hold.ID), holdfast.ErrNotFound)
 
+	rot := metaHoldCredPutRotate(t, s, as, f)
+	// Another hold, here in another account, cannot take the user name.
+	g := metaNewFixture(t, s)
+	metaHoldCredRefusals(t, s, as, f, g, rot.UserName)
+	metaHoldCredTx(t, s, g)
+
+	// Revoke; then deleting a hold takes its credential along.
+	metaMust(t, as.DeleteHoldCredential(ctx, acct, f.hold.ID))
+	_, err = as.GetHoldCredentialByUser(ctx, rot.UserName)
+	metaAssertErr(t, "GetHoldCredentialByUser after revoke", err, holdfast.ErrNotFound)
+	c2 := holdfast.HoldCredential{AccountID: g.account.ID, HoldID: g.hold.ID, UserName: metaUniq("lh"), Hash: []byte{3}, CreatedBy: g.admin.ID}
+	metaMust(t, as.PutHoldCredential(ctx, &c2))
+	metaMust(t, s.DeleteHold(ctx, g.account.ID, g.hold.ID))
+	_, err = as.GetHoldCredentialByUser(ctx, c2.UserName)
+	metaAssertErr(t, "credential after DeleteHold", err, holdfast.ErrNotFound)
+
+	metaHoldCredConcurrent(t, as, f)
+}
+
+// metaHoldCredPutRotate puts a credential for f's hold, checks it reads
+// back, then rotates it and returns the new one.
+func metaHoldCredPutRotate(t *testing.T, s holdfast.MetaStore, as holdfast.HoldAccessStore, f metaFixture) holdfast.HoldCredential {
+	ctx := t.Context()
+	acct := f.account.ID
 	rev := metaRevision(t, s, acct)
 	in := holdfast.HoldCredential{AccountID: acct, HoldID: f.hold.ID, UserName: metaUniq("lh"), Hash: bytes.Repeat([]byte{7}, 32),
 		CreatedBy: f.admin.ID, CreatedAt: metaAt(0), ExpiresAt: metaPtr(metaAt(time.Hour))}
@@ -40,19 +64,24 @@ func testMetaHoldAccess(t *testing.T, s holdfast.MetaStore) {
 	rot := holdfast.HoldCredential{AccountID: acct, HoldID: f.hold.ID, UserName: metaUniq("lh"), Hash: bytes.Repeat([]byte{8}, 32),
 		CreatedBy: f.admin.ID, CreatedAt: metaAt(time.Minute)}
 	metaMust(t, as.PutHoldCredential(ctx, &rot))
-	_, err = as.GetHoldCredentialByUser(ctx, in.UserName)
+	_, err := as.GetHoldCredentialByUser(ctx, in.UserName)
 	metaAssertErr(t, "old user name after rotation", err, holdfast.ErrNotFound)
 	got := metaGet[holdfast.HoldCredential](t)(as.GetHoldCredential(ctx, acct, f.hold.ID))
 	if !bytes.Equal(got.Hash, rot.Hash) || got.ExpiresAt != nil || got.UserName != rot.UserName {
 		t.Errorf("after rotation: %+v, want %+v", got, rot)
 	}
+	return rot
+}
 
-	// Another hold, here in another account, cannot take the user name.
-	g := metaNewFixture(t, s)
+// metaHoldCredRefusals: g's hold cannot take f's credential's user name
+// (taken), a missing hold gets none, and g's account sees nothing of f's.
+func metaHoldCredRefusals(t *testing.T, s holdfast.MetaStore, as holdfast.HoldAccessStore, f, g metaFixture, taken string) {
+	ctx := t.Context()
+	acct := f.account.ID
 	rev2 := metaRevision(t, s, g.account.ID)
-	taken := holdfast.HoldCredential{AccountID: g.account.ID, HoldID: g.hold.ID, UserName: rot.UserName, Hash: []byte{1}, CreatedBy: g.admin.ID}
-	metaAssertErr(t, "PutHoldCredential with a taken user name", as.PutHoldCredential(ctx, &taken), holdfast.ErrConflict)
-	_, err = as.GetHoldCredential(ctx, g.account.ID, g.hold.ID)
+	dup := holdfast.HoldCredential{AccountID: g.account.ID, HoldID: g.hold.ID, UserName: taken, Hash: []byte{1}, CreatedBy: g.admin.ID}
+	metaAssertErr(t, "PutHoldCredential with a taken user name", as.PutHoldCredential(ctx, &dup), holdfast.ErrConflict)
+	_, err := as.GetHoldCredential(ctx, g.account.ID, g.hold.ID)
 	metaAssertErr(t, "credential after a refused put", err, holdfast.ErrNotFound)
 	missing := holdfast.HoldCredential{AccountID: acct, HoldID: "missing", UserName: metaUniq("lh"), Hash: []byte{1}, CreatedBy: f.admin.ID}
 	metaAssertErr(t, "PutHoldCredential of a missing hold", as.PutHoldCredential(ctx, &missing), holdfast.ErrNotFound)
@@ -64,11 +93,15 @@ func testMetaHoldAccess(t *testing.T, s holdfast.MetaStore) {
 	_, err = as.GetHoldCredential(ctx, g.account.ID, f.hold.ID)
 	metaAssertErr(t, "GetHoldCredential through another account", err, holdfast.ErrNotFound)
 	metaAssertErr(t, "DeleteHoldCredential through another account", as.DeleteHoldCredential(ctx, g.account.ID, f.hold.ID), holdfast.ErrNotFound)
+}
 
-	// Inside a transaction: the store implements the interface and a
-	// rolled back write leaves nothing.
+// metaHoldCredTx: inside a transaction the store implements the interface
+// and a rolled back write leaves nothing.
+func metaHoldCredTx(t *testing.T, s holdfast.MetaStore, g metaFixture) {
+	ctx := t.Context()
+	as := s.(holdfast.HoldAccessStore)
 	errRollback := holdfast.ErrConflict
-	err = s.Tx(ctx, func(tx holdfast.MetaStore) error {
+	err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
 		txa, ok := tx.(holdfast.HoldAccessStore)
 		if !ok {
 			t.Fatalf("transaction store %T does not implement holdfast.HoldAccessStore", tx)
@@ -85,18 +118,13 @@ func testMetaHoldAccess(t *testing.T, s holdfast.MetaStore) {
 	metaAssertErr(t, "Tx", err, errRollback)
 	_, err = as.GetHoldCredential(ctx, g.account.ID, g.hold.ID)
 	metaAssertErr(t, "credential after rollback", err, holdfast.ErrNotFound)
+}
 
-	// Revoke; then deleting a hold takes its credential along.
-	metaMust(t, as.DeleteHoldCredential(ctx, acct, f.hold.ID))
-	_, err = as.GetHoldCredentialByUser(ctx, rot.UserName)
-	metaAssertErr(t, "GetHoldCredentialByUser after revoke", err, holdfast.ErrNotFound)
-	c2 := holdfast.HoldCredential{AccountID: g.account.ID, HoldID: g.hold.ID, UserName: metaUniq("lh"), Hash: []byte{3}, CreatedBy: g.admin.ID}
-	metaMust(t, as.PutHoldCredential(ctx, &c2))
-	metaMust(t, s.DeleteHold(ctx, g.account.ID, g.hold.ID))
-	_, err = as.GetHoldCredentialByUser(ctx, c2.UserName)
-	metaAssertErr(t, "credential after DeleteHold", err, holdfast.ErrNotFound)
-
-	// Concurrent rotations leave exactly one credential, one of theirs.
+// metaHoldCredConcurrent: concurrent rotations leave exactly one
+// credential, one of theirs.
+func metaHoldCredConcurrent(t *testing.T, as holdfast.HoldAccessStore, f metaFixture) {
+	ctx := t.Context()
+	acct := f.account.ID
 	var wg sync.WaitGroup
 	names := make([]string, 4)
 	for i := range names {

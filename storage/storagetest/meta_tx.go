@@ -11,34 +11,55 @@ import (
 )
 
 func testMetaTenantIsolation(t *testing.T, s holdfast.MetaStore) {
-	ctx := t.Context()
-	a := metaNewFixture(t, s)
-	b := metaNewFixture(t, s)
-	acct, other := a.account.ID, b.account.ID
-	dev := holdfast.Device{AccountID: acct, UserID: a.user.ID, Name: "laptop"}
-	metaMust(t, s.CreateDevice(ctx, &dev))
-	role := holdfast.Role{AccountID: acct, Name: "Only in A"}
-	metaMust(t, s.CreateRole(ctx, &role))
-	ht := holdfast.LegalHoldType{AccountID: acct, Name: "Only in A"}
-	metaMust(t, s.CreateHoldType(ctx, &ht))
-	metaMust(t, s.AddCustodian(ctx, acct, &holdfast.Custodian{HoldID: a.hold.ID, UserID: a.user.ID}))
-	tok := holdfast.APIToken{AccountID: acct, AdminID: a.admin.ID, Hash: []byte(metaUniq("h"))}
-	metaMust(t, s.CreateToken(ctx, &tok))
-	metaMust(t, s.AppendAudit(ctx, &holdfast.AuditRecord{AccountID: acct, Action: "x"}))
-	onlyA := holdfast.Administrator{AccountID: acct, Name: "Only A", Email: metaUniq("only") + "@example.com", RoleID: "only_in_a"}
-	metaMust(t, s.CreateAdmin(ctx, &onlyA))
+	r := newMetaTenantRows(t, s)
+	metaTenantReads(t, s, r)
+	metaTenantWrites(t, s, r)
+}
 
-	// Reads through account B's id never see account A's rows.
+// metaTenantRows are two accounts, and rows of every kind in account a.
+type metaTenantRows struct {
+	a, b  metaFixture
+	dev   holdfast.Device
+	role  holdfast.Role
+	ht    holdfast.LegalHoldType
+	tok   holdfast.APIToken
+	onlyA holdfast.Administrator
+}
+
+func newMetaTenantRows(t *testing.T, s holdfast.MetaStore) *metaTenantRows {
+	ctx := t.Context()
+	r := &metaTenantRows{a: metaNewFixture(t, s), b: metaNewFixture(t, s)}
+	a, acct := r.a, r.a.account.ID
+	r.dev = holdfast.Device{AccountID: acct, UserID: a.user.ID, Name: "laptop"}
+	metaMust(t, s.CreateDevice(ctx, &r.dev))
+	r.role = holdfast.Role{AccountID: acct, Name: "Only in A"}
+	metaMust(t, s.CreateRole(ctx, &r.role))
+	r.ht = holdfast.LegalHoldType{AccountID: acct, Name: "Only in A"}
+	metaMust(t, s.CreateHoldType(ctx, &r.ht))
+	metaMust(t, s.AddCustodian(ctx, acct, &holdfast.Custodian{HoldID: a.hold.ID, UserID: a.user.ID}))
+	r.tok = holdfast.APIToken{AccountID: acct, AdminID: a.admin.ID, Hash: []byte(metaUniq("h"))}
+	metaMust(t, s.CreateToken(ctx, &r.tok))
+	metaMust(t, s.AppendAudit(ctx, &holdfast.AuditRecord{AccountID: acct, Action: "x"}))
+	r.onlyA = holdfast.Administrator{AccountID: acct, Name: "Only A", Email: metaUniq("only") + "@example.com", RoleID: "only_in_a"}
+	metaMust(t, s.CreateAdmin(ctx, &r.onlyA))
+	return r
+}
+
+// metaTenantReads: reads through account b's id never see account a's
+// rows.
+func metaTenantReads(t *testing.T, s holdfast.MetaStore, r *metaTenantRows) {
+	ctx := t.Context()
+	a, b, other := r.a, r.b, r.b.account.ID
 	gets := []struct {
 		name string
 		fn   func() error
 	}{
 		{"GetAdmin", func() error { _, err := s.GetAdmin(ctx, other, a.admin.ID); return err }},
-		{"GetRole", func() error { _, err := s.GetRole(ctx, other, role.ID); return err }},
+		{"GetRole", func() error { _, err := s.GetRole(ctx, other, r.role.ID); return err }},
 		{"GetProfile", func() error { _, err := s.GetProfile(ctx, other, a.profile.ID); return err }},
 		{"GetUser", func() error { _, err := s.GetUser(ctx, other, a.user.ID); return err }},
-		{"GetDevice", func() error { _, err := s.GetDevice(ctx, other, dev.ID); return err }},
-		{"GetHoldType", func() error { _, err := s.GetHoldType(ctx, other, ht.ID); return err }},
+		{"GetDevice", func() error { _, err := s.GetDevice(ctx, other, r.dev.ID); return err }},
+		{"GetHoldType", func() error { _, err := s.GetHoldType(ctx, other, r.ht.ID); return err }},
 		{"GetHold", func() error { _, err := s.GetHold(ctx, other, a.hold.ID); return err }},
 	}
 	for _, g := range gets {
@@ -59,7 +80,7 @@ func testMetaTenantIsolation(t *testing.T, s holdfast.MetaStore) {
 		{"HoldsForUser", len(metaGet[[]holdfast.LegalHold](t)(s.HoldsForUser(ctx, other, a.user.ID)))},
 		{"ListTokens", len(metaGet[[]holdfast.APIToken](t)(s.ListTokens(ctx, other, a.admin.ID)))},
 		{"ListAudit", len(metaGet[[]holdfast.AuditRecord](t)(s.ListAudit(ctx, other, holdfast.AuditFilter{})))},
-		{"CountAdminsWithRole", metaGet[int](t)(s.CountAdminsWithRole(ctx, other, onlyA.RoleID))},
+		{"CountAdminsWithRole", metaGet[int](t)(s.CountAdminsWithRole(ctx, other, r.onlyA.RoleID))},
 		{"CountUsersInProfile", metaGet[int](t)(s.CountUsersInProfile(ctx, other, a.profile.ID))},
 	}
 	for _, c := range counts {
@@ -72,7 +93,13 @@ func testMetaTenantIsolation(t *testing.T, s holdfast.MetaStore) {
 	metaAssertEqual(t, "ListHolds of B", metaGet[[]holdfast.LegalHold](t)(s.ListHolds(ctx, other)), []holdfast.LegalHold{b.hold})
 	metaAssertEqual(t, "ListUsers of B", metaGet[[]holdfast.User](t)(s.ListUsers(ctx, other, holdfast.UserFilter{})), []holdfast.User{b.user})
 
-	// Writes through account B's id never reach account A's rows.
+}
+
+// metaTenantWrites: writes through account b's id never reach account a's
+// rows.
+func metaTenantWrites(t *testing.T, s holdfast.MetaStore, r *metaTenantRows) {
+	ctx := t.Context()
+	a, b, acct, other := r.a, r.b, r.a.account.ID, r.b.account.ID
 	adm := a.admin
 	adm.AccountID, adm.Name = other, "Hijacked"
 	u := a.user
@@ -84,16 +111,16 @@ func testMetaTenantIsolation(t *testing.T, s holdfast.MetaStore) {
 		{"UpdateAdmin", func() error { return s.UpdateAdmin(ctx, &adm) }},
 		{"DeleteAdmin", func() error { return s.DeleteAdmin(ctx, other, a.admin.ID) }},
 		{"RecordLogin", func() error { return s.RecordLogin(ctx, other, a.admin.ID, metaAt(0)) }},
-		{"DeleteRole", func() error { return s.DeleteRole(ctx, other, role.ID) }},
+		{"DeleteRole", func() error { return s.DeleteRole(ctx, other, r.role.ID) }},
 		{"DeleteProfile", func() error { return s.DeleteProfile(ctx, other, a.profile.ID) }},
 		{"UpdateUser", func() error { return s.UpdateUser(ctx, &u) }},
 		{"PurgeUser", func() error { return s.PurgeUser(ctx, other, a.user.ID) }},
-		{"DeleteDevice", func() error { return s.DeleteDevice(ctx, other, dev.ID) }},
-		{"DeleteHoldType", func() error { return s.DeleteHoldType(ctx, other, ht.ID) }},
+		{"DeleteDevice", func() error { return s.DeleteDevice(ctx, other, r.dev.ID) }},
+		{"DeleteHoldType", func() error { return s.DeleteHoldType(ctx, other, r.ht.ID) }},
 		{"DeleteHold", func() error { return s.DeleteHold(ctx, other, a.hold.ID) }},
 		{"RemoveCustodian", func() error { return s.RemoveCustodian(ctx, other, a.hold.ID, a.user.ID) }},
-		{"RevokeToken", func() error { return s.RevokeToken(ctx, other, tok.ID, metaAt(0)) }},
-		{"TouchToken", func() error { return s.TouchToken(ctx, other, tok.ID, metaAt(0)) }},
+		{"RevokeToken", func() error { return s.RevokeToken(ctx, other, r.tok.ID, metaAt(0)) }},
+		{"TouchToken", func() error { return s.TouchToken(ctx, other, r.tok.ID, metaAt(0)) }},
 		// B's hold and A's user: a custodian must belong to the hold's account.
 		{"AddCustodian", func() error {
 			return s.AddCustodian(ctx, other, &holdfast.Custodian{HoldID: b.hold.ID, UserID: a.user.ID})
@@ -110,12 +137,12 @@ func testMetaTenantIsolation(t *testing.T, s holdfast.MetaStore) {
 	}
 	metaAssertEqual(t, "A's administrator", metaGet[holdfast.Administrator](t)(s.GetAdmin(ctx, acct, a.admin.ID)), a.admin)
 	metaAssertEqual(t, "A's user", metaGet[holdfast.User](t)(s.GetUser(ctx, acct, a.user.ID)), a.user)
-	metaGet[holdfast.Role](t)(s.GetRole(ctx, acct, role.ID))
+	metaGet[holdfast.Role](t)(s.GetRole(ctx, acct, r.role.ID))
 	metaGet[holdfast.Profile](t)(s.GetProfile(ctx, acct, a.profile.ID))
-	metaGet[holdfast.Device](t)(s.GetDevice(ctx, acct, dev.ID))
-	metaGet[holdfast.LegalHoldType](t)(s.GetHoldType(ctx, acct, ht.ID))
+	metaGet[holdfast.Device](t)(s.GetDevice(ctx, acct, r.dev.ID))
+	metaGet[holdfast.LegalHoldType](t)(s.GetHoldType(ctx, acct, r.ht.ID))
 	metaAssertEqual(t, "A's custodians", len(metaGet[[]holdfast.Custodian](t)(s.ListCustodians(ctx, acct, a.hold.ID))), 1)
-	metaAssertEqual(t, "A's token", metaGet[holdfast.APIToken](t)(s.GetTokenByHash(ctx, tok.Hash)), tok)
+	metaAssertEqual(t, "A's token", metaGet[holdfast.APIToken](t)(s.GetTokenByHash(ctx, r.tok.Hash)), r.tok)
 }
 
 func testMetaRevision(t *testing.T, s holdfast.MetaStore) {
