@@ -251,100 +251,29 @@ func faultUser(t *testing.T, inst *instance) string {
 // and service resumes without a restart.
 func TestFaultObjectStore(t *testing.T) {
 	minio := storagetest.StartPeer(t, "object-store", "S3_PORT")
-	const timeout = 2 * time.Second
-	env := map[string]string{
+	o := &objectStoreOutage{timeout: 2 * time.Second}
+	o.env = map[string]string{
 		envDataDir:     t.TempDir(),
 		envBlob:        "s3://" + minio.Env["S3_ENDPOINT_HOST"] + "/" + minio.Env["S3_BUCKET"] + "/faults?secure=false",
 		envS3AccessKey: minio.Env["S3_ACCESS_KEY"], envS3SecretKey: minio.Env["S3_SECRET_KEY"],
-		envBlobTimeout:    timeout.String(),
+		envBlobTimeout:    o.timeout.String(),
 		envBootstrapEmail: "root@example.com", envBootstrapPassword: testPassword, envBootstrapToken: testToken,
 	}
-	inst := startServe(t, env)
-	user := faultUser(t, inst)
-	var target struct {
-		DeviceID   string `json:"device_id"`
-		ChunkerKey []byte `json:"chunker_key"`
-	}
-	if code, body := call(t, "POST", inst.url+"/api/v1/backups", testToken, map[string]any{"user": "ann@example.com", "device": "laptop"}, &target); code != http.StatusOK {
+	o.inst = startServe(t, o.env)
+	o.snapshots = o.inst.url + "/api/v1/snapshots?user_id=" + faultUser(t, o.inst)
+	if code, body := call(t, "POST", o.inst.url+"/api/v1/backups", testToken, map[string]any{"user": "ann@example.com", "device": "laptop"}, &o.target); code != http.StatusOK {
 		t.Fatalf("start backup = %d %s", code, body)
 	}
-	snapshots := inst.url + "/api/v1/snapshots?user_id=" + user
-	backupOf := func(seed uint64) []string {
-		src := t.TempDir()
-		for i := range 4 {
-			writeFile(t, filepath.Join(src, fmt.Sprintf("f%d.raw", i)), randomBytes(seed*10+uint64(i), 6<<20))
-		}
-		// One upload at a time, so the fault lands in the middle.
-		return []string{"backup", "--server", inst.url, "--token", testToken, "--user", "ann@example.com",
-			"--device", "laptop", "--workers", "1", "--cache-dir", "", src}
-	}
-	if _, errOut, err := runCmd(t, env, backupOf(1)...); err != nil {
+	if _, errOut, err := runCmd(t, o.env, o.backupArgs(t, 1)...); err != nil {
 		t.Fatalf("backup with the object store up: %v\n%s", err, errOut)
 	}
 
-	// unavailable checks a read and an upload while the store is down.
-	unavailable := func(t *testing.T, fault string) {
-		t.Helper()
-		data := []byte("a chunk uploaded while the object store is " + fault)
-		var key storage.ChunkerKey
-		copy(key[:], target.ChunkerKey)
-		put := inst.url + "/api/v1/backups/" + target.DeviceID + "/chunks/" + storage.NewChunker(key).Ref(data).String()
-		for _, r := range []struct{ method, url, body string }{{"GET", snapshots, ""}, {"PUT", put, string(data)}} {
-			code, retry, envl, took := faultRequest(t, r.method, r.url, r.body)
-			if code != http.StatusServiceUnavailable || retry == "" || envl.Error.Code != "unavailable" {
-				t.Errorf("%s %s with the object store %s = %d (Retry-After %q, %+v), want 503 unavailable with Retry-After",
-					r.method, r.url, fault, code, retry, envl.Error)
-			}
-			if !strings.Contains(envl.Error.Message, "object store") || strings.Contains(envl.Error.Message, "127.0.0.1") {
-				t.Errorf("message %q, want one naming the object store and not its address", envl.Error.Message)
-			}
-			if took > 4*timeout {
-				t.Errorf("%s %s with the object store %s took %s, want the %s deadline to end it", r.method, r.url, fault, took, timeout)
-			}
-		}
-	}
-	// midBackup starts a backup, injects the fault once its first chunk
-	// is stored, checks the outage, clears the fault, and waits for the
-	// backup, which must succeed by retrying.
-	midBackup := func(t *testing.T, fault string, inject, clear func()) {
-		stored := strings.Count(inst.stderr.String(), "status=204")
-		done := make(chan error, 1)
-		go func() {
-			_, errOut, err := runCmd(t, env, backupOf(uint64(len(fault)))...)
-			if err != nil {
-				err = fmt.Errorf("%w\n%s", err, errOut)
-			}
-			done <- err
-		}()
-		for strings.Count(inst.stderr.String(), "status=204") == stored {
-			select {
-			case err := <-done:
-				t.Fatalf("the backup ended before any chunk was stored: %v", err)
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-		inject()
-		unavailable(t, fault)
-		clear()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("backup through an object store %s mid-way: %v", fault, err)
-			}
-		case <-time.After(3 * time.Minute):
-			t.Fatalf("the backup did not finish after the object store came back")
-		}
-		if !strings.Contains(inst.stderr.String(), "method=PUT") || !strings.Contains(inst.stderr.String(), "status=503") {
-			t.Errorf("no upload was answered 503 during the outage:\n%s", inst.stderr)
-		}
-	}
-
-	t.Run("stopped", func(t *testing.T) { midBackup(t, "stopped", minio.Stop, minio.Start) })
-	t.Run("frozen", func(t *testing.T) { midBackup(t, "frozen", minio.Freeze, minio.Thaw) })
+	t.Run("stopped", func(t *testing.T) { o.midBackup(t, "stopped", minio.Stop, minio.Start) })
+	t.Run("frozen", func(t *testing.T) { o.midBackup(t, "frozen", minio.Freeze, minio.Thaw) })
 
 	// Logged once per condition: both outages are "object store
 	// unavailable" within a minute.
-	logs := inst.stderr.String()
+	logs := o.inst.stderr.String()
 	failed := 0
 	for _, line := range strings.Split(logs, "\n") {
 		if strings.Contains(line, "msg=\"request failed\"") && strings.Contains(line, "object store: service unavailable") {
@@ -357,13 +286,97 @@ func TestFaultObjectStore(t *testing.T) {
 	var snaps struct {
 		Snapshots []json.RawMessage `json:"snapshots"`
 	}
-	if code, body := call(t, "GET", snapshots, testToken, nil, &snaps); code != http.StatusOK || len(snaps.Snapshots) != 3 {
+	if code, body := call(t, "GET", o.snapshots, testToken, nil, &snaps); code != http.StatusOK || len(snaps.Snapshots) != 3 {
 		t.Errorf("snapshots after the outages = %d %s, want the three backups", code, body)
 	}
-	if err := inst.stop(); err != nil {
+	if err := o.inst.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if out, errOut, err := runCmd(t, env, "check", "--read-data"); err != nil || !strings.Contains(out, "no damage found") {
+	if out, errOut, err := runCmd(t, o.env, "check", "--read-data"); err != nil || !strings.Contains(out, "no damage found") {
 		t.Errorf("check after the outages: %v %q %s", err, out, errOut)
+	}
+}
+
+// objectStoreOutage is serve on a private MinIO, with ann's laptop as the
+// backup target.
+type objectStoreOutage struct {
+	inst      *instance
+	env       map[string]string
+	timeout   time.Duration // the object store's deadline
+	snapshots string        // the URL of ann's snapshots
+	target    struct {
+		DeviceID   string `json:"device_id"`
+		ChunkerKey []byte `json:"chunker_key"`
+	}
+}
+
+// backupArgs returns the arguments of a backup of 24 MiB of new data
+// (seed), one upload at a time so that a fault lands in the middle.
+func (o *objectStoreOutage) backupArgs(t *testing.T, seed uint64) []string {
+	src := t.TempDir()
+	for i := range 4 {
+		writeFile(t, filepath.Join(src, fmt.Sprintf("f%d.raw", i)), randomBytes(seed*10+uint64(i), 6<<20))
+	}
+	return []string{"backup", "--server", o.inst.url, "--token", testToken, "--user", "ann@example.com",
+		"--device", "laptop", "--workers", "1", "--cache-dir", "", src}
+}
+
+// unavailable checks a read and an upload while the store is down: 503
+// with Retry-After and a message naming the object store, not its address,
+// within the store's deadline.
+func (o *objectStoreOutage) unavailable(t *testing.T, fault string) {
+	t.Helper()
+	data := []byte("a chunk uploaded while the object store is " + fault)
+	var key storage.ChunkerKey
+	copy(key[:], o.target.ChunkerKey)
+	put := o.inst.url + "/api/v1/backups/" + o.target.DeviceID + "/chunks/" + storage.NewChunker(key).Ref(data).String()
+	for _, r := range []struct{ method, url, body string }{{"GET", o.snapshots, ""}, {"PUT", put, string(data)}} {
+		code, retry, envl, took := faultRequest(t, r.method, r.url, r.body)
+		if code != http.StatusServiceUnavailable || retry == "" || envl.Error.Code != "unavailable" {
+			t.Errorf("%s %s with the object store %s = %d (Retry-After %q, %+v), want 503 unavailable with Retry-After",
+				r.method, r.url, fault, code, retry, envl.Error)
+		}
+		if !strings.Contains(envl.Error.Message, "object store") || strings.Contains(envl.Error.Message, "127.0.0.1") {
+			t.Errorf("message %q, want one naming the object store and not its address", envl.Error.Message)
+		}
+		if took > 4*o.timeout {
+			t.Errorf("%s %s with the object store %s took %s, want the %s deadline to end it", r.method, r.url, fault, took, o.timeout)
+		}
+	}
+}
+
+// midBackup starts a backup, injects the fault once its first chunk is
+// stored, checks the outage, clears the fault, and waits for the backup,
+// which must succeed by retrying.
+func (o *objectStoreOutage) midBackup(t *testing.T, fault string, inject, clear func()) {
+	stored := strings.Count(o.inst.stderr.String(), "status=204")
+	done := make(chan error, 1)
+	go func() {
+		_, errOut, err := runCmd(t, o.env, o.backupArgs(t, uint64(len(fault)))...)
+		if err != nil {
+			err = fmt.Errorf("%w\n%s", err, errOut)
+		}
+		done <- err
+	}()
+	for strings.Count(o.inst.stderr.String(), "status=204") == stored {
+		select {
+		case err := <-done:
+			t.Fatalf("the backup ended before any chunk was stored: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	inject()
+	o.unavailable(t, fault)
+	clear()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("backup through an object store %s mid-way: %v", fault, err)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("the backup did not finish after the object store came back")
+	}
+	if !strings.Contains(o.inst.stderr.String(), "method=PUT") || !strings.Contains(o.inst.stderr.String(), "status=503") {
+		t.Errorf("no upload was answered 503 during the outage:\n%s", o.inst.stderr)
 	}
 }
