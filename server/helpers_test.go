@@ -48,6 +48,11 @@ func openTestStore(tb testing.TB) *sqlstore.Store {
 	return store
 }
 
+// nowClock is a holdfast.Clock over a function that returns the time.
+type nowClock func() time.Time
+
+func (f nowClock) Now() time.Time { return f() }
+
 // newTestAudit returns an audit service over store, with checkpoints in a
 // temporary directory.
 func newTestAudit(tb testing.TB, store holdfast.MetaStore, now func() time.Time) *audit.Service {
@@ -57,7 +62,7 @@ func newTestAudit(tb testing.TB, store holdfast.MetaStore, now func() time.Time)
 		tb.Fatal(err)
 	}
 	svc, err := audit.New(audit.Options{Store: store, Key: testAuditKey, Signer: testAuditSigner,
-		Checkpoints: audit.NewCheckpoints(blobs, 0), Now: now})
+		Checkpoints: audit.NewCheckpoints(blobs, 0), Clock: nowClock(now)})
 	if err != nil {
 		tb.Fatal(err)
 	}
