@@ -43,22 +43,7 @@ func TestPerformanceReport(t *testing.T) {
 	}
 	add("corpus", fmt.Sprintf("%.0f MiB: text, mail (mbox and .eml) and binary files; GOMAXPROCS %d", float64(total)/(1<<20), runtime.GOMAXPROCS(0)))
 
-	// Chunking speed on one core.
-	data := make([]byte, 256<<20)
-	rand.NewChaCha8([32]byte{9}).Read(data)
-	c := storage.NewChunker(storage.ChunkerKey{1})
-	start := time.Now()
-	for rest := data; len(rest) > 0; {
-		rest = rest[c.Cut(rest):]
-	}
-	add("chunking (content-defined cut points), one core", gbps(int64(len(data)), time.Since(start)))
-	start = time.Now()
-	if err := c.Split(bytes.NewReader(data), func(holdfast.ChunkRef, []byte) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	add("chunking + keyed BLAKE3 ids, one core", gbps(int64(len(data)), time.Since(start)))
-	data = nil
-	runtime.GC()
+	measureChunking(t, add)
 
 	hs, _, blobDir := realServerDir(t)
 	cl, err := backup.NewClient(hs.URL, token, nil)
@@ -125,35 +110,7 @@ func TestPerformanceReport(t *testing.T) {
 	add("restore of the 1st snapshot", fmt.Sprintf("%v (%s)", r1.Round(time.Millisecond), mbps(total, r1)))
 	add("restore of the 10th snapshot", fmt.Sprintf("%v (%s); 10th / 1st = %.2fx", r10.Round(time.Millisecond), mbps(total, r10), r10.Seconds()/r1.Seconds()))
 
-	if restic, err := exec.LookPath("restic"); err == nil {
-		// The same corpus as our first backup: regenerate it.
-		os.RemoveAll(corpus)
-		genCorpus(t, corpus, int64(mb)<<20)
-		repo := filepath.Join(work, "restic-repo")
-		env := append(os.Environ(), "RESTIC_PASSWORD=bench", "RESTIC_REPOSITORY="+repo, "RESTIC_CACHE_DIR="+filepath.Join(work, "restic-cache"))
-		var rCPU time.Duration
-		sh := func(args ...string) time.Duration {
-			cmd := exec.Command(restic, args...)
-			cmd.Env = env
-			start := time.Now()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("restic %v: %v\n%s", args, err, out)
-			}
-			rCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-			return time.Since(start)
-		}
-		sh("init")
-		rFirst := sh("backup", "--quiet", corpus)
-		firstCPU := rCPU
-		rSecond := sh("backup", "--quiet", corpus)
-		rSize := dirSize(t, repo)
-		add("restic first backup (local repository, no network)", fmt.Sprintf("%s, %s per CPU-second; Holdfast / restic throughput = %.2fx, per CPU-second = %.2fx",
-			mbps(total, rFirst), mbps(total, firstCPU), firstTP/(float64(total)/rFirst.Seconds()), firstCPU.Seconds()/cpu.Seconds()))
-		add("restic second backup, unchanged", mbps(total, rSecond))
-		add("restic repository after 2 snapshots", fmt.Sprintf("%s; Holdfast / restic stored size = %.2fx", size(rSize), float64(ours)/float64(rSize)))
-	} else {
-		add("restic", "not installed (apt-get install -y restic) - comparison skipped")
-	}
+	compareRestic(t, work, corpus, mb, total, ours, firstTP, cpu, add)
 	var b strings.Builder
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
@@ -279,4 +236,60 @@ func mutate(tb testing.TB, dir string, n int64, seed uint64) int64 {
 		touched += int64(len(b))
 	}
 	return touched
+}
+
+// compareRestic backs the corpus up with restic, when installed, and adds
+// the comparison with Holdfast's first backup (throughput firstTP, cpu
+// CPU time, ours bytes stored) to the report.
+func compareRestic(t *testing.T, work, corpus string, mb int, total, ours int64, firstTP float64, cpu time.Duration, add func(k, v string)) {
+	restic, err := exec.LookPath("restic")
+	if err != nil {
+		add("restic", "not installed (apt-get install -y restic) - comparison skipped")
+		return
+	}
+	// The same corpus as our first backup: regenerate it.
+	os.RemoveAll(corpus)
+	genCorpus(t, corpus, int64(mb)<<20)
+	repo := filepath.Join(work, "restic-repo")
+	env := append(os.Environ(), "RESTIC_PASSWORD=bench", "RESTIC_REPOSITORY="+repo, "RESTIC_CACHE_DIR="+filepath.Join(work, "restic-cache"))
+	var rCPU time.Duration
+	sh := func(args ...string) time.Duration {
+		cmd := exec.Command(restic, args...)
+		cmd.Env = env
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("restic %v: %v\n%s", args, err, out)
+		}
+		rCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		return time.Since(start)
+	}
+	sh("init")
+	rFirst := sh("backup", "--quiet", corpus)
+	firstCPU := rCPU
+	rSecond := sh("backup", "--quiet", corpus)
+	rSize := dirSize(t, repo)
+	add("restic first backup (local repository, no network)", fmt.Sprintf("%s, %s per CPU-second; Holdfast / restic throughput = %.2fx, per CPU-second = %.2fx",
+		mbps(total, rFirst), mbps(total, firstCPU), firstTP/(float64(total)/rFirst.Seconds()), firstCPU.Seconds()/cpu.Seconds()))
+	add("restic second backup, unchanged", mbps(total, rSecond))
+	add("restic repository after 2 snapshots", fmt.Sprintf("%s; Holdfast / restic stored size = %.2fx", size(rSize), float64(ours)/float64(rSize)))
+}
+
+// measureChunking adds the chunker's speed on one core, without and with
+// the keyed ids, to the report.
+func measureChunking(t *testing.T, add func(k, v string)) {
+	// Chunking speed on one core.
+	data := make([]byte, 256<<20)
+	rand.NewChaCha8([32]byte{9}).Read(data)
+	c := storage.NewChunker(storage.ChunkerKey{1})
+	start := time.Now()
+	for rest := data; len(rest) > 0; {
+		rest = rest[c.Cut(rest):]
+	}
+	add("chunking (content-defined cut points), one core", gbps(int64(len(data)), time.Since(start)))
+	start = time.Now()
+	if err := c.Split(bytes.NewReader(data), func(holdfast.ChunkRef, []byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	add("chunking + keyed BLAKE3 ids, one core", gbps(int64(len(data)), time.Since(start)))
+	runtime.GC()
 }

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -201,6 +202,26 @@ func openLive(t *testing.T, dsn string) *sqlstore.Store {
 // of the same database within a short wait, although the other store had
 // the old revisions cached, and again after the listener's connection was
 // killed and came back.
+// listenerPIDs returns the backends of the stores' revision listeners.
+func listenerPIDs(t *testing.T, db *sql.DB) []int {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'holdfast-revision-listener' ORDER BY pid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var pids []int
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
 func TestRevisionNotify(t *testing.T) {
 	ctx := t.Context()
 	dsn := createDB(t)
@@ -269,24 +290,7 @@ func TestRevisionNotify(t *testing.T) {
 	// Kill b's listener (and a's: both carry the same name). Until it is
 	// back, revisions come from the database; once back, notifications
 	// flow again.
-	listeners := func() []int {
-		t.Helper()
-		rows, err := a.DB().QueryContext(ctx, `SELECT pid FROM pg_stat_activity
-			WHERE datname = current_database() AND application_name = 'holdfast-revision-listener' ORDER BY pid`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var pids []int
-		for rows.Next() {
-			var pid int
-			if err := rows.Scan(&pid); err != nil {
-				t.Fatal(err)
-			}
-			pids = append(pids, pid)
-		}
-		return pids
-	}
+	listeners := func() []int { t.Helper(); return listenerPIDs(t, a.DB()) }
 	old := listeners()
 	if len(old) != 2 {
 		t.Fatalf("listener backends = %v, want 2", old)
