@@ -769,6 +769,40 @@ func TestCrashPoints(t *testing.T) {
 // TestConcurrentIngestPruneHolds runs backups, Forget+Prune and hold
 // changes at once (run it with -race). Users u0 stays held throughout:
 // every snapshot of it must survive. Every snapshot left must restore.
+// readListed reads every snapshot the account lists, whole; a snapshot
+// forgotten since the listing may be gone.
+func readListed(ctx context.Context, s *storage.Store) error {
+	list, err := s.Snapshots(ctx, storage.SnapshotFilter{AccountID: acct})
+	if err != nil {
+		return fmt.Errorf("list: %w", err)
+	}
+	for _, sn := range list {
+		full, err := s.Snapshot(ctx, acct, sn.ID)
+		if errors.Is(err, holdfast.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", sn.ID, err)
+		}
+		for _, it := range full.Items {
+			r, err := s.OpenItem(ctx, acct, sn.ID, it.Path)
+			if err == nil {
+				_, err = io.Copy(io.Discard, r)
+				r.Close()
+			}
+			if err != nil && !errors.Is(err, holdfast.ErrNotFound) {
+				// Forgotten and pruned while being read is fine; a
+				// snapshot still listed must read.
+				if _, gone := s.Snapshot(ctx, acct, sn.ID); errors.Is(gone, holdfast.ErrNotFound) {
+					continue
+				}
+				return fmt.Errorf("read %s/%s: %w", sn.ID, it.Path, err)
+			}
+		}
+	}
+	return nil
+}
+
 func TestConcurrentIngestPruneHolds(t *testing.T) {
 	blobs := newBlobs(t)
 	opts := storage.Options{PruneGrace: -1, PackSize: 256 << 10}
@@ -832,36 +866,9 @@ func TestConcurrentIngestPruneHolds(t *testing.T) {
 				return
 			default:
 			}
-			list, err := s.Snapshots(ctx, storage.SnapshotFilter{AccountID: acct})
-			if err != nil {
-				errs <- fmt.Errorf("list: %w", err)
+			if err := readListed(ctx, s); err != nil {
+				errs <- err
 				return
-			}
-			for _, sn := range list {
-				full, err := s.Snapshot(ctx, acct, sn.ID)
-				if errors.Is(err, holdfast.ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					errs <- fmt.Errorf("read %s: %w", sn.ID, err)
-					return
-				}
-				for _, it := range full.Items {
-					r, err := s.OpenItem(ctx, acct, sn.ID, it.Path)
-					if err == nil {
-						_, err = io.Copy(io.Discard, r)
-						r.Close()
-					}
-					if err != nil && !errors.Is(err, holdfast.ErrNotFound) {
-						// Forgotten and pruned while being read is fine;
-						// a snapshot still listed must read.
-						if _, gone := s.Snapshot(ctx, acct, sn.ID); errors.Is(gone, holdfast.ErrNotFound) {
-							continue
-						}
-						errs <- fmt.Errorf("read %s/%s: %w", sn.ID, it.Path, err)
-						return
-					}
-				}
 			}
 		}
 	})
