@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -82,8 +81,10 @@ type bundleFile struct {
 	data []byte
 }
 
-// accountData collects what the bundle's resolver needs, in the shapes the
-// engine's resolver produces.
+// accountData resolves, with the engine's own attribute builders
+// (attrs.go), every subject and resource of the account a request can
+// name, keyed by id, for the bundle: policies/bundle.rego only looks them
+// up. Document: policies/README.md ("The exported bundle").
 func (e *Engine) accountData(ctx context.Context, g *grantTable, accountID string) (map[string]any, int64, error) {
 	var (
 		out = map[string]any{}
@@ -97,120 +98,164 @@ func (e *Engine) accountData(ctx context.Context, g *grantTable, accountID strin
 		if rev, err = tx.Revision(ctx, accountID); err != nil {
 			return err
 		}
-		out["account"] = map[string]any{"id": acct.ID, "edition": string(acct.Edition), "addons": nonNil(acct.Addons)}
-
-		admins, err := tx.ListAdmins(ctx, accountID, holdfast.AdminFilter{})
+		out["account"] = accountAttrs(acct)
+		r := exporter{resolver{store: tx, cat: e.cat, g: g}, tx}
+		roles, err := r.accountRoles(ctx, accountID)
 		if err != nil {
 			return err
 		}
-		adminMap, byEmail, roleCounts := map[string]any{}, map[string]any{}, map[string]int{}
-		for _, a := range admins {
-			adminMap[a.ID] = map[string]any{
-				"id": a.ID, "email": a.Email, "name": a.Name, "state": string(a.State), "role": a.RoleID,
-				"scopes": scopesObject(a.Scopes), "first_admin": a.CreatedBy == "",
-			}
-			byEmail[strings.ToLower(a.Email)] = a.ID
-			roleCounts[a.RoleID]++
-		}
-		out["admins"], out["admins_by_email"], out["role_admin_counts"] = adminMap, byEmail, roleCounts
-
-		roles := map[string]any{}
-		for _, cr := range e.cat.RoleList() {
-			if cr.ID == customRoleID {
-				continue
-			}
-			ri, err := resolver{store: tx, cat: e.cat, g: g}.role(ctx, accountID, cr.ID)
-			if err != nil {
-				return err
-			}
-			roles[cr.ID] = ri.object()
-		}
-		stored, err := tx.ListRoles(ctx, accountID)
-		if err != nil {
+		if err := r.adminData(ctx, accountID, roles, out); err != nil {
 			return err
 		}
-		for _, s := range stored {
-			if s.OverrideOf != "" {
-				continue
-			}
-			ri, err := resolver{store: tx, cat: e.cat, g: g}.role(ctx, accountID, s.ID)
-			if err != nil {
-				return err
-			}
-			roles[s.ID] = ri.object()
-		}
-		out["roles"] = roles
-
-		profiles, err := tx.ListProfiles(ctx, accountID)
-		if err != nil {
-			return err
-		}
-		pm := map[string]any{}
-		for _, p := range profiles {
-			pm[p.ID] = map[string]any{"id": p.ID, "name": p.Name, "workloads": nonNil(p.Workloads), "block_admin_access": p.BlockAdminAccess}
-		}
-		out["profiles"] = pm
-
-		users, err := tx.ListUsers(ctx, accountID, holdfast.UserFilter{})
-		if err != nil {
-			return err
-		}
-		um := map[string]any{}
-		for _, u := range users {
-			um[u.ID] = map[string]any{"id": u.ID, "profile_id": u.ProfileID, "state": string(u.State)}
-		}
-		out["users"] = um
-
-		devices, err := tx.ListDevices(ctx, accountID, "")
-		if err != nil {
-			return err
-		}
-		dm, userWorkloads := map[string]any{}, map[string][]string{}
-		for _, d := range devices {
-			dm[d.ID] = map[string]any{"id": d.ID, "user_id": d.UserID, "workload": d.Workload}
-			userWorkloads[d.UserID] = append(userWorkloads[d.UserID], d.Workload)
-		}
-		out["devices"] = dm
-		uw := map[string]any{}
-		for id, w := range userWorkloads {
-			slices.Sort(w)
-			uw[id] = slices.Compact(w)
-		}
-		out["device_workloads"] = uw
-
-		types, err := tx.ListHoldTypes(ctx, accountID)
-		if err != nil {
-			return err
-		}
-		tm := map[string]any{}
-		for _, t := range types {
-			tm[t.ID] = map[string]any{"id": t.ID, "name": t.Name, "predefined": t.Predefined}
-		}
-		out["hold_types"] = tm
-
-		holds, err := tx.ListHolds(ctx, accountID)
-		if err != nil {
-			return err
-		}
-		hm, custodians := map[string]any{}, map[string][]string{}
-		for _, h := range holds {
-			hm[h.ID] = map[string]any{"id": h.ID, "name": h.Name, "type_id": h.TypeID}
-			cs, err := tx.ListCustodians(ctx, accountID, h.ID)
-			if err != nil {
-				return err
-			}
-			for _, c := range cs {
-				custodians[c.UserID] = append(custodians[c.UserID], h.ID)
-			}
-		}
-		out["holds"] = hm
-		cm := map[string]any{}
-		for id, hs := range custodians {
-			slices.Sort(hs)
-			cm[id] = hs
-		}
-		out["custodians"] = cm
-		return nil
+		return r.memberData(ctx, accountID, out)
 	})
 	return out, rev, err
+}
+
+// exporter resolves a whole account inside one store transaction.
+type exporter struct {
+	resolver
+	tx holdfast.MetaStore
+}
+
+// accountRoles resolves every role of the account by id: the catalog's
+// (with the account's edits) and its custom roles.
+func (r exporter) accountRoles(ctx context.Context, accountID string) (map[string]roleInfo, error) {
+	roles := map[string]roleInfo{}
+	for _, cr := range r.cat.RoleList() {
+		if cr.ID == customRoleID {
+			continue
+		}
+		ri, err := r.role(ctx, accountID, cr.ID)
+		if err != nil {
+			return nil, err
+		}
+		roles[cr.ID] = ri
+	}
+	stored, err := r.tx.ListRoles(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range stored {
+		if s.OverrideOf != "" {
+			continue
+		}
+		ri, err := r.role(ctx, accountID, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		roles[s.ID] = ri
+	}
+	return roles, nil
+}
+
+// adminData fills the administrators as subjects and as resources, the
+// roles as resources, and what an administrator created with each role
+// would be.
+func (r exporter) adminData(ctx context.Context, accountID string, roles map[string]roleInfo, out map[string]any) error {
+	admins, err := r.tx.ListAdmins(ctx, accountID, holdfast.AdminFilter{})
+	if err != nil {
+		return err
+	}
+	holders := map[string]int{}
+	for _, a := range admins {
+		holders[a.RoleID]++
+	}
+	roleObjects, roleTargets, assignments := map[string]any{}, map[string]any{}, map[string]any{}
+	for id, ri := range roles {
+		roleObjects[id] = ri.object()
+		roleTargets[id] = roleTargetAttrs(ri, holders[id])
+		assignments[id] = r.assignmentAttrs(ri, holders[id])
+	}
+	subjects, byEmail, targets := map[string]any{}, map[string]any{}, map[string]any{}
+	for _, a := range admins {
+		subject := map[string]any{"role_id": a.RoleID}
+		target := map[string]any{"role_id": a.RoleID}
+		var assignment map[string]any
+		if ri, ok := roles[a.RoleID]; ok {
+			subject["attrs"] = subjectAttrs(a, ri)
+			assignment = r.assignmentAttrs(ri, holders[a.RoleID]-1) // the target is not another holder
+		}
+		target["attrs"] = adminTargetAttrs(a, assignment)
+		subjects[a.ID], targets[a.ID] = subject, target
+		byEmail[strings.ToLower(a.Email)] = a.ID
+	}
+	out["roles"], out["role_targets"], out["assignments"] = roleObjects, roleTargets, assignments
+	out["subjects"], out["subjects_by_email"], out["admin_targets"] = subjects, byEmail, targets
+	return nil
+}
+
+// memberData fills the profiles, users, devices, hold types and holds.
+func (r exporter) memberData(ctx context.Context, accountID string, out map[string]any) error {
+	profiles, err := r.tx.ListProfiles(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	byID, pm, npm := map[string]holdfast.Profile{}, map[string]any{}, map[string]any{}
+	for _, p := range profiles {
+		byID[p.ID], pm[p.ID], npm[p.ID] = p, profileAttrs(p), newMemberProfileAttrs(p)
+	}
+	out["profiles"], out["new_member_profiles"] = pm, npm
+	holdsOf, err := r.holdData(ctx, accountID, out)
+	if err != nil {
+		return err
+	}
+	users, err := r.tx.ListUsers(ctx, accountID, holdfast.UserFilter{})
+	if err != nil {
+		return err
+	}
+	devices, err := r.tx.ListDevices(ctx, accountID, "")
+	if err != nil {
+		return err
+	}
+	deviceWorkloads := map[string][]string{}
+	for _, d := range devices {
+		deviceWorkloads[d.UserID] = append(deviceWorkloads[d.UserID], d.Workload)
+	}
+	um, userByID := map[string]any{}, map[string]holdfast.User{}
+	for _, u := range users {
+		userByID[u.ID] = u
+		um[u.ID] = memberAttrs(u, byID[u.ProfileID], deviceWorkloads[u.ID], holdsOf[u.ID], "")
+	}
+	dm := map[string]any{}
+	for _, d := range devices {
+		u, ok := userByID[d.UserID]
+		if !ok {
+			continue
+		}
+		attrs := memberAttrs(u, byID[u.ProfileID], nil, holdsOf[u.ID], d.Workload)
+		attrs["user_id"] = u.ID
+		dm[d.ID] = attrs
+	}
+	out["users"], out["devices"] = um, dm
+	return nil
+}
+
+// holdData fills the hold types and holds, and returns each custodian's holds.
+func (r exporter) holdData(ctx context.Context, accountID string, out map[string]any) (map[string][]holdfast.LegalHold, error) {
+	types, err := r.tx.ListHoldTypes(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	tm := map[string]any{}
+	for _, t := range types {
+		tm[t.ID] = true
+	}
+	holds, err := r.tx.ListHolds(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	hm, holdsOf := map[string]any{}, map[string][]holdfast.LegalHold{}
+	for _, h := range holds {
+		hm[h.ID] = holdAttrs(h)
+		cs, err := r.tx.ListCustodians(ctx, accountID, h.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			holdsOf[c.UserID] = append(holdsOf[c.UserID], h)
+		}
+	}
+	out["hold_types"], out["holds"] = tm, hm
+	return holdsOf, nil
 }

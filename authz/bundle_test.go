@@ -194,7 +194,7 @@ func TestBundleLayout(t *testing.T) {
 	if err := json.Unmarshal(files["/holdfast/account/data.json"], &account); err != nil {
 		t.Fatal(err)
 	}
-	admins, _ := account["admins"].(map[string]any)
+	admins, _ := account["subjects"].(map[string]any)
 	if len(admins) != len(fixtureAdmins) {
 		t.Errorf("bundle has %d administrators, want %d", len(admins), len(fixtureAdmins))
 	}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"maps"
 	"strings"
 
 	"github.com/holdfast/holdfast"
@@ -134,7 +134,7 @@ func (r resolver) role(ctx context.Context, accountID, id string) (roleInfo, err
 }
 
 // customRoleID is the catalog's pseudo-role describing custom roles.
-const customRoleID = "custom"
+const customRoleID = policies.CustomRoleID
 
 func nonNil(s []string) []string {
 	if s == nil {
@@ -179,25 +179,16 @@ func (r resolver) input(ctx context.Context, acct holdfast.Account, admin holdfa
 	}
 	action := map[string]any{"name": req.Action.Name, "properties": props}
 	return map[string]any{
-		"account": map[string]any{
-			"id":      acct.ID,
-			"edition": string(acct.Edition),
-			"addons":  nonNil(acct.Addons),
-		},
-		"subject": map[string]any{
-			"type":        holdfast.PrincipalAdmin,
-			"id":          admin.ID,
-			"email":       admin.Email,
-			"name":        admin.Name,
-			"state":       string(admin.State),
-			"first_admin": admin.CreatedBy == "",
-			"role":        role.object(),
-			"scopes":      scopesObject(admin.Scopes),
-		},
+		"account":  accountAttrs(acct),
+		"subject":  subjectAttrs(admin, role),
 		"action":   action,
 		"resource": resource,
 		"context":  reqContext,
 	}, nil
+}
+
+func accountAttrs(acct holdfast.Account) map[string]any {
+	return map[string]any{"id": acct.ID, "edition": string(acct.Edition), "addons": nonNil(acct.Addons)}
 }
 
 // resource resolves the attributes of the request's resource. Stored
@@ -205,111 +196,131 @@ func (r resolver) input(ctx context.Context, acct holdfast.Account, admin holdfa
 // describe a change or a new resource are taken from the caller.
 func (r resolver) resource(ctx context.Context, acct holdfast.Account, admin holdfast.Administrator, ent holdfast.Entity) (map[string]any, error) {
 	out := map[string]any{"type": string(ent.Type), "id": ent.ID, "exists": ent.ID != ""}
-	props := ent.Properties
+	var err error
 	switch ent.Type {
-	case holdfast.ResourceUser:
-		if ent.ID == "" {
-			return out, r.newMember(ctx, acct.ID, props, out)
-		}
-		u, err := r.store.GetUser(ctx, acct.ID, ent.ID)
-		if errors.Is(err, holdfast.ErrNotFound) {
-			return nil, notFound("user", ent.ID)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return out, r.userAttrs(ctx, acct.ID, u, "", out)
-	case holdfast.ResourceDevice:
-		if ent.ID == "" {
-			return out, r.newMember(ctx, acct.ID, props, out)
-		}
-		d, err := r.store.GetDevice(ctx, acct.ID, ent.ID)
-		if errors.Is(err, holdfast.ErrNotFound) {
-			return nil, notFound("device", ent.ID)
-		}
-		if err != nil {
-			return nil, err
-		}
-		u, err := r.store.GetUser(ctx, acct.ID, d.UserID)
-		if err != nil {
-			return nil, fmt.Errorf("authz: user of device %s: %w", d.ID, err)
-		}
-		out["user_id"] = u.ID
-		return out, r.userAttrs(ctx, acct.ID, u, d.Workload, out)
+	case holdfast.ResourceUser, holdfast.ResourceDevice:
+		err = r.memberResource(ctx, acct.ID, ent, out)
 	case holdfast.ResourceProfile:
-		if ent.ID == "" {
-			return out, nil
-		}
-		p, err := r.store.GetProfile(ctx, acct.ID, ent.ID)
-		if errors.Is(err, holdfast.ErrNotFound) {
-			return nil, notFound("profile", ent.ID)
-		}
-		if err != nil {
-			return nil, err
-		}
-		out["profile_id"], out["profile_name"] = p.ID, p.Name
-		return out, nil
+		err = r.profileResource(ctx, acct.ID, ent, out)
 	case holdfast.ResourceLegalHold:
-		if ent.ID == "" {
-			typeID, err := stringProp(props, "type_id")
-			if err != nil {
-				return nil, err
-			}
-			out["type_id"] = typeID
-			return out, r.checkHoldType(ctx, acct.ID, typeID)
-		}
-		h, err := r.store.GetHold(ctx, acct.ID, ent.ID)
-		if errors.Is(err, holdfast.ErrNotFound) {
-			return nil, notFound("legal hold", ent.ID)
-		}
-		if err != nil {
-			return nil, err
-		}
-		out["type_id"], out["name"] = h.TypeID, h.Name
-		// An edit may move the hold to another type: both must be in scope.
-		if newType, ok := props["new_type_id"]; ok {
-			s, isString := newType.(string)
-			if !isString {
-				return nil, invalid("resource property new_type_id must be a string")
-			}
-			out["new_type_id"] = s
-			return out, r.checkHoldType(ctx, acct.ID, s)
-		}
-		return out, nil
+		err = r.holdResource(ctx, acct.ID, ent, out)
 	case holdfast.ResourceLegalHoldType:
-		if ent.ID == "" {
-			return out, nil
+		if ent.ID != "" {
+			err = r.checkHoldType(ctx, acct.ID, ent.ID)
 		}
-		if _, err := r.store.GetHoldType(ctx, acct.ID, ent.ID); errors.Is(err, holdfast.ErrNotFound) {
-			return nil, notFound("legal hold type", ent.ID)
-		} else if err != nil {
-			return nil, err
-		}
-		return out, nil
 	case holdfast.ResourceAdministrator:
-		return out, r.adminAttrs(ctx, acct, admin, ent, out)
+		err = r.adminAttrs(ctx, acct, admin, ent, out)
 	case holdfast.ResourceRole:
-		return out, r.roleAttrs(ctx, acct, ent, out)
+		err = r.roleAttrs(ctx, acct, ent, out)
 	case holdfast.ResourceReport, holdfast.ResourceSettings, holdfast.ResourceAccount:
-		if ent.Type == holdfast.ResourceAccount && ent.ID != "" && ent.ID != acct.ID {
-			return nil, notFound("account", ent.ID)
-		}
-		if pid, err := stringProp(props, "profile_id"); err != nil {
-			return nil, err
-		} else if pid != "" {
-			p, err := r.store.GetProfile(ctx, acct.ID, pid)
-			if errors.Is(err, holdfast.ErrNotFound) {
-				return nil, notFound("profile", pid)
-			}
-			if err != nil {
-				return nil, err
-			}
-			out["profile_id"], out["profile_name"] = p.ID, p.Name
-		}
-		return out, nil
+		err = r.accountWideResource(ctx, acct, ent, out)
 	default:
 		return nil, invalid("unknown resource type %q", ent.Type)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// memberResource fills a user or a device: stored, or about to be created.
+func (r resolver) memberResource(ctx context.Context, accountID string, ent holdfast.Entity, out map[string]any) error {
+	if ent.ID == "" {
+		return r.newMember(ctx, accountID, ent.Properties, out)
+	}
+	userID, workload := ent.ID, ""
+	if ent.Type == holdfast.ResourceDevice {
+		d, err := r.store.GetDevice(ctx, accountID, ent.ID)
+		if errors.Is(err, holdfast.ErrNotFound) {
+			return notFound("device", ent.ID)
+		}
+		if err != nil {
+			return err
+		}
+		userID, workload = d.UserID, d.Workload
+	}
+	u, err := r.store.GetUser(ctx, accountID, userID)
+	if errors.Is(err, holdfast.ErrNotFound) && ent.Type == holdfast.ResourceUser {
+		return notFound("user", ent.ID)
+	}
+	if err != nil {
+		if ent.Type == holdfast.ResourceDevice {
+			return fmt.Errorf("authz: user of device %s: %w", ent.ID, err)
+		}
+		return err
+	}
+	if ent.Type == holdfast.ResourceDevice {
+		out["user_id"] = u.ID
+	}
+	return r.userAttrs(ctx, accountID, u, workload, out)
+}
+
+func (r resolver) profileResource(ctx context.Context, accountID string, ent holdfast.Entity, out map[string]any) error {
+	if ent.ID == "" {
+		return nil
+	}
+	p, err := r.store.GetProfile(ctx, accountID, ent.ID)
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return notFound("profile", ent.ID)
+	}
+	if err != nil {
+		return err
+	}
+	maps.Copy(out, profileAttrs(p))
+	return nil
+}
+
+// holdResource fills a legal hold: stored (and possibly moved to another
+// type), or about to be created with a type.
+func (r resolver) holdResource(ctx context.Context, accountID string, ent holdfast.Entity, out map[string]any) error {
+	props := ent.Properties
+	if ent.ID == "" {
+		typeID, err := stringProp(props, "type_id")
+		if err != nil {
+			return err
+		}
+		out["type_id"] = typeID
+		return r.checkHoldType(ctx, accountID, typeID)
+	}
+	h, err := r.store.GetHold(ctx, accountID, ent.ID)
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return notFound("legal hold", ent.ID)
+	}
+	if err != nil {
+		return err
+	}
+	maps.Copy(out, holdAttrs(h))
+	// An edit may move the hold to another type: both must be in scope.
+	if newType, ok := props["new_type_id"]; ok {
+		s, isString := newType.(string)
+		if !isString {
+			return invalid("resource property new_type_id must be a string")
+		}
+		out["new_type_id"] = s
+		return r.checkHoldType(ctx, accountID, s)
+	}
+	return nil
+}
+
+// accountWideResource fills a report, the settings or the account, which
+// may be limited to one profile.
+func (r resolver) accountWideResource(ctx context.Context, acct holdfast.Account, ent holdfast.Entity, out map[string]any) error {
+	if ent.Type == holdfast.ResourceAccount && ent.ID != "" && ent.ID != acct.ID {
+		return notFound("account", ent.ID)
+	}
+	pid, err := stringProp(ent.Properties, "profile_id")
+	if err != nil || pid == "" {
+		return err
+	}
+	p, err := r.store.GetProfile(ctx, acct.ID, pid)
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return notFound("profile", pid)
+	}
+	if err != nil {
+		return err
+	}
+	maps.Copy(out, profileAttrs(p))
+	return nil
 }
 
 func (r resolver) checkHoldType(ctx context.Context, accountID, typeID string) error {
@@ -357,131 +368,134 @@ func (r resolver) newMember(ctx context.Context, accountID string, props map[str
 		if err != nil {
 			return err
 		}
-		out["profile_id"], out["profile_name"] = p.ID, p.Name
-		out["privacy_blocks_admins"] = p.BlockAdminAccess
-		out["workloads"] = nonNil(p.Workloads)
+		maps.Copy(out, newMemberProfileAttrs(p))
 	}
 	if workload != "" {
-		out["workload"] = workload
-		out["workloads"] = []string{workload}
+		maps.Copy(out, workloadAttrs(workload))
 	}
 	out["holds"] = []any{}
 	return nil
 }
 
-// userAttrs fills profile, workloads, holds and privacy of user u. For a
-// device, workload is the device's own and the only one that counts.
+// userAttrs reads what memberAttrs needs of user u. For a device, workload
+// is the device's own and the only one that counts.
 func (r resolver) userAttrs(ctx context.Context, accountID string, u holdfast.User, workload string, out map[string]any) error {
 	p, err := r.store.GetProfile(ctx, accountID, u.ProfileID)
 	if err != nil {
 		return fmt.Errorf("authz: profile of user %s: %w", u.ID, err)
 	}
-	out["profile_id"], out["profile_name"] = p.ID, p.Name
-	out["state"] = string(u.State)
-	out["privacy_blocks_admins"] = p.BlockAdminAccess
-	if workload != "" {
-		out["workload"] = workload
-		out["workloads"] = []string{workload}
-	} else {
+	var deviceWorkloads []string
+	if workload == "" {
 		devices, err := r.store.ListDevices(ctx, accountID, u.ID)
 		if err != nil {
 			return fmt.Errorf("authz: devices of user %s: %w", u.ID, err)
 		}
-		w := append([]string(nil), p.Workloads...)
 		for _, d := range devices {
-			w = append(w, d.Workload)
+			deviceWorkloads = append(deviceWorkloads, d.Workload)
 		}
-		slices.Sort(w)
-		out["workloads"] = nonNil(slices.Compact(w))
 	}
 	holds, err := r.store.HoldsForUser(ctx, accountID, u.ID)
 	if err != nil {
 		return fmt.Errorf("authz: holds of user %s: %w", u.ID, err)
 	}
-	holds = slices.Clone(holds) // the slice may be shared through the attribute cache
-	slices.SortFunc(holds, func(a, b holdfast.LegalHold) int { return strings.Compare(a.ID, b.ID) })
-	list := make([]any, 0, len(holds))
-	for _, h := range holds {
-		list = append(list, map[string]any{"id": h.ID, "name": h.Name, "type_id": h.TypeID})
-	}
-	out["holds"] = list
+	maps.Copy(out, memberAttrs(u, p, deviceWorkloads, holds, workload))
 	return nil
 }
 
 // adminAttrs fills an administrator resource: its role and scopes (stored,
 // or requested for a new one) and the requested changes.
 func (r resolver) adminAttrs(ctx context.Context, acct holdfast.Account, subject holdfast.Administrator, ent holdfast.Entity, out map[string]any) error {
-	props := ent.Properties
-	var (
-		roleID string
-		scopes holdfast.Scopes
-	)
+	if ent.ID == "" {
+		return r.newAdminAttrs(ctx, acct.ID, ent.Properties, out)
+	}
+	target, err := r.store.GetAdmin(ctx, acct.ID, ent.ID)
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return notFound("administrator", ent.ID)
+	}
+	if err != nil {
+		return err
+	}
+	out["self"] = target.ID == subject.ID
+	out["roles_requested"] = 1
+	var assignment map[string]any
+	if target.RoleID != "" {
+		if assignment, err = r.assignment(ctx, acct.ID, target.RoleID, true); err != nil {
+			return err
+		}
+	}
+	maps.Copy(out, adminTargetAttrs(target, assignment))
+	return r.adminChanges(ctx, acct.ID, ent.Properties, out)
+}
+
+// assignment resolves roleID as the role of an administrator (existing:
+// the target itself is not one of the other holders).
+func (r resolver) assignment(ctx context.Context, accountID, roleID string, existing bool) (map[string]any, error) {
+	ri, err := r.role(ctx, accountID, roleID)
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return nil, notFound("role", roleID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	holders := 0
+	if r.counted(ri) {
+		if holders, err = r.store.CountAdminsWithRole(ctx, accountID, ri.ID); err != nil {
+			return nil, err
+		}
+		if existing {
+			holders--
+		}
+	}
+	return r.assignmentAttrs(ri, holders), nil
+}
+
+// newAdminAttrs fills an administrator about to be created: the role(s)
+// and scopes the request names.
+func (r resolver) newAdminAttrs(ctx context.Context, accountID string, props map[string]any, out map[string]any) error {
+	out["self"] = false
+	out["first_admin"] = false
 	requested := 1
-	if ent.ID != "" {
-		target, err := r.store.GetAdmin(ctx, acct.ID, ent.ID)
-		if errors.Is(err, holdfast.ErrNotFound) {
-			return notFound("administrator", ent.ID)
+	roleID, err := stringProp(props, "role")
+	if err != nil {
+		return err
+	}
+	if roles, ok := props["roles"]; ok {
+		list, ok := roles.([]any)
+		if !ok {
+			return invalid("resource property roles must be a list of role ids")
 		}
-		if err != nil {
-			return err
-		}
-		roleID, scopes = target.RoleID, target.Scopes
-		out["self"] = target.ID == subject.ID
-		out["first_admin"] = target.CreatedBy == ""
-	} else {
-		out["self"] = false
-		out["first_admin"] = false
-		var err error
-		if roleID, err = stringProp(props, "role"); err != nil {
-			return err
-		}
-		if roles, ok := props["roles"]; ok {
-			list, ok := roles.([]any)
-			if !ok {
+		requested = len(list)
+		if len(list) >= 1 {
+			if roleID, ok = list[0].(string); !ok {
 				return invalid("resource property roles must be a list of role ids")
 			}
-			requested = len(list)
-			if len(list) >= 1 {
-				if roleID, ok = list[0].(string); !ok {
-					return invalid("resource property roles must be a list of role ids")
-				}
-			}
-		} else if roleID == "" {
-			requested = 0
 		}
-		if scopes, err = scopesProp(props, "scopes"); err != nil {
-			return err
-		}
+	} else if roleID == "" {
+		requested = 0
+	}
+	scopes, err := scopesProp(props, "scopes")
+	if err != nil {
+		return err
 	}
 	out["roles_requested"] = requested
 	out["scopes"] = scopesObject(scopes)
-	if roleID != "" {
-		ri, err := r.role(ctx, acct.ID, roleID)
-		if errors.Is(err, holdfast.ErrNotFound) {
-			return notFound("role", roleID)
-		}
-		if err != nil {
-			return err
-		}
-		out["role"] = ri.object()
-		if ri.ID == "cloud_admin" {
-			n, err := r.store.CountAdminsWithRole(ctx, acct.ID, "cloud_admin")
-			if err != nil {
-				return err
-			}
-			if ent.ID != "" {
-				n-- // the target itself
-			}
-			out["other_cloud_admins"] = n
-		}
-	}
-	if ent.ID == "" {
+	if roleID == "" {
 		return nil
 	}
+	assignment, err := r.assignment(ctx, accountID, roleID, false)
+	if err != nil {
+		return err
+	}
+	maps.Copy(out, assignment)
+	return nil
+}
+
+// adminChanges fills the role and scopes an edit of an administrator asks for.
+func (r resolver) adminChanges(ctx context.Context, accountID string, props map[string]any, out map[string]any) error {
 	if newRole, err := stringProp(props, "new_role"); err != nil {
 		return err
 	} else if newRole != "" {
-		ri, err := r.role(ctx, acct.ID, newRole)
+		ri, err := r.role(ctx, accountID, newRole)
 		if errors.Is(err, holdfast.ErrNotFound) {
 			return notFound("role", newRole)
 		}
@@ -512,32 +526,15 @@ func (r resolver) roleAttrs(ctx context.Context, acct holdfast.Account, ent hold
 		if err != nil {
 			return err
 		}
-		out["role"] = ri.object()
 		n, err := r.store.CountAdminsWithRole(ctx, acct.ID, ent.ID)
 		if err != nil {
 			return err
 		}
-		out["assigned_admins"] = n
+		maps.Copy(out, roleTargetAttrs(ri, n))
 	}
-	var imports []string
-	switch v := props["import_from"].(type) {
-	case nil:
-	case string:
-		if v != "" {
-			imports = []string{v}
-		}
-	case []any:
-		for _, x := range v {
-			s, ok := x.(string)
-			if !ok {
-				return invalid("resource property import_from must be a role id or a list of role ids")
-			}
-			imports = append(imports, s)
-		}
-	case []string:
-		imports = v
-	default:
-		return invalid("resource property import_from must be a role id or a list of role ids")
+	imports, err := importIDs(props)
+	if err != nil {
+		return err
 	}
 	list := make([]any, 0, len(imports))
 	for _, id := range imports {
@@ -559,6 +556,34 @@ func (r resolver) roleAttrs(ctx context.Context, acct holdfast.Account, ent hold
 		out["rights"] = rights
 	}
 	return nil
+}
+
+// importIDs reads the import_from property: a role id or a list of them.
+func importIDs(props map[string]any) ([]string, error) {
+	bad := invalid("resource property import_from must be a role id or a list of role ids")
+	switch v := props["import_from"].(type) {
+	case nil:
+		return nil, nil
+	case string:
+		if v == "" {
+			return nil, nil
+		}
+		return []string{v}, nil
+	case []any:
+		var imports []string
+		for _, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return nil, bad
+			}
+			imports = append(imports, s)
+		}
+		return imports, nil
+	case []string:
+		return v, nil
+	default:
+		return nil, bad
+	}
 }
 
 func stringProp(props map[string]any, key string) (string, error) {

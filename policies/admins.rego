@@ -162,31 +162,31 @@ deny contains {"rule": "admins.profiles_locked", "reason": sprintf("the profiles
 	profile_selection(input.resource.new_scopes) != profile_selection(object.get(input.resource, "scopes", {}))
 }
 
+# Roles with a minimum (rules.min_other_admins_with_role: Cloud Administrator)
+# keep that many other holders: the resolver counts them as
+# resource.other_admins_with_role for exactly those roles.
 deny contains {"rule": "admins.cloud_admin_minimum", "reason": reason} if {
 	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.delete"
-	role_base(input.resource.role) == "cloud_admin"
-	object.get(input.resource, "other_cloud_admins", 0) < catalog.rules.min_other_cloud_admins_to_delete_cloud_admin
-	reason := sprintf(
-		"a Cloud Administrator can be deleted only while at least %d other Cloud Administrators exist",
-		[catalog.rules.min_other_cloud_admins_to_delete_cloud_admin],
-	)
+	minimum := catalog.rules.min_other_admins_with_role[role_base(input.resource.role)]
+	object.get(input.resource, "other_admins_with_role", 0) < minimum
+	name := role_name(input.resource.role)
+	reason := sprintf("a %s can be deleted only while at least %d other %ss exist", [name, minimum, name])
 }
 
-# Moving the role away from Cloud Administrator removes one just the same.
+# Moving the role away removes one holder just the same.
 deny contains {"rule": "admins.cloud_admin_minimum", "reason": reason} if {
 	input.resource.type == "administrator" # lets the rule index skip this rule for other resources
 	admin_request
 	input.action.name == "admins.edit"
-	role_base(input.resource.role) == "cloud_admin"
+	base := role_base(input.resource.role)
+	minimum := catalog.rules.min_other_admins_with_role[base]
 	role_change
-	role_base(input.resource.new_role) != "cloud_admin"
-	object.get(input.resource, "other_cloud_admins", 0) < catalog.rules.min_other_cloud_admins_to_delete_cloud_admin
-	reason := sprintf(
-		"a Cloud Administrator's role can be changed only while at least %d other Cloud Administrators exist",
-		[catalog.rules.min_other_cloud_admins_to_delete_cloud_admin],
-	)
+	role_base(input.resource.new_role) != base
+	object.get(input.resource, "other_admins_with_role", 0) < minimum
+	name := role_name(input.resource.role)
+	reason := sprintf("a %s's role can be changed only while at least %d other %ss exist", [name, minimum, name])
 }
 
 deny contains {"rule": "admins.self", "reason": "administrators cannot delete themselves"} if {

@@ -145,12 +145,12 @@ test_ew_group_admin_cannot_create_admins if {
 # Cloud Administrator minimum
 
 test_delete_cloud_admin_with_two_others if {
-	allowed(admin_in(ca, "admins.delete", target(ca_role, {"other_cloud_admins": 2})))
+	allowed(admin_in(ca, "admins.delete", target(ca_role, {"other_admins_with_role": 2})))
 }
 
 test_delete_cloud_admin_with_one_other if {
 	denied_by(
-		admin_in(ca, "admins.delete", target(ca_role, {"other_cloud_admins": 1})),
+		admin_in(ca, "admins.delete", target(ca_role, {"other_admins_with_role": 1})),
 		"admins.cloud_admin_minimum", "a Cloud Administrator can be deleted only while at least 2 other Cloud Administrators exist",
 	)
 }
@@ -164,7 +164,7 @@ test_delete_cloud_admin_count_unknown if {
 
 test_demote_cloud_admin_with_one_other if {
 	denied_by(
-		admin_in(ca, "admins.edit", target(ca_role, {"other_cloud_admins": 1, "new_role": hd_role, "new_scopes": sales_endpoints})),
+		admin_in(ca, "admins.edit", target(ca_role, {"other_admins_with_role": 1, "new_role": hd_role, "new_scopes": sales_endpoints})),
 		"admins.cloud_admin_minimum", "a Cloud Administrator's role can be changed only while at least 2 other Cloud Administrators exist",
 	)
 }
@@ -216,7 +216,7 @@ test_new_role_unavailable_on_create if {
 
 test_new_role_unavailable_on_edit if {
 	denied_by(
-		req(business, ca, "admins.edit", target(ca_role, {"other_cloud_admins": 3, "new_role": hd_role, "new_scopes": sales_endpoints})),
+		req(business, ca, "admins.edit", target(ca_role, {"other_admins_with_role": 3, "new_role": hd_role, "new_scopes": sales_endpoints})),
 		"admins.role_unavailable", "Help Desk Administrator is not available in the Business edition",
 	)
 }
@@ -332,7 +332,7 @@ test_cannot_delete_self if {
 
 test_cannot_change_own_role if {
 	denied_by(
-		admin_in(ca, "admins.edit", target(ca_role, {"self": true, "other_cloud_admins": 5, "new_role": hd_role, "new_scopes": sales_endpoints})),
+		admin_in(ca, "admins.edit", target(ca_role, {"self": true, "other_admins_with_role": 5, "new_role": hd_role, "new_scopes": sales_endpoints})),
 		"admins.self", "administrators cannot change their own role or scopes",
 	)
 }

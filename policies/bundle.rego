@@ -1,10 +1,17 @@
 # Package holdfast.bundle is the entry point of an exported OPA bundle. It
-# takes a raw AuthZEN request as input, resolves the subject and resource
-# from the account data the bundle carries (data.holdfast.account), and
-# evaluates the engine's decision document (data.holdfast.authz.decision)
-# on the result. The engine resolves the same attributes in Go
-# (authz/resolve.go); the decision-table test holds both to the same
-# answers, reasons included.
+# takes a raw AuthZEN request as input, looks the subject and resource up in
+# the account data the bundle carries (data.holdfast.account) and evaluates
+# the engine's decision document (data.holdfast.authz.decision) on the
+# result.
+#
+# It resolves nothing itself: every attribute of a stored administrator,
+# role, user, device, profile or hold was computed by the engine's Go
+# resolver (authz/attrs.go) when the bundle was written, keyed by id. What
+# is left here is reading the raw request: the refusals the engine makes
+# for malformed or unknown names (same rules, same reasons, same order),
+# and the caller's own properties (new resources, requested changes) put
+# beside the looked-up attributes. The differential test against stock OPA
+# (authz/bundle_test.go) holds both to the same answers.
 package holdfast.bundle
 
 acct := data.holdfast.account
@@ -24,9 +31,9 @@ refusal := {"rule": "subject.type", "reason": sprintf("subject type %q is not su
 } else := {"rule": "action.missing", "reason": "no action named"} if {
 	action_name == ""
 } else := {"rule": "subject.unknown", "reason": "unknown administrator"} if {
-	not subject
-} else := {"rule": "subject.role_unknown", "reason": sprintf("role %q of the administrator does not exist", [subject.role])} if {
-	not acct.roles[subject.role]
+	not subject_entry
+} else := {"rule": "subject.role_unknown", "reason": sprintf("role %q of the administrator does not exist", [subject_entry.role_id])} if {
+	not subject_entry.attrs
 } else := resource_refusal if {
 	resource_refusal
 }
@@ -45,27 +52,20 @@ string_or_empty(x) := x if is_string(x)
 
 else := ""
 
-subject_id := acct.admins_by_email[lower(input.subject.id)] if contains(input.subject.id, "@")
+subject_id := acct.subjects_by_email[lower(input.subject.id)] if contains(input.subject.id, "@")
 
 subject_id := input.subject.id if {
 	not contains(input.subject.id, "@")
-	acct.admins[input.subject.id]
+	acct.subjects[input.subject.id]
 }
 
-subject := acct.admins[subject_id]
+subject_entry := acct.subjects[subject_id]
+
+subject := subject_entry.attrs
 
 resolved := {
 	"account": acct.account,
-	"subject": {
-		"type": "administrator",
-		"id": subject.id,
-		"email": subject.email,
-		"name": subject.name,
-		"state": subject.state,
-		"first_admin": subject.first_admin,
-		"role": acct.roles[subject.role],
-		"scopes": subject.scopes,
-	},
+	"subject": subject,
 	"action": {"name": action_name, "properties": object_or_empty(object.get(input_action, "properties", {}))},
 	"resource": resource,
 	"context": object_or_empty(object.get(input, "context", {})),
@@ -182,11 +182,7 @@ other_refusal := not_found("account", rid) if {
 }
 
 # Administrators.
-admin_target := acct.admins[rid] if rid != ""
-
-default target_first_admin := false
-
-target_first_admin := admin_target.first_admin
+admin_target := acct.admin_targets[rid] if rid != ""
 
 roles_prop_invalid if {
 	"roles" in object.keys(props)
@@ -199,7 +195,7 @@ roles_prop_invalid if {
 	not is_string(props.roles[0])
 }
 
-admin_role_id := admin_target.role if rid != ""
+admin_role_id := admin_target.role_id if rid != ""
 
 else := props.roles[0] if {
 	is_array(props.roles)
@@ -210,7 +206,7 @@ else := prop("role")
 
 admin_refusal := not_found("administrator", rid) if {
 	rid != ""
-	not acct.admins[rid]
+	not acct.admin_targets[rid]
 } else := invalid("resource property role must be a string") if {
 	rid == ""
 	bad_string("role")
@@ -281,53 +277,37 @@ list_or_empty(x) := x if is_array(x)
 
 else := []
 
-roles_requested := 1 if rid != ""
-
-else := count(props.roles) if is_array(props.roles)
+roles_requested := count(props.roles) if is_array(props.roles)
 
 else := 0 if prop("role") == ""
 
 else := 1
 
+# An existing administrator: its stored attributes and the requested
+# changes; a new one: what the request names, and what holding the
+# requested role means (acct.assignments).
 admin_attrs := object.union_n([
 	base,
-	{
-		"self": is_self,
-		"first_admin": target_first_admin,
-		"roles_requested": roles_requested,
-		"scopes": admin_scopes,
-	},
-	admin_role_attrs,
-	cloud_admin_attrs,
+	{"self": rid == subject.id, "roles_requested": 1},
+	admin_target.attrs,
 	new_role_attrs,
 	new_scopes_attrs,
+]) if {
+	rid != ""
+} else := object.union_n([
+	base,
+	{
+		"self": false,
+		"first_admin": false,
+		"roles_requested": roles_requested,
+		"scopes": normal_scopes(object.get(props, "scopes", null)),
+	},
+	new_assignment_attrs,
 ])
 
-admin_scopes := admin_target.scopes if rid != ""
-
-else := normal_scopes(object.get(props, "scopes", null))
-
-admin_role_attrs := {"role": acct.roles[admin_role_id]} if admin_role_id != ""
+new_assignment_attrs := acct.assignments[admin_role_id] if admin_role_id != ""
 
 else := {}
-
-cloud_admin_attrs := {"other_cloud_admins": object.get(acct.role_admin_counts, "cloud_admin", 0) - target_offset} if {
-	admin_role_id == "cloud_admin"
-}
-
-else := {}
-
-# The target itself is not one of the "other" Cloud Administrators.
-target_offset := 1 if rid != ""
-
-else := 0
-
-is_self if {
-	rid != ""
-	rid == subject.id
-}
-
-default is_self := false
 
 new_role_attrs := {"new_role": acct.roles[prop("new_role")]} if {
 	rid != ""
@@ -398,7 +378,7 @@ role_attrs := object.union_n([
 	rights_attrs,
 ])
 
-existing_role_attrs := {"role": acct.roles[rid], "assigned_admins": object.get(acct.role_admin_counts, rid, 0)} if rid != ""
+existing_role_attrs := acct.role_targets[rid] if rid != ""
 
 else := {}
 
@@ -406,36 +386,17 @@ rights_attrs := {"rights": props.rights} if "rights" in object.keys(props)
 
 else := {}
 
-# Users and devices.
-user_attrs(u, workload) := object.union_n([
-	{
-		"profile_id": u.profile_id,
-		"profile_name": acct.profiles[u.profile_id].name,
-		"state": u.state,
-		"privacy_blocks_admins": acct.profiles[u.profile_id].block_admin_access,
-		"holds": [{"id": h, "name": acct.holds[h].name, "type_id": acct.holds[h].type_id} | some h in object.get(acct.custodians, u.id, [])],
-	},
-	workload_attrs(u, workload),
+# Users and devices. A new device of an existing user takes the user's
+# attributes and its own workload.
+member_attrs := object.union_n([base, {"user_id": uid}, acct.users[uid], new_workload_attrs]) if {
+	uid := prop("user_id")
+	uid != ""
+} else := object.union_n([
+	base,
+	object.get(acct.new_member_profiles, prop("profile_id"), {}),
+	new_workload_attrs,
+	{"holds": []},
 ])
-
-workload_attrs(u, workload) := {"workload": workload, "workloads": [workload]} if workload != ""
-
-else := {"workloads": sort({w | some w in acct.profiles[u.profile_id].workloads} | {w | some w in object.get(acct.device_workloads, u.id, [])})}
-
-member_attrs := object.union(base, object.union({"user_id": u.id}, user_attrs(u, prop("workload")))) if {
-	prop("user_id") != ""
-	u := acct.users[prop("user_id")]
-} else := object.union_n([base, new_profile_attrs, new_workload_attrs, {"holds": []}])
-
-new_profile_attrs := {
-	"profile_id": p.id,
-	"profile_name": p.name,
-	"privacy_blocks_admins": p.block_admin_access,
-	"workloads": p.workloads,
-} if {
-	prop("profile_id") != ""
-	p := acct.profiles[prop("profile_id")]
-} else := {}
 
 new_workload_attrs := {"workload": prop("workload"), "workloads": [prop("workload")]} if prop("workload") != ""
 
@@ -443,29 +404,25 @@ else := {}
 
 hold_attrs := object.union(base, {"type_id": prop("type_id")}) if rid == ""
 
-else := object.union_n([base, {"type_id": h.type_id, "name": h.name}, new_type_attrs]) if {
-	h := acct.holds[rid]
-}
+else := object.union_n([base, acct.holds[rid], new_type_attrs])
 
 new_type_attrs := {"new_type_id": props.new_type_id} if "new_type_id" in object.keys(props)
 
 else := {}
 
-other_attrs := object.union(base, {"profile_id": p.id, "profile_name": p.name}) if {
-	prop("profile_id") != ""
-	p := acct.profiles[prop("profile_id")]
-} else := base
+other_attrs := object.union(base, acct.profiles[prop("profile_id")]) if prop("profile_id") != ""
+
+else := base
 
 # resource is the resolved resource, by type.
 resource := member_attrs if {
 	rtype in {"user", "device"}
 	rid == ""
-} else := object.union(base, user_attrs(acct.users[rid], "")) if {
+} else := object.union(base, acct.users[rid]) if {
 	rtype == "user"
-} else := object.union_n([base, {"user_id": d.user_id}, user_attrs(acct.users[d.user_id], d.workload)]) if {
+} else := object.union(base, acct.devices[rid]) if {
 	rtype == "device"
-	d := acct.devices[rid]
-} else := object.union(base, {"profile_id": rid, "profile_name": acct.profiles[rid].name}) if {
+} else := object.union(base, acct.profiles[rid]) if {
 	rtype == "profile"
 	rid != ""
 } else := hold_attrs if {

@@ -2,29 +2,44 @@ package holdfast.bundle_test
 
 import data.holdfast.bundle
 
+hd_role := {
+	"id": "help_desk_admin", "name": "Help Desk Administrator", "product": "insync",
+	"scope": ["profile", "workload"], "predefined": true, "base": "help_desk_admin", "rights": ["users.view"],
+}
+
+ann_scopes := {
+	"all_profiles": false, "profiles": ["prof_1"], "all_workloads": true, "workloads": [],
+	"all_legal_hold_types": false, "legal_hold_types": [], "organizations": [], "admin_groups": [],
+}
+
+held_user := {
+	"profile_id": "prof_1", "profile_name": "Eng", "state": "active", "privacy_blocks_admins": false,
+	"workloads": ["endpoints", "exchange_online"],
+	"holds": [{"id": "hold_1", "name": "Q3 audit", "type_id": "lht_1"}],
+}
+
+# The account data as the engine writes it (authz/bundle.go): every
+# attribute already resolved, keyed by id.
 account := {
 	"account": {"id": "acct_1", "edition": "elite", "addons": []},
-	"admins": {"adm_1": {
-		"id": "adm_1", "email": "ann@x.test", "name": "Ann", "state": "active", "role": "help_desk_admin",
-		"first_admin": false,
-		"scopes": {
-			"all_profiles": false, "profiles": ["prof_1"], "all_workloads": true, "workloads": [],
-			"all_legal_hold_types": false, "legal_hold_types": [], "organizations": [], "admin_groups": [],
-		},
-	}},
-	"admins_by_email": {"ann@x.test": "adm_1"},
-	"role_admin_counts": {"help_desk_admin": 1},
-	"roles": {"help_desk_admin": {
-		"id": "help_desk_admin", "name": "Help Desk Administrator", "product": "insync",
-		"scope": ["profile", "workload"], "predefined": true, "base": "help_desk_admin", "rights": ["users.view"],
-	}},
-	"profiles": {"prof_1": {"id": "prof_1", "name": "Eng", "workloads": ["endpoints"], "block_admin_access": false}},
-	"users": {"usr_1": {"id": "usr_1", "profile_id": "prof_1", "state": "active"}},
-	"devices": {"dev_1": {"id": "dev_1", "user_id": "usr_1", "workload": "exchange_online"}},
-	"device_workloads": {"usr_1": ["exchange_online"]},
-	"hold_types": {"lht_1": {"id": "lht_1", "name": "Legal", "predefined": true}},
-	"holds": {"hold_1": {"id": "hold_1", "name": "Q3 audit", "type_id": "lht_1"}},
-	"custodians": {"usr_1": ["hold_1"]},
+	"subjects": {
+		"adm_1": {"role_id": "help_desk_admin", "attrs": {
+			"type": "administrator", "id": "adm_1", "email": "ann@x.test", "name": "Ann", "state": "active",
+			"first_admin": false, "role": hd_role, "scopes": ann_scopes,
+		}},
+		"adm_orphan": {"role_id": "role_gone"},
+	},
+	"subjects_by_email": {"ann@x.test": "adm_1"},
+	"admin_targets": {"adm_1": {"role_id": "help_desk_admin", "attrs": {"role": hd_role, "scopes": ann_scopes, "first_admin": false}}},
+	"roles": {"help_desk_admin": hd_role},
+	"role_targets": {"help_desk_admin": {"role": hd_role, "assigned_admins": 1}},
+	"assignments": {"help_desk_admin": {"role": hd_role}},
+	"profiles": {"prof_1": {"profile_id": "prof_1", "profile_name": "Eng"}},
+	"new_member_profiles": {"prof_1": {"profile_id": "prof_1", "profile_name": "Eng", "privacy_blocks_admins": false, "workloads": ["endpoints"]}},
+	"users": {"usr_1": held_user},
+	"devices": {"dev_1": object.union(held_user, {"user_id": "usr_1", "workload": "exchange_online", "workloads": ["exchange_online"]})},
+	"hold_types": {"lht_1": true},
+	"holds": {"hold_1": {"name": "Q3 audit", "type_id": "lht_1"}},
 }
 
 req(subject, resource) := {
@@ -63,7 +78,7 @@ test_subject_by_email_case_insensitive if {
 	s.id == "adm_1"
 }
 
-test_user_resolved_with_holds_and_workloads if {
+test_user_attributes_looked_up if {
 	r := bundle.resource with data.holdfast.account as account
 		with input as req("adm_1", {"type": "user", "id": "usr_1"})
 	r.profile_id == "prof_1"
@@ -77,6 +92,47 @@ test_device_takes_its_own_workload if {
 		with input as req("adm_1", {"type": "device", "id": "dev_1"})
 	r.user_id == "usr_1"
 	r.workloads == ["exchange_online"]
+}
+
+test_new_device_of_user_takes_requested_workload if {
+	r := bundle.resource with data.holdfast.account as account
+		with input as req("adm_1", {"type": "device", "properties": {"user_id": "usr_1", "workload": "endpoints"}})
+	r.user_id == "usr_1"
+	r.workload == "endpoints"
+	r.workloads == ["endpoints"]
+	r.holds == held_user.holds
+	r.exists == false
+}
+
+test_new_user_takes_profile_attributes if {
+	r := bundle.resource with data.holdfast.account as account
+		with input as req("adm_1", {"type": "user", "properties": {"profile_id": "prof_1"}})
+	r.workloads == ["endpoints"]
+	r.holds == []
+	r.profile_name == "Eng"
+}
+
+test_subject_with_unknown_role_refused if {
+	d := bundle.decision with data.holdfast.account as account
+		with input as req("adm_orphan", {"type": "user", "id": "usr_1"})
+	d.rules == ["subject.role_unknown"]
+	d.reasons == [`role "role_gone" of the administrator does not exist`]
+}
+
+test_existing_admin_is_self if {
+	r := bundle.resource with data.holdfast.account as account
+		with input as req("adm_1", {"type": "administrator", "id": "adm_1", "properties": {"new_role": "help_desk_admin"}})
+	r.self == true
+	r.roles_requested == 1
+	r.new_role == hd_role
+	r.scopes == ann_scopes
+}
+
+test_existing_role_looked_up if {
+	r := bundle.resource with data.holdfast.account as account
+		with input as req("adm_1", {"type": "role", "id": "help_desk_admin", "properties": {"import_from": "help_desk_admin"}})
+	r.assigned_admins == 1
+	r.import_from == [hd_role]
 }
 
 test_caller_properties_do_not_override_stored if {

@@ -107,15 +107,18 @@ type Workload struct {
 
 // Rules are the constants of the custom-role and administrator rules.
 type Rules struct {
-	MaxImportSources           int      `yaml:"max_import_sources" json:"max_import_sources"`
-	NonImportable              []string `yaml:"non_importable" json:"non_importable"`
-	NonEditable                []string `yaml:"non_editable" json:"non_editable"`
-	NonDeletable               []string `yaml:"non_deletable" json:"non_deletable"`
-	RolesPerAdmin              int      `yaml:"roles_per_admin" json:"roles_per_admin"`
-	ProfilesLockedForRoles     []string `yaml:"profiles_locked_for_roles" json:"profiles_locked_for_roles"`
-	MinOtherCloudAdmins        int      `yaml:"min_other_cloud_admins_to_delete_cloud_admin" json:"min_other_cloud_admins_to_delete_cloud_admin"`
-	FirstAdminCanChangeOwnRole bool     `yaml:"first_admin_can_change_own_role" json:"first_admin_can_change_own_role"`
-	PlatformAdminRight         string   `yaml:"platform_admin_right" json:"platform_admin_right"`
+	MaxImportSources       int      `yaml:"max_import_sources" json:"max_import_sources"`
+	NonImportable          []string `yaml:"non_importable" json:"non_importable"`
+	NonEditable            []string `yaml:"non_editable" json:"non_editable"`
+	NonDeletable           []string `yaml:"non_deletable" json:"non_deletable"`
+	RolesPerAdmin          int      `yaml:"roles_per_admin" json:"roles_per_admin"`
+	ProfilesLockedForRoles []string `yaml:"profiles_locked_for_roles" json:"profiles_locked_for_roles"`
+	// MinOtherAdminsWithRole is, per role, how many other administrators
+	// must hold the role while one of its administrators is deleted or
+	// moved to another role.
+	MinOtherAdminsWithRole     map[string]int `yaml:"min_other_admins_with_role" json:"min_other_admins_with_role"`
+	FirstAdminCanChangeOwnRole bool           `yaml:"first_admin_can_change_own_role" json:"first_admin_can_change_own_role"`
+	PlatformAdminRight         string         `yaml:"platform_admin_right" json:"platform_admin_right"`
 	// FailsafeRight is the right to sign in with a password while the
 	// account enforces SSO: the way in when the IdP fails.
 	FailsafeRight     string            `yaml:"failsafe_right" json:"failsafe_right"`
@@ -191,197 +194,258 @@ func Parse(data []byte) (*Catalog, error) {
 
 // index builds the lookups and checks every reference.
 func (c *Catalog) index() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	ids := func(kind string, n int, id func(int) string) map[string]int {
-		m := make(map[string]int, n)
-		for i := range n {
-			switch k := id(i); {
-			case k == "":
-				bad("%s #%d has no id", kind, i+1)
-			case m[k] != 0:
-				bad("duplicate %s id %q", kind, k)
-			default:
-				m[k] = i + 1 // 0 means absent
-			}
-		}
-		return m
-	}
-	editions := ids("edition", len(c.Editions), func(i int) string { return c.Editions[i].ID })
-	addons := ids("add-on", len(c.Addons), func(i int) string { return c.Addons[i].ID })
-	scopes := ids("scope", len(c.Scopes), func(i int) string { return c.Scopes[i].ID })
-	categories := ids("category", len(c.Categories), func(i int) string { return c.Categories[i].ID })
-	rights := ids("right", len(c.Rights), func(i int) string { return c.Rights[i].ID })
-	roles := ids("role", len(c.Roles), func(i int) string { return c.Roles[i].ID })
-	workloads := ids("workload", len(c.Workloads), func(i int) string { return c.Workloads[i].ID })
-	products := []string{ProductPlatform, ProductInSync, ProductEnterpriseWorkloads}
-
-	for _, cat := range c.Categories {
-		if !slices.Contains(products, cat.Product) {
-			bad("category %q: unknown product %q", cat.ID, cat.Product)
-		}
-	}
-	for i := range c.Rights {
-		r := &c.Rights[i]
-		n := categories[r.Category]
-		if n == 0 {
-			bad("right %q: unknown category %q", r.ID, r.Category)
-			continue
-		}
-		cat := c.Categories[n-1]
-		r.Product = cat.Product
-		if r.Name == "" || r.Label == "" {
-			bad("right %q needs a name and a label", r.ID)
-		}
-		if r.Assignable && !cat.Assignable {
-			bad("right %q is assignable but its category %q is not", r.ID, r.Category)
-		}
-	}
-	for _, a := range c.Addons {
-		for _, id := range a.EnablesRoles {
-			if roles[id] == 0 {
-				bad("add-on %q: unknown role %q", a.ID, id)
-			}
-		}
-		for _, id := range a.EnablesCategories {
-			if categories[id] == 0 {
-				bad("add-on %q: unknown category %q", a.ID, id)
-			}
-		}
-	}
-	for _, r := range c.Roles {
-		if r.Name == "" {
-			bad("role %q has no name", r.ID)
-		}
-		if !slices.Contains(products, r.Product) {
-			bad("role %q: unknown product %q", r.ID, r.Product)
-		}
-		for _, e := range r.Editions {
-			if editions[e] == 0 {
-				bad("role %q: unknown edition %q", r.ID, e)
-			}
-		}
-		for a, es := range r.AddonEditions {
-			if addons[a] == 0 {
-				bad("role %q: unknown add-on %q", r.ID, a)
-			}
-			for _, e := range es {
-				if editions[e] == 0 {
-					bad("role %q: add-on %q: unknown edition %q", r.ID, a, e)
-				}
-			}
-		}
-		for _, s := range r.Scope {
-			if scopes[s] == 0 {
-				bad("role %q: unknown scope %q", r.ID, s)
-			}
-		}
-		for _, p := range r.Inherits {
-			if roles[p] == 0 || p == r.ID {
-				bad("role %q: cannot inherit %q", r.ID, p)
-			}
-		}
-	}
-	for role, list := range c.Grants {
-		if roles[role] == 0 {
-			bad("grants: unknown role %q", role)
-		}
-		if role == CustomRoleID && len(list) > 0 {
-			bad("grants: the %q pseudo-role has no grants", role)
-		}
-		seen := map[string]bool{}
-		for _, r := range list {
-			if rights[r] == 0 {
-				bad("grants of %q: unknown right %q", role, r)
-			}
-			if seen[r] {
-				bad("grants of %q: %q listed twice", role, r)
-			}
-			seen[r] = true
-		}
-	}
-	for _, w := range c.Workloads {
-		if w.Name == "" {
-			bad("workload %q has no name", w.ID)
-		}
-		if w.Parent == "" {
-			continue
-		}
-		if n := workloads[w.Parent]; n == 0 {
-			bad("workload %q: unknown parent %q", w.ID, w.Parent)
-		} else if c.Workloads[n-1].Parent != "" {
-			bad("workload %q: parent %q is itself a sub-app", w.ID, w.Parent)
-		}
-	}
-	ru := c.Rules
-	for _, list := range [][]string{ru.NonImportable, ru.NonEditable, ru.NonDeletable, ru.ProfilesLockedForRoles} {
-		for _, id := range list {
-			if roles[id] == 0 {
-				bad("rules: unknown role %q", id)
-			}
-		}
-	}
-	for role, right := range ru.EWAdminRights {
-		if n := roles[role]; n == 0 || c.Roles[n-1].Product != ProductEnterpriseWorkloads {
-			bad("rules: ew_admin_rights: %q is not an Enterprise Workloads role", role)
-		}
-		if rights[right] == 0 {
-			bad("rules: ew_admin_rights: unknown right %q", right)
-		}
-	}
-	for _, r := range c.Roles {
-		if _, ok := ru.EWAdminRights[r.ID]; r.Product == ProductEnterpriseWorkloads && !ok {
-			bad("rules: ew_admin_rights: no right for role %q", r.ID)
-		}
-	}
-	for _, e := range ru.LegalHoldEditions {
-		if editions[e] == 0 {
-			bad("rules: unknown legal hold edition %q", e)
-		}
-	}
-	if addons[ru.LegalHoldAddon] == 0 {
-		bad("rules: unknown legal hold add-on %q", ru.LegalHoldAddon)
-	}
-	if categories[ru.LegalHoldCategory] == 0 {
-		bad("rules: unknown legal hold category %q", ru.LegalHoldCategory)
-	}
-	if rights[ru.PlatformAdminRight] == 0 {
-		bad("rules: unknown platform administrator right %q", ru.PlatformAdminRight)
-	}
-	if rights[ru.FailsafeRight] == 0 {
-		bad("rules: unknown fail-safe sign-in right %q", ru.FailsafeRight)
-	}
-	if ru.MaxImportSources < 1 || ru.RolesPerAdmin < 1 || ru.MinOtherCloudAdmins < 0 {
-		bad("rules: max_import_sources and roles_per_admin must be positive, min_other_cloud_admins_to_delete_cloud_admin not negative")
-	}
-	if roles[CustomRoleID] == 0 {
-		bad("the %q pseudo-role is missing", CustomRoleID)
-	}
-	if err := errors.Join(errs...); err != nil {
+	ck := newChecker(c)
+	ck.categoriesAndRights()
+	ck.addons()
+	ck.roles()
+	ck.grants()
+	ck.workloads()
+	ck.rules()
+	if err := errors.Join(ck.errs...); err != nil {
 		return err
 	}
-
-	c.roleIndex, c.rightIndex = roles, rights
+	c.roleIndex, c.rightIndex = ck.roleIDs, ck.rightIDs
 	for _, r := range c.Roles {
 		if cyclic(c, r.ID, nil) {
 			return fmt.Errorf("role %q inherits itself", r.ID)
 		}
 	}
-	for role, list := range c.Denials {
-		if roles[role] == 0 {
-			bad("denials: unknown role %q", role)
+	ck.denials()
+	return errors.Join(ck.errs...)
+}
+
+// checker validates a catalog: the id indexes of each kind (position + 1;
+// 0 means absent) and the problems found so far.
+type checker struct {
+	c                                      *Catalog
+	errs                                   []error
+	editions, addonIDs, scopes, categories map[string]int
+	rightIDs, roleIDs, workloadIDs         map[string]int
+}
+
+var products = []string{ProductPlatform, ProductInSync, ProductEnterpriseWorkloads}
+
+func newChecker(c *Catalog) *checker {
+	ck := &checker{c: c}
+	ck.editions = ck.ids("edition", len(c.Editions), func(i int) string { return c.Editions[i].ID })
+	ck.addonIDs = ck.ids("add-on", len(c.Addons), func(i int) string { return c.Addons[i].ID })
+	ck.scopes = ck.ids("scope", len(c.Scopes), func(i int) string { return c.Scopes[i].ID })
+	ck.categories = ck.ids("category", len(c.Categories), func(i int) string { return c.Categories[i].ID })
+	ck.rightIDs = ck.ids("right", len(c.Rights), func(i int) string { return c.Rights[i].ID })
+	ck.roleIDs = ck.ids("role", len(c.Roles), func(i int) string { return c.Roles[i].ID })
+	ck.workloadIDs = ck.ids("workload", len(c.Workloads), func(i int) string { return c.Workloads[i].ID })
+	return ck
+}
+
+func (ck *checker) bad(format string, args ...any) {
+	ck.errs = append(ck.errs, fmt.Errorf(format, args...))
+}
+
+// ids indexes n ids of one kind, reporting empty and duplicate ones.
+func (ck *checker) ids(kind string, n int, id func(int) string) map[string]int {
+	m := make(map[string]int, n)
+	for i := range n {
+		switch k := id(i); {
+		case k == "":
+			ck.bad("%s #%d has no id", kind, i+1)
+		case m[k] != 0:
+			ck.bad("duplicate %s id %q", kind, k)
+		default:
+			m[k] = i + 1
+		}
+	}
+	return m
+}
+
+// categoriesAndRights checks products and categories, and gives each right
+// its category's product.
+func (ck *checker) categoriesAndRights() {
+	c := ck.c
+	for _, cat := range c.Categories {
+		if !slices.Contains(products, cat.Product) {
+			ck.bad("category %q: unknown product %q", cat.ID, cat.Product)
+		}
+	}
+	for i := range c.Rights {
+		r := &c.Rights[i]
+		n := ck.categories[r.Category]
+		if n == 0 {
+			ck.bad("right %q: unknown category %q", r.ID, r.Category)
 			continue
 		}
-		held := c.RightsOf(role)
-		for _, r := range list {
-			if rights[r] == 0 {
-				bad("denials of %q: unknown right %q", role, r)
-			} else if slices.Contains(held, r) {
-				bad("role %q is granted %q, which the spec denies it", role, r)
+		cat := c.Categories[n-1]
+		r.Product = cat.Product
+		if r.Name == "" || r.Label == "" {
+			ck.bad("right %q needs a name and a label", r.ID)
+		}
+		if r.Assignable && !cat.Assignable {
+			ck.bad("right %q is assignable but its category %q is not", r.ID, r.Category)
+		}
+	}
+}
+
+func (ck *checker) addons() {
+	for _, a := range ck.c.Addons {
+		for _, id := range a.EnablesRoles {
+			if ck.roleIDs[id] == 0 {
+				ck.bad("add-on %q: unknown role %q", a.ID, id)
+			}
+		}
+		for _, id := range a.EnablesCategories {
+			if ck.categories[id] == 0 {
+				ck.bad("add-on %q: unknown category %q", a.ID, id)
 			}
 		}
 	}
-	return errors.Join(errs...)
+}
+
+func (ck *checker) roles() {
+	for _, r := range ck.c.Roles {
+		if r.Name == "" {
+			ck.bad("role %q has no name", r.ID)
+		}
+		if !slices.Contains(products, r.Product) {
+			ck.bad("role %q: unknown product %q", r.ID, r.Product)
+		}
+		for _, e := range r.Editions {
+			if ck.editions[e] == 0 {
+				ck.bad("role %q: unknown edition %q", r.ID, e)
+			}
+		}
+		for a, es := range r.AddonEditions {
+			if ck.addonIDs[a] == 0 {
+				ck.bad("role %q: unknown add-on %q", r.ID, a)
+			}
+			for _, e := range es {
+				if ck.editions[e] == 0 {
+					ck.bad("role %q: add-on %q: unknown edition %q", r.ID, a, e)
+				}
+			}
+		}
+		for _, s := range r.Scope {
+			if ck.scopes[s] == 0 {
+				ck.bad("role %q: unknown scope %q", r.ID, s)
+			}
+		}
+		for _, p := range r.Inherits {
+			if ck.roleIDs[p] == 0 || p == r.ID {
+				ck.bad("role %q: cannot inherit %q", r.ID, p)
+			}
+		}
+	}
+	if ck.roleIDs[CustomRoleID] == 0 {
+		ck.bad("the %q pseudo-role is missing", CustomRoleID)
+	}
+}
+
+func (ck *checker) grants() {
+	for role, list := range ck.c.Grants {
+		if ck.roleIDs[role] == 0 {
+			ck.bad("grants: unknown role %q", role)
+		}
+		if role == CustomRoleID && len(list) > 0 {
+			ck.bad("grants: the %q pseudo-role has no grants", role)
+		}
+		seen := map[string]bool{}
+		for _, r := range list {
+			if ck.rightIDs[r] == 0 {
+				ck.bad("grants of %q: unknown right %q", role, r)
+			}
+			if seen[r] {
+				ck.bad("grants of %q: %q listed twice", role, r)
+			}
+			seen[r] = true
+		}
+	}
+}
+
+func (ck *checker) workloads() {
+	c := ck.c
+	for _, w := range c.Workloads {
+		if w.Name == "" {
+			ck.bad("workload %q has no name", w.ID)
+		}
+		if w.Parent == "" {
+			continue
+		}
+		if n := ck.workloadIDs[w.Parent]; n == 0 {
+			ck.bad("workload %q: unknown parent %q", w.ID, w.Parent)
+		} else if c.Workloads[n-1].Parent != "" {
+			ck.bad("workload %q: parent %q is itself a sub-app", w.ID, w.Parent)
+		}
+	}
+}
+
+// rules checks every reference of the rules section.
+func (ck *checker) rules() {
+	ru := ck.c.Rules
+	for _, list := range [][]string{ru.NonImportable, ru.NonEditable, ru.NonDeletable, ru.ProfilesLockedForRoles} {
+		for _, id := range list {
+			if ck.roleIDs[id] == 0 {
+				ck.bad("rules: unknown role %q", id)
+			}
+		}
+	}
+	for role, n := range ru.MinOtherAdminsWithRole {
+		if ck.roleIDs[role] == 0 || role == CustomRoleID {
+			ck.bad("rules: min_other_admins_with_role: unknown role %q", role)
+		}
+		if n < 0 {
+			ck.bad("rules: min_other_admins_with_role: %q must not be negative", role)
+		}
+	}
+	for role, right := range ru.EWAdminRights {
+		if n := ck.roleIDs[role]; n == 0 || ck.c.Roles[n-1].Product != ProductEnterpriseWorkloads {
+			ck.bad("rules: ew_admin_rights: %q is not an Enterprise Workloads role", role)
+		}
+		if ck.rightIDs[right] == 0 {
+			ck.bad("rules: ew_admin_rights: unknown right %q", right)
+		}
+	}
+	for _, r := range ck.c.Roles {
+		if _, ok := ru.EWAdminRights[r.ID]; r.Product == ProductEnterpriseWorkloads && !ok {
+			ck.bad("rules: ew_admin_rights: no right for role %q", r.ID)
+		}
+	}
+	for _, e := range ru.LegalHoldEditions {
+		if ck.editions[e] == 0 {
+			ck.bad("rules: unknown legal hold edition %q", e)
+		}
+	}
+	if ck.addonIDs[ru.LegalHoldAddon] == 0 {
+		ck.bad("rules: unknown legal hold add-on %q", ru.LegalHoldAddon)
+	}
+	if ck.categories[ru.LegalHoldCategory] == 0 {
+		ck.bad("rules: unknown legal hold category %q", ru.LegalHoldCategory)
+	}
+	if ck.rightIDs[ru.PlatformAdminRight] == 0 {
+		ck.bad("rules: unknown platform administrator right %q", ru.PlatformAdminRight)
+	}
+	if ck.rightIDs[ru.FailsafeRight] == 0 {
+		ck.bad("rules: unknown fail-safe sign-in right %q", ru.FailsafeRight)
+	}
+	if ru.MaxImportSources < 1 || ru.RolesPerAdmin < 1 {
+		ck.bad("rules: max_import_sources and roles_per_admin must be positive")
+	}
+}
+
+// denials checks that no role holds a right the spec denies it; it needs
+// the role index (RightsOf).
+func (ck *checker) denials() {
+	for role, list := range ck.c.Denials {
+		if ck.roleIDs[role] == 0 {
+			ck.bad("denials: unknown role %q", role)
+			continue
+		}
+		held := ck.c.RightsOf(role)
+		for _, r := range list {
+			if ck.rightIDs[r] == 0 {
+				ck.bad("denials of %q: unknown right %q", role, r)
+			} else if slices.Contains(held, r) {
+				ck.bad("role %q is granted %q, which the spec denies it", role, r)
+			}
+		}
+	}
 }
 
 // cyclic reports whether following Inherits from id leads back to a role on path.

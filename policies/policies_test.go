@@ -158,6 +158,8 @@ func TestParseRejects(t *testing.T) {
 		{"unknown key", "\nrules:\n", "\nrulez: {}\nrules:\n", "rulez"},
 		{"unknown workload parent", "parent: microsoft_365}", "parent: microsoft_356}", `unknown parent "microsoft_356"`},
 		{"unknown scope", "scope: [workload, profile]", "scope: [workload, profiles]", `unknown scope "profiles"`},
+		{"minimum holders of an unknown role", "  min_other_admins_with_role:\n    cloud_admin: 2", "  min_other_admins_with_role:\n    cloud_adm: 2", `min_other_admins_with_role: unknown role "cloud_adm"`},
+		{"negative minimum holders", "  min_other_admins_with_role:\n    cloud_admin: 2", "  min_other_admins_with_role:\n    cloud_admin: -1", `"cloud_admin" must not be negative`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
