@@ -634,22 +634,6 @@ func holdEntity(id string, props map[string]any) holdfast.Entity {
 	return holdfast.Entity{Type: holdfast.ResourceLegalHold, ID: id, Properties: props}
 }
 
-// heldRefusal turns a refusal whose only reason is a legal hold into
-// ErrHeld (409 naming the hold): the data is kept because of the hold, not
-// because the caller lacks a right.
-func heldRefusal(err error) error {
-	var denied *holdfast.DeniedError
-	if !errors.As(err, &denied) || len(denied.Decision.Rules) == 0 {
-		return err
-	}
-	for _, rule := range denied.Decision.Rules {
-		if rule != "legalhold.on_hold" {
-			return err
-		}
-	}
-	return fmt.Errorf("%w: %s", holdfast.ErrHeld, denied.Error())
-}
-
 // requireCSV refuses a body that is not declared text/csv (an absent
 // Content-Type is taken as CSV).
 func requireCSV(r *http.Request) error {

@@ -21,11 +21,12 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/audit"
+	chg "github.com/holdfast/holdfast/change"
 	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/lockout"
 	"github.com/holdfast/holdfast/policies"
-	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/snapshots"
 )
 
 // Engine is the part of the decision engine (*authz.Engine) the server
@@ -85,7 +86,7 @@ type Options struct {
 	Auth AuthOptions
 	// Data is the dedup store behind the backup and restore API
 	// (snapshot.go); nil leaves those routes out.
-	Data *storage.Store
+	Data snapshots.Data
 	// Export serves legal holds over WebDAV under /dav/holds/; nil uses
 	// one over Data, and without Data /dav/holds answers 403.
 	Export *export.Exporter
@@ -113,10 +114,13 @@ type Server struct {
 	handler http.Handler
 	// auth is the sign-in machinery; nil when sign-in is off. Immutable
 	// after New.
-	auth   *authState
-	data   *storage.Store // nil: no backup and restore API
-	export *export.Exporter
-	audit  *audit.Service // nil: no verification
+	auth *authState
+	// changes decides, audits and applies every change (package change).
+	changes *chg.Runner
+	data    snapshots.Data     // nil: no backup and restore API
+	snaps   *snapshots.Service // nil without data
+	export  *export.Exporter
+	audit   *audit.Service // nil: no verification
 	// trustedProxies are Options.TrustedProxies, masked. Immutable.
 	trustedProxies []netip.Prefix
 	// faults limits the logging of dependency failures.
@@ -162,6 +166,11 @@ func New(opts Options) (*Server, error) {
 		data:           opts.Data,
 		export:         opts.Export,
 		audit:          opts.Audit,
+	}
+	s.changes = chg.New(chg.Options{Store: s.store, Authorizer: meteredAuthorizer{Authorizer: s.engine, m: m},
+		Clock: clockFunc(now), Logger: s.log, RequestID: requestIDFrom})
+	if opts.Data != nil {
+		s.snaps = snapshots.New(opts.Data, s.changes)
 	}
 	if s.export == nil && opts.Data != nil {
 		s.export = export.New(export.Options{Data: opts.Data, Meta: opts.Store, Parent: s.workloadParent})

@@ -4,16 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/holdfast/holdfast"
+	chg "github.com/holdfast/holdfast/change"
 )
 
 // auditTimeout bounds the write of an audit record for a refused change,
@@ -32,41 +30,20 @@ type check struct {
 // engine failure as a plain error (500: the engine could not decide, so
 // nothing is allowed).
 func (s *Server) decide(ctx context.Context, c check) (holdfast.Decision, error) {
-	p := principal(ctx)
-	req := holdfast.DecisionRequest{
-		AccountID: p.AccountID,
-		Subject:   holdfast.Entity{Type: holdfast.PrincipalAdmin, ID: p.AdminID},
-		Action:    holdfast.Action{Name: c.right},
-		Resource:  c.resource,
-	}
-	if c.op != "" {
-		req.Action.Properties = map[string]any{"operation": c.op}
-	}
-	d, err := s.engine.Decide(ctx, req)
-	if err != nil {
-		return d, fmt.Errorf("decide %s on %s %q: %w", c.right, c.resource.Type, c.resource.ID, err)
-	}
-	s.metrics.decided(d.Allow)
-	if !d.Allow {
-		return d, &holdfast.DeniedError{Decision: d}
-	}
-	return d, nil
+	return s.changes.Decide(ctx, principal(ctx), c.toCheck())
+}
+
+func (c check) toCheck() chg.Check {
+	return chg.Check{Right: c.right, Op: c.op, Resource: c.resource}
 }
 
 // allowed reports whether the engine allows c; a refusal is (false, nil).
 func (s *Server) allowed(ctx context.Context, c check) (bool, error) {
-	_, err := s.decide(ctx, c)
-	if isDenied(err) {
-		return false, nil
-	}
-	return err == nil, err
+	return s.changes.Allowed(ctx, principal(ctx), c.toCheck())
 }
 
 // isDenied reports whether err is a refusal by the engine.
-func isDenied(err error) bool {
-	var denied *holdfast.DeniedError
-	return errors.As(err, &denied)
-}
+func isDenied(err error) bool { return chg.IsDenied(err) }
 
 // change is a write the engine must allow first: every check must pass.
 // The audit record names action, resourceType and the changed resource.
@@ -80,47 +57,19 @@ type change struct {
 // mutation runs inside the change's transaction. It returns the id of the
 // resource it changed (for a new one) and the audit detail, which must
 // never hold a secret.
-type mutation func(tx holdfast.MetaStore) (id string, detail any, err error)
+type mutation = chg.Mutation
 
 // apply decides every check of c; a refusal is audited as denied and
 // returned, and nothing changes. Then fn runs in one transaction together
-// with the success audit record. It returns the id fn reported.
+// with the success audit record (chg.Runner.Apply). It returns the id
+// fn reported.
 func (s *Server) apply(ctx context.Context, c change, fn mutation) (string, error) {
-	var first holdfast.Decision
+	checks := make([]chg.Check, len(c.checks))
 	for i, ck := range c.checks {
-		d, err := s.decide(ctx, ck)
-		if isDenied(err) {
-			s.auditDenied(ctx, c, d)
-		}
-		if err != nil {
-			return "", heldRefusal(err)
-		}
-		if i == 0 {
-			first = d
-		}
+		checks[i] = ck.toCheck()
 	}
-	var id string
-	err := s.store.Tx(ctx, func(tx holdfast.MetaStore) error {
-		var (
-			detail any
-			err    error
-		)
-		if id, detail, err = fn(tx); err != nil {
-			return err
-		}
-		if id == "" {
-			id = c.resourceID
-		}
-		rec, err := s.auditRecord(ctx, c, id, first, holdfast.OutcomeSuccess, detail)
-		if err != nil {
-			return err
-		}
-		if err := tx.AppendAudit(ctx, &rec); err != nil {
-			return s.auditUnwritable(ctx, c.action, err)
-		}
-		return nil
-	})
-	return id, err
+	return s.changes.Apply(ctx, principal(ctx), chg.Change{Action: c.action, ResourceType: c.resourceType,
+		ResourceID: c.resourceID, Checks: checks}, fn)
 }
 
 // auditUnwritable logs why the audit record of action could not be
@@ -128,54 +77,34 @@ func (s *Server) apply(ctx context.Context, c change, fn mutation) (string, erro
 // refused (its transaction rolls back), 503, and the message says so
 // without the driver's detail.
 func (s *Server) auditUnwritable(ctx context.Context, action string, err error) error {
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	s.log.LogAttrs(ctx, slog.LevelError, "audit record not written; change refused",
-		slog.String("request_id", requestIDFrom(ctx)), slog.String("action", action), slog.String("error", err.Error()))
-	return fmt.Errorf("%w: the audit trail cannot be written, so nothing was changed", holdfast.ErrUnavailable)
-}
-
-// auditDenied records a refused change outside any transaction; the
-// refusal stands even when the record cannot be written (it is logged).
-func (s *Server) auditDenied(ctx context.Context, c change, d holdfast.Decision) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
-	defer cancel()
-	rec, err := s.auditRecord(ctx, c, c.resourceID, d, holdfast.OutcomeDenied, map[string]any{"reasons": d.Reasons})
-	if err == nil {
-		err = s.store.AppendAudit(ctx, &rec)
-	}
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "audit denied change",
-			slog.String("request_id", requestIDFrom(ctx)), slog.String("action", c.action),
-			slog.String("error", err.Error()))
-	}
+	return s.changes.Unwritable(ctx, action, err)
 }
 
 // auditRecord builds the audit record of c made by the caller in ctx.
 func (s *Server) auditRecord(ctx context.Context, c change, id string, d holdfast.Decision, outcome string, detail any) (holdfast.AuditRecord, error) {
-	p := principal(ctx)
-	rec := holdfast.AuditRecord{
-		AccountID:    p.AccountID,
-		Time:         s.now().UTC().Truncate(time.Microsecond),
-		ActorID:      p.AdminID,
-		ActorEmail:   p.Email,
-		Action:       c.action,
-		ResourceType: c.resourceType,
-		ResourceID:   id,
-		DecisionID:   d.ID,
-		Outcome:      outcome,
-		RequestID:    requestIDFrom(ctx),
-	}
-	if detail != nil {
-		b, err := json.Marshal(detail)
-		if err != nil {
-			return rec, fmt.Errorf("audit detail of %s: %w", c.action, err)
-		}
-		rec.Detail = b
-	}
-	return rec, nil
+	return s.changes.NewRecord(ctx, principal(ctx), chg.Record{Action: c.action, ResourceType: c.resourceType,
+		ResourceID: id, Decision: d, Outcome: outcome, Detail: detail})
 }
+
+// meteredAuthorizer counts every decision the engine makes for the server
+// and the domain services.
+type meteredAuthorizer struct {
+	holdfast.Authorizer
+	m *metrics
+}
+
+func (a meteredAuthorizer) Decide(ctx context.Context, req holdfast.DecisionRequest) (holdfast.Decision, error) {
+	d, err := a.Authorizer.Decide(ctx, req)
+	if err == nil {
+		a.m.decided(d.Allow)
+	}
+	return d, err
+}
+
+// clockFunc adapts the server's clock to holdfast.Clock.
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }
 
 // newID returns prefix followed by 24 random hex digits.
 func newID(prefix string) string {

@@ -326,3 +326,31 @@ func TestPreservedUserAcceptsNoBackups(t *testing.T) {
 		t.Fatalf("start after activation = %d %s", w.Code, w.Body)
 	}
 }
+
+// TestSnapshotCommitRefusedWithoutAudit: a snapshot whose snapshot.create
+// record cannot be written is not committed (503 saying why, nothing
+// listed), and the same commit succeeds once the trail takes records again.
+func TestSnapshotCommitRefusedWithoutAudit(t *testing.T) {
+	f, data, sd := dataFixture(t)
+	commit := map[string]any{"items": []map[string]any{{"path": "laptop/empty.txt", "size": 0}}}
+	unblock := blockAudit(t, f.store)
+	w := f.do("POST", "/api/v1/backups/"+sd.device+"/snapshots", commit)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(errorOf(t, w).Message, "audit trail cannot be written") {
+		t.Fatalf("commit with the audit trail blocked = %d %s, want 503 saying why", w.Code, w.Body)
+	}
+	snaps, err := data.Snapshots(context.Background(), storage.SnapshotFilter{AccountID: f.account.ID})
+	if err != nil || len(snaps) != 0 {
+		t.Fatalf("snapshots after the refused commit: %d %v, want none", len(snaps), err)
+	}
+	unblock()
+	w = f.do("POST", "/api/v1/backups/"+sd.device+"/snapshots", commit)
+	if w.Code != http.StatusCreated {
+		t.Fatalf("commit after unblocking = %d %s", w.Code, w.Body)
+	}
+	var snap storage.Snapshot
+	decode(t, w, &snap)
+	recs, err := f.store.ListAudit(context.Background(), f.account.ID, holdfast.AuditFilter{Action: "snapshot.create", ResourceID: snap.ID})
+	if err != nil || len(recs) != 1 {
+		t.Errorf("snapshot.create records of %s: %d %v, want 1", snap.ID, len(recs), err)
+	}
+}

@@ -188,6 +188,19 @@ func validateSnapshot(snap *Snapshot) error {
 // (ErrInvalid). When CommitSnapshot returns nil, the snapshot and all its
 // chunks are durable.
 func (s *Store) CommitSnapshot(ctx context.Context, snap Snapshot) (Snapshot, error) {
+	return s.CommitSnapshotWith(ctx, snap, nil)
+}
+
+// CommitSnapshotWith is CommitSnapshot that lets publish decide whether
+// the snapshot is stored. Once everything the snapshot names is durable,
+// publish is called with the snapshot as it will be stored (ID, Time,
+// ItemCount and Size set, no Items) and write, which stores it; publish
+// calls write at most once and returns its error. A publish that returns
+// an error without writing stores nothing, and the error is returned. The
+// server writes the snapshot's audit record in a transaction and calls
+// write before committing it, so no snapshot is stored without its record
+// (audit-or-refuse). A nil publish just writes.
+func (s *Store) CommitSnapshotWith(ctx context.Context, snap Snapshot, publish func(sn Snapshot, write func() error) error) (Snapshot, error) {
 	snap.ID, snap.ItemCount, snap.Size = "", len(snap.Items), 0
 	if err := validateSnapshot(&snap); err != nil {
 		return Snapshot{}, err
@@ -269,21 +282,32 @@ func (s *Store) CommitSnapshot(ctx context.Context, snap Snapshot) (Snapshot, er
 	if err := s.hook("commit.chunks-durable"); err != nil {
 		return Snapshot{}, err
 	}
-	name := snapName(a.id, snap.ID)
-	blob, err := s.sealRecord(keys, name, rec)
+	write := func() error { return s.writeRecord(ctx, a, keys, rec) }
+	if publish == nil {
+		err = write()
+	} else {
+		err = publish(rec.Snapshot, write)
+	}
 	if err != nil {
-		return Snapshot{}, err
-	}
-	if err := s.blobs.Put(ctx, name, bytes.NewReader(blob), int64(len(blob))); err != nil {
-		return Snapshot{}, fmt.Errorf("storage: write snapshot: %w", err)
-	}
-	if err := s.hook("commit.snapshot-written"); err != nil {
 		return Snapshot{}, err
 	}
 	a.snapMu.Lock()
 	a.snaps[snap.ID] = rec
 	a.snapMu.Unlock()
 	return snap, nil
+}
+
+// writeRecord seals and writes a snapshot's record blob.
+func (s *Store) writeRecord(ctx context.Context, a *account, keys *accountKeys, rec snapRecord) error {
+	name := snapName(a.id, rec.ID)
+	blob, err := s.sealRecord(keys, name, rec)
+	if err != nil {
+		return err
+	}
+	if err := s.blobs.Put(ctx, name, bytes.NewReader(blob), int64(len(blob))); err != nil {
+		return fmt.Errorf("storage: write snapshot: %w", err)
+	}
+	return s.hook("commit.snapshot-written")
 }
 
 func (s *Store) sealRecord(keys *accountKeys, name string, rec snapRecord) ([]byte, error) {

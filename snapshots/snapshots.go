@@ -1,0 +1,445 @@
+// Package snapshots is the backup and restore domain service: who may back
+// up which device or SaaS source, which chunks a backup still has to
+// upload, committing a snapshot (audit-or-refuse: no snapshot is stored
+// without its snapshot.create record), and who may list, read and restore
+// snapshots. The HTTP edge (server) decodes, calls one method and encodes.
+package snapshots
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/change"
+	"github.com/holdfast/holdfast/storage"
+)
+
+// Data is the part of the dedup store (storage.Store) the service uses;
+// cmd/holdfast wires the concrete store.
+type Data interface {
+	ChunkerKey(ctx context.Context, account string) (storage.ChunkerKey, error)
+	MissingChunks(ctx context.Context, account string, refs []holdfast.ChunkRef) ([]holdfast.ChunkRef, error)
+	PutChunk(ctx context.Context, account string, ref holdfast.ChunkRef, plaintext []byte) error
+	CommitSnapshotWith(ctx context.Context, snap storage.Snapshot, publish func(sn storage.Snapshot, write func() error) error) (storage.Snapshot, error)
+	Snapshots(ctx context.Context, f storage.SnapshotFilter) ([]storage.Snapshot, error)
+	Snapshot(ctx context.Context, account, id string) (storage.Snapshot, error)
+	OpenItem(ctx context.Context, account, snapID, path string) (*storage.ItemReader, error)
+}
+
+// Bounds of the backup calls.
+const (
+	// MaxRefsPerCall bounds a "which chunks are missing" question; a
+	// client asks in batches.
+	MaxRefsPerCall = 50_000
+	// maxMissingListed bounds the missing refs a refused commit lists; its
+	// message gives the count, and the client asks which are missing.
+	maxMissingListed = 5
+)
+
+// Rights the service asks the engine for.
+const (
+	rightBackup   = "backups.perform"
+	rightView     = "restores.view"
+	rightRestore  = "restores.manage"
+	rightDownload = "user_data.download"
+)
+
+// ResourceSnapshot is the audit resource type of snapshots.
+const ResourceSnapshot = "snapshot"
+
+// SourceWorkloads maps each SaaS source to its workload: mail, calendars
+// and contacts come from the user's Exchange Online mailbox, files from
+// OneDrive.
+var SourceWorkloads = map[storage.Source]string{
+	storage.SourceMail:     "exchange_online",
+	storage.SourceCalendar: "exchange_online",
+	storage.SourceContacts: "exchange_online",
+	storage.SourceFiles:    "onedrive",
+}
+
+// Service is the backup and restore service. It is safe for concurrent use.
+type Service struct {
+	data    Data
+	meta    holdfast.MetaStore
+	changes *change.Runner
+}
+
+// New returns the service over data, deciding and auditing through
+// changes (whose store is the metadata store).
+func New(data Data, changes *change.Runner) *Service {
+	return &Service{data: data, meta: changes.Store(), changes: changes}
+}
+
+// Target is what a backup client sends its chunks and snapshot to, and the
+// account's chunker key, without which it cannot cut or name chunks as the
+// store does.
+type Target struct {
+	UserID     string         `json:"user_id"`
+	DeviceID   string         `json:"device_id"`
+	Device     string         `json:"device"`
+	Source     storage.Source `json:"source"`
+	ChunkerKey []byte         `json:"chunker_key"`
+}
+
+// Start resolves whose data a backup is (user id or email) and from which
+// endpoint (device name) or SaaS source, and checks that p may back it up
+// (backups.perform on the device) and that it accepts backups. It changes
+// nothing.
+func (s *Service) Start(ctx context.Context, p holdfast.Principal, user, device string, src storage.Source) (Target, error) {
+	var v holdfast.ValidationError
+	user = strings.TrimSpace(user)
+	if user == "" {
+		v.Add("user", "is required (a user id or email)")
+	}
+	switch {
+	case (device == "") == (src == ""):
+		v.Add("device", "give exactly one of device (an endpoint's name) and source")
+	case src != "" && SourceWorkloads[src] == "":
+		v.Add("source", "must be mail, calendar, contacts or files, not %q", src)
+	}
+	if err := v.Err(); err != nil {
+		return Target{}, err
+	}
+	u, err := s.findUser(ctx, p.AccountID, user)
+	if err != nil {
+		return Target{}, err
+	}
+	d, err := s.findSource(ctx, u, device, src)
+	if err != nil {
+		return Target{}, err
+	}
+	if _, err := s.changes.Decide(ctx, p, change.Check{Right: rightBackup, Resource: deviceEntity(d.ID)}); err != nil {
+		return Target{}, err
+	}
+	if err := backupEnabled(d); err != nil {
+		return Target{}, err
+	}
+	if err := userAcceptsBackups(u); err != nil {
+		return Target{}, err
+	}
+	key, err := s.data.ChunkerKey(ctx, p.AccountID)
+	if err != nil {
+		return Target{}, err
+	}
+	if src == "" {
+		src = storage.SourceDevice
+	}
+	return Target{UserID: u.ID, DeviceID: d.ID, Device: d.Name, Source: src, ChunkerKey: key[:]}, nil
+}
+
+// findUser resolves a user id or email in the account. Missing:
+// ErrNotFound.
+func (s *Service) findUser(ctx context.Context, acct, idOrEmail string) (holdfast.User, error) {
+	if strings.Contains(idOrEmail, "@") {
+		return s.meta.GetUserByEmail(ctx, acct, idOrEmail)
+	}
+	return s.meta.GetUser(ctx, acct, idOrEmail)
+}
+
+// findSource returns the user's endpoint named device, or the user's SaaS
+// source holding src.
+func (s *Service) findSource(ctx context.Context, u holdfast.User, device string, src storage.Source) (holdfast.Device, error) {
+	devices, err := s.meta.ListDevices(ctx, u.AccountID, u.ID)
+	if err != nil {
+		return holdfast.Device{}, err
+	}
+	workload := SourceWorkloads[src]
+	for _, d := range devices {
+		if device != "" && d.Kind == holdfast.DeviceEndpoint && d.Name == device {
+			return d, nil
+		}
+		if workload != "" && d.Kind == holdfast.DeviceSaaS && d.Workload == workload {
+			return d, nil
+		}
+	}
+	if device != "" {
+		return holdfast.Device{}, fmt.Errorf("user %s has no endpoint named %q (register it with POST /api/v1/devices): %w", u.Email, device, holdfast.ErrNotFound)
+	}
+	return holdfast.Device{}, fmt.Errorf("user %s has no %s source for %s (register it with POST /api/v1/devices): %w", u.Email, workload, src, holdfast.ErrNotFound)
+}
+
+// backupDevice authorizes backups.perform on the device and returns it.
+func (s *Service) backupDevice(ctx context.Context, p holdfast.Principal, id string) (holdfast.Device, error) {
+	if _, err := s.changes.Decide(ctx, p, change.Check{Right: rightBackup, Resource: deviceEntity(id)}); err != nil {
+		return holdfast.Device{}, err
+	}
+	d, err := s.meta.GetDevice(ctx, p.AccountID, id)
+	if err != nil {
+		return d, err
+	}
+	return d, backupEnabled(d)
+}
+
+// deviceEnabled is the state of a device that takes backups.
+const deviceEnabled = "enabled"
+
+// backupEnabled refuses a backup of a device that is not enabled.
+func backupEnabled(d holdfast.Device) error {
+	if d.State != deviceEnabled {
+		return fmt.Errorf("%w: device %q is %s; enable it to back it up", holdfast.ErrConflict, d.Name, d.State)
+	}
+	return nil
+}
+
+// userAcceptsBackups refuses new backups of a user who is not active: a
+// preserved user's data stays protected, but nothing new is backed up
+// until the user is activated again.
+func userAcceptsBackups(u holdfast.User) error {
+	if u.State != holdfast.UserActive {
+		return fmt.Errorf("%w: user %s is %s and accepts no new backups; activate the user to back up again", holdfast.ErrConflict, u.Email, u.State)
+	}
+	return nil
+}
+
+// Missing returns which of refs the store lacks for a backup of the
+// device, so the client uploads only those (backups.perform).
+func (s *Service) Missing(ctx context.Context, p holdfast.Principal, deviceID string, refs []holdfast.ChunkRef) ([]holdfast.ChunkRef, error) {
+	if _, err := s.backupDevice(ctx, p, deviceID); err != nil {
+		return nil, err
+	}
+	if len(refs) > MaxRefsPerCall {
+		var v holdfast.ValidationError
+		v.Add("refs", "at most %d refs per call, not %d", MaxRefsPerCall, len(refs))
+		return nil, v.Err()
+	}
+	missing, err := s.data.MissingChunks(ctx, p.AccountID, refs)
+	if missing == nil && err == nil {
+		missing = []holdfast.ChunkRef{}
+	}
+	return missing, err
+}
+
+// Authorize checks that p may upload chunks for a backup of the device
+// (backups.perform, an enabled device), before the caller reads the chunk.
+func (s *Service) Authorize(ctx context.Context, p holdfast.Principal, deviceID string) error {
+	_, err := s.backupDevice(ctx, p, deviceID)
+	return err
+}
+
+// PutChunk stores one chunk of p's account; the caller has authorized the
+// upload with Authorize. The store keeps no reference to data.
+func (s *Service) PutChunk(ctx context.Context, p holdfast.Principal, ref holdfast.ChunkRef, data []byte) error {
+	return s.data.PutChunk(ctx, p.AccountID, ref, data)
+}
+
+// Commit is a snapshot as a backup client commits it.
+type Commit struct {
+	Source storage.Source `json:"source"`
+	Time   time.Time      `json:"time,omitzero"`
+	Items  []storage.Item `json:"items"`
+}
+
+// Commit stores the snapshot of the device if the store has every chunk it
+// names (backups.perform); otherwise a validation error lists the missing
+// refs (422) and nothing is stored. The snapshot.create audit record is
+// written in a transaction that commits only once the snapshot is
+// written: when the record cannot be written the snapshot is not stored
+// (ErrUnavailable).
+func (s *Service) Commit(ctx context.Context, p holdfast.Principal, deviceID string, in Commit) (storage.Snapshot, error) {
+	d, err := s.backupDevice(ctx, p, deviceID)
+	if err != nil {
+		return storage.Snapshot{}, err
+	}
+	if len(in.Items) == 0 {
+		// It would become the newest snapshot and hide the last real one.
+		var v holdfast.ValidationError
+		v.Add("items", "a snapshot with nothing in it is not stored: the source holds no files or items")
+		return storage.Snapshot{}, v.Err()
+	}
+	u, err := s.meta.GetUser(ctx, d.AccountID, d.UserID)
+	if err != nil {
+		return storage.Snapshot{}, fmt.Errorf("user of device %s: %w", d.ID, err)
+	}
+	if err := userAcceptsBackups(u); err != nil {
+		return storage.Snapshot{}, err
+	}
+	src, err := commitSource(d, in.Source)
+	if err != nil {
+		return storage.Snapshot{}, err
+	}
+	snap := storage.Snapshot{AccountID: d.AccountID, UserID: d.UserID, Source: src, Device: d.Name, DeviceID: d.ID,
+		Time: in.Time, Items: in.Items}
+	out, err := s.data.CommitSnapshotWith(ctx, snap, func(sn storage.Snapshot, write func() error) error {
+		return s.meta.Tx(ctx, func(tx holdfast.MetaStore) error {
+			rec := change.Record{Action: "snapshot.create", ResourceType: ResourceSnapshot, ResourceID: sn.ID,
+				Outcome: holdfast.OutcomeSuccess, Detail: map[string]any{
+					"user_id": sn.UserID, "device_id": d.ID, "source": sn.Source, "items": sn.ItemCount, "size": sn.Size}}
+			if err := s.changes.Append(ctx, tx, p, rec); err != nil {
+				return err
+			}
+			return write()
+		})
+	})
+	return out, missingError(err)
+}
+
+// commitSource checks the source a commit names against the device: an
+// endpoint's snapshots are of source device, a SaaS source's of one of its
+// workload's sources.
+func commitSource(d holdfast.Device, src storage.Source) (storage.Source, error) {
+	var v holdfast.ValidationError
+	if d.Kind == holdfast.DeviceSaaS {
+		if SourceWorkloads[src] != d.Workload {
+			v.Add("source", "%q is not a source of the %s workload", src, d.Workload)
+		}
+		return src, v.Err()
+	}
+	if src != "" && src != storage.SourceDevice {
+		v.Add("source", "an endpoint's snapshots have source device, not %q", src)
+	}
+	return storage.SourceDevice, v.Err()
+}
+
+// missingError turns a commit refused for missing chunks into one field
+// per missing ref (the message is the ref), so a client can upload them
+// and commit again.
+func missingError(err error) error {
+	var me *storage.MissingChunksError
+	if !errors.As(err, &me) {
+		return err
+	}
+	var v holdfast.ValidationError
+	for i, ref := range me.Refs {
+		if i == maxMissingListed {
+			v.Add("", "%d more chunks are missing", len(me.Refs)-i)
+			break
+		}
+		v.Add("chunks", "%s", ref)
+	}
+	return fmt.Errorf("snapshot names %d chunks the store does not have: %w", len(me.Refs), &v)
+}
+
+// entity is the resource a snapshot's data belongs to: its device, or its
+// user when the device is not recorded.
+func entity(sn storage.Snapshot) holdfast.Entity {
+	if sn.DeviceID != "" {
+		return deviceEntity(sn.DeviceID)
+	}
+	return holdfast.Entity{Type: holdfast.ResourceUser, ID: sn.UserID}
+}
+
+func deviceEntity(id string) holdfast.Entity {
+	return holdfast.Entity{Type: holdfast.ResourceDevice, ID: id}
+}
+
+// Filter narrows List: the user (an id or an email) is required.
+type Filter struct {
+	User     string
+	DeviceID string
+	Source   storage.Source
+}
+
+// List returns the snapshots of the filter p may see (restores.view on
+// each snapshot's device), oldest first, without items. The user must be
+// one p may see restores of at all, which also keeps the listing from
+// telling which user ids exist.
+func (s *Service) List(ctx context.Context, p holdfast.Principal, f Filter) ([]storage.Snapshot, error) {
+	sf := storage.SnapshotFilter{AccountID: p.AccountID, UserID: f.User, DeviceID: f.DeviceID, Source: f.Source}
+	var v holdfast.ValidationError
+	if sf.UserID == "" {
+		v.Add("user_id", "is required")
+	}
+	if sf.Source != "" && !sf.Source.Valid() {
+		v.Add("source", "%q is not device, mail, calendar, contacts or files", sf.Source)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if strings.Contains(sf.UserID, "@") {
+		u, err := s.findUser(ctx, sf.AccountID, sf.UserID)
+		if err != nil {
+			return nil, err
+		}
+		sf.UserID = u.ID
+	}
+	if _, err := s.changes.Decide(ctx, p, change.Check{Right: rightView, Resource: holdfast.Entity{Type: holdfast.ResourceUser, ID: sf.UserID}}); err != nil {
+		return nil, err
+	}
+	all, err := s.data.Snapshots(ctx, sf)
+	if err != nil {
+		return nil, err
+	}
+	out := []storage.Snapshot{}
+	allowed := map[string]bool{} // by resource type and id
+	for _, sn := range all {
+		ent := entity(sn)
+		ok, seen := allowed[ent.Type+"/"+ent.ID]
+		if !seen {
+			if ok, err = s.changes.Allowed(ctx, p, change.Check{Right: rightView, Resource: ent}); err != nil {
+				return nil, err
+			}
+			allowed[ent.Type+"/"+ent.ID] = ok
+		}
+		if ok {
+			out = append(out, sn)
+		}
+	}
+	return out, nil
+}
+
+// snapshotOf reads a snapshot and authorizes rights on its device. A
+// snapshot of another account is ErrNotFound like a missing one.
+func (s *Service) snapshotOf(ctx context.Context, p holdfast.Principal, id string, rights ...string) (storage.Snapshot, error) {
+	sn, err := s.data.Snapshot(ctx, p.AccountID, id)
+	if err != nil {
+		return sn, err
+	}
+	for _, right := range rights {
+		if _, err := s.changes.Decide(ctx, p, change.Check{Right: right, Resource: entity(sn)}); err != nil {
+			return storage.Snapshot{}, err
+		}
+	}
+	return sn, nil
+}
+
+// Get returns a snapshot with the items whose path starts with prefix
+// (restores.view). Chunk refs stay inside: the account's chunks are shared
+// by all its users, and a ref read here could be committed into a snapshot
+// of another device and downloaded from there, past this user's privacy
+// setting and the reader's scope. Clients restore through Open.
+func (s *Service) Get(ctx context.Context, p holdfast.Principal, id, prefix string) (storage.Snapshot, error) {
+	sn, err := s.snapshotOf(ctx, p, id, rightView)
+	if err != nil {
+		return sn, err
+	}
+	kept := sn.Items[:0]
+	for _, it := range sn.Items {
+		if strings.HasPrefix(it.Path, prefix) {
+			it.Chunks = nil
+			kept = append(kept, it)
+		}
+	}
+	sn.Items = kept
+	if sn.Items == nil {
+		sn.Items = []storage.Item{}
+	}
+	return sn, nil
+}
+
+// Open opens one item of a snapshot for a restore (restores.manage and
+// user_data.download, which the user's privacy setting may refuse). With
+// audit, a snapshot.download record is written (a range request of a
+// download already recorded passes false). The caller closes the reader.
+func (s *Service) Open(ctx context.Context, p holdfast.Principal, id, path string, audit bool) (storage.Snapshot, *storage.ItemReader, error) {
+	if path == "" {
+		var v holdfast.ValidationError
+		v.Add("path", "is required")
+		return storage.Snapshot{}, nil, v.Err()
+	}
+	sn, err := s.snapshotOf(ctx, p, id, rightRestore, rightDownload)
+	if err != nil {
+		return sn, nil, err
+	}
+	item, err := s.data.OpenItem(ctx, sn.AccountID, sn.ID, path)
+	if err != nil {
+		return sn, nil, err
+	}
+	if audit {
+		s.changes.Log(ctx, p, change.Record{Action: "snapshot.download", ResourceType: ResourceSnapshot, ResourceID: sn.ID,
+			Outcome: holdfast.OutcomeSuccess, Detail: map[string]any{"path": path, "user_id": sn.UserID}})
+	}
+	return sn, item, nil
+}
