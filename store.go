@@ -31,7 +31,11 @@ type PolicyRule struct {
 //     audit key, set when it is opened) atomically.
 //   - Tx runs fn in one transaction: all of its writes land or none does.
 //   - Implementations are safe for concurrent use.
+//   - It keeps the legal holds' WebDAV credentials too (HoldAccessStore),
+//     and the store Tx hands to fn does as well, inside the transaction.
 type MetaStore interface {
+	HoldAccessStore
+
 	// Tx runs fn with a store whose reads and writes share one transaction.
 	// An error from fn rolls everything back. Nested Tx calls join the outer
 	// transaction.

@@ -36,9 +36,9 @@ type HoldCredential struct {
 //   - Deleting a hold deletes its credential.
 //   - Rows of one account are never returned for another account.
 //   - None of these writes changes an account's Revision.
-//   - Implementations are safe for concurrent use; inside MetaStore.Tx the
-//     transaction-bound store implements this interface too and its
-//     writes join the transaction.
+//   - Implementations are safe for concurrent use. Every MetaStore is a
+//     HoldAccessStore, so inside MetaStore.Tx the transaction-bound store's
+//     credential writes join the transaction.
 type HoldAccessStore interface {
 	// PutHoldCredential creates or replaces the hold's credential. Times
 	// are written back at the store's precision.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/change"
 )
 
 // Generated WebDAV credentials: a user name of UserPrefix and 16 hex
@@ -91,4 +92,116 @@ func Authenticate(ctx context.Context, store holdfast.HoldAccessStore, user, pas
 		return holdfast.HoldCredential{}, ErrBadCredential
 	}
 	return c, nil
+}
+
+// Access returns the hold's WebDAV credential (legal_holds.view, which is
+// also what WebDAV access needs), nil when it has none (or it was
+// revoked). The password is never returned: it is not kept.
+func (s *Service) Access(ctx context.Context, p holdfast.Principal, id string) (*holdfast.HoldCredential, error) {
+	if _, err := s.changes.Decide(ctx, p, change.Check{Right: RightView, Resource: Entity(id, nil)}); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetHold(ctx, p.AccountID, id); err != nil {
+		return nil, err
+	}
+	c, err := s.store.GetHoldCredential(ctx, p.AccountID, id)
+	if errors.Is(err, holdfast.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Rotate makes a new WebDAV credential for the hold
+// (legal_holds.create_manage and legal_holds.view), valid until expires
+// (nil: never; a past time is refused). It replaces the old one, which
+// stops working at once. The password is returned once, here; it is never
+// stored, logged or audited.
+func (s *Service) Rotate(ctx context.Context, p holdfast.Principal, id string, expires *time.Time) (holdfast.HoldCredential, holdfast.Secret, error) {
+	now := s.changes.Now()
+	if expires != nil {
+		exp := expires.UTC().Truncate(time.Microsecond)
+		if !exp.After(now) {
+			var v holdfast.ValidationError
+			v.Add("expires_at", "must be in the future")
+			return holdfast.HoldCredential{}, "", v.Err()
+		}
+		expires = &exp
+	}
+	var (
+		cred     holdfast.HoldCredential
+		password holdfast.Secret
+	)
+	c := change.Change{Action: "legal_hold.webdav.rotate", ResourceType: holdfast.ResourceLegalHold, ResourceID: id,
+		Checks: []change.Check{
+			{Right: RightCreateManage, Resource: Entity(id, nil)},
+			{Right: RightView, Resource: Entity(id, nil)},
+		}}
+	_, err := s.changes.Apply(ctx, p, c, func(tx holdfast.MetaStore) (string, any, error) {
+		if _, err := tx.GetHold(ctx, p.AccountID, id); err != nil {
+			return "", nil, err
+		}
+		replaced := ""
+		if old, err := tx.GetHoldCredential(ctx, p.AccountID, id); err == nil {
+			replaced = old.UserName
+		} else if !errors.Is(err, holdfast.ErrNotFound) {
+			return "", nil, err
+		}
+		var err error
+		if cred, password, err = NewCredential(p.AccountID, id, p.AdminID, now, expires); err != nil {
+			return "", nil, err
+		}
+		if err := tx.PutHoldCredential(ctx, &cred); err != nil {
+			return "", nil, err
+		}
+		return id, map[string]any{"user_name": cred.UserName, "replaced": replaced, "expires_at": cred.ExpiresAt}, nil
+	})
+	return cred, password, err
+}
+
+// Revoke deletes the hold's WebDAV credential (legal_holds.create_manage):
+// it stops working at once.
+func (s *Service) Revoke(ctx context.Context, p holdfast.Principal, id string) error {
+	c := change.Change{Action: "legal_hold.webdav.revoke", ResourceType: holdfast.ResourceLegalHold, ResourceID: id,
+		Checks: []change.Check{{Right: RightCreateManage, Resource: Entity(id, nil)}}}
+	_, err := s.changes.Apply(ctx, p, c, func(tx holdfast.MetaStore) (string, any, error) {
+		old, err := tx.GetHoldCredential(ctx, p.AccountID, id)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := tx.DeleteHoldCredential(ctx, p.AccountID, id); err != nil {
+			return "", nil, err
+		}
+		return id, map[string]any{"user_name": old.UserName}, nil
+	})
+	return err
+}
+
+// ErrNoAccess refuses a WebDAV session the hold is not open to: a
+// credential of another hold, or an administrator WebDAV does not admit.
+var ErrNoAccess = fmt.Errorf("%w: no access to this legal hold", holdfast.ErrDenied)
+
+// OpenWithCredential returns the hold a generated WebDAV credential (user
+// name and password) opens, if it is holdID: a credential opens its own
+// hold only (ErrNoAccess). Every refused credential is ErrBadCredential.
+func (s *Service) OpenWithCredential(ctx context.Context, user, password, holdID string) (holdfast.LegalHold, error) {
+	c, err := Authenticate(ctx, s.store, user, password, s.now())
+	if err != nil {
+		return holdfast.LegalHold{}, err
+	}
+	if c.HoldID != holdID {
+		return holdfast.LegalHold{}, ErrNoAccess
+	}
+	return s.store.GetHold(ctx, c.AccountID, holdID)
+}
+
+// Open returns the hold for an administrator's WebDAV session
+// (legal_holds.view on it).
+func (s *Service) Open(ctx context.Context, p holdfast.Principal, holdID string) (holdfast.LegalHold, error) {
+	if _, err := s.changes.Decide(ctx, p, change.Check{Right: RightView, Resource: Entity(holdID, nil)}); err != nil {
+		return holdfast.LegalHold{}, err
+	}
+	return s.store.GetHold(ctx, p.AccountID, holdID)
 }

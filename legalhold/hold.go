@@ -4,8 +4,10 @@
 // custodians by email and from CSV files, and the WebDAV credentials that
 // open one hold.
 //
-// Authorization is not decided here: the server asks the engine first and
-// calls this package inside the change's transaction.
+// Service methods take the principal, ask the engine (through a
+// change.Runner), apply these rules and write the audit record in the
+// change's transaction; the server's handlers decode, call one method and
+// encode.
 package legalhold
 
 import (
@@ -17,18 +19,37 @@ import (
 	"unicode/utf8"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/change"
+	"github.com/holdfast/holdfast/storage"
 )
 
 // Service is the legal hold domain service over a metadata store. It
 // implements holdfast.HoldChecker. It is safe for concurrent use.
 type Service struct {
-	store holdfast.MetaStore
-	now   func() time.Time
+	store   holdfast.MetaStore
+	now     func() time.Time
+	changes *change.Runner
+	known   func(workload string) bool
+	data    Snapshots
+}
+
+// Snapshots is the part of the dedup store the custodian list reads (the
+// size of each custodian's newest backups).
+type Snapshots interface {
+	Snapshots(ctx context.Context, f storage.SnapshotFilter) ([]storage.Snapshot, error)
 }
 
 // Options configure a Service.
 type Options struct {
 	Now func() time.Time // nil uses time.Now
+	// Changes decides, audits and applies changes; required by every
+	// method that takes a principal. Its store is the service's store.
+	Changes *change.Runner
+	// KnownSource reports whether a workload id is one a hold may name;
+	// nil accepts any.
+	KnownSource func(workload string) bool
+	// Snapshots sizes custodians' collected data; nil reports 0 bytes.
+	Snapshots Snapshots
 }
 
 // New returns the service over store.
@@ -37,7 +58,7 @@ func New(store holdfast.MetaStore, opts Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now}
+	return &Service{store: store, now: now, changes: opts.Changes, known: opts.KnownSource, data: opts.Snapshots}
 }
 
 var _ holdfast.HoldChecker = (*Service)(nil)

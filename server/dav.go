@@ -41,7 +41,7 @@ const davRealm = `Basic realm="Holdfast legal hold", charset="UTF-8"`
 // davAdminRoles are the roles whose API tokens open WebDAV (W17, W18).
 var davAdminRoles = map[string]bool{"cloud_admin": true, "platform_admin": true}
 
-var errNoHoldAccess = fmt.Errorf("%w: no access to this legal hold", holdfast.ErrDenied)
+var errNoHoldAccess = legalhold.ErrNoAccess
 
 // serveDAV serves /dav/holds/{path...}.
 func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
@@ -246,18 +246,7 @@ func (s *Server) davHold(r *http.Request, holdID string) (holdfast.LegalHold, er
 		return holdfast.LegalHold{}, legalhold.ErrBadCredential
 	}
 	if legalhold.IsHoldUser(user) {
-		as, err := holdAccess(s.store)
-		if err != nil {
-			return holdfast.LegalHold{}, err
-		}
-		c, err := legalhold.Authenticate(ctx, as, user, pass, s.now())
-		if err != nil {
-			return holdfast.LegalHold{}, err
-		}
-		if c.HoldID != holdID {
-			return holdfast.LegalHold{}, errNoHoldAccess
-		}
-		return s.store.GetHold(ctx, c.AccountID, holdID)
+		return s.holds.OpenWithCredential(ctx, user, pass, holdID)
 	}
 	p, err := s.tokens.Authenticate(ctx, pass, s.now())
 	if err != nil {
@@ -279,11 +268,7 @@ func (s *Server) davHold(r *http.Request, holdID string) (holdfast.LegalHold, er
 	if !davAdminRoles[a.RoleID] {
 		return holdfast.LegalHold{}, errNoHoldAccess
 	}
-	ctx = holdfast.WithPrincipal(ctx, p)
-	if _, err := s.decide(ctx, check{right: "legal_holds.view", resource: holdEntity(holdID, nil)}); err != nil {
-		return holdfast.LegalHold{}, err
-	}
-	return s.store.GetHold(ctx, p.AccountID, holdID)
+	return s.holds.Open(holdfast.WithPrincipal(ctx, p), p, holdID)
 }
 
 // davError writes a short plain-text error.

@@ -292,7 +292,7 @@ func TestDAVAuthentication(t *testing.T) {
 	}
 	// An expired credential is refused like a wrong one.
 	past := f.now.Add(-time.Hour)
-	as := f.store.(holdfast.HoldAccessStore)
+	as := f.store
 	c, err := as.GetHoldCredential(t.Context(), f.account.ID, f.hold)
 	if err != nil {
 		t.Fatal(err)

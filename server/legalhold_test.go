@@ -271,7 +271,7 @@ func TestIntegrationHoldCredential(t *testing.T) {
 	if w.Code != 200 || strings.Contains(w.Body.String(), pw) || !strings.Contains(w.Body.String(), user) {
 		t.Errorf("GET shows %s", w.Body)
 	}
-	as := f.store.(holdfast.HoldAccessStore)
+	as := f.store
 	if _, err := legalhold.Authenticate(context.Background(), as, user, pw, f.now); err != nil {
 		t.Errorf("the new credential does not authenticate: %v", err)
 	}

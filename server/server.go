@@ -24,6 +24,7 @@ import (
 	chg "github.com/holdfast/holdfast/change"
 	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/idp"
+	"github.com/holdfast/holdfast/legalhold"
 	"github.com/holdfast/holdfast/lockout"
 	"github.com/holdfast/holdfast/policies"
 	"github.com/holdfast/holdfast/snapshots"
@@ -119,6 +120,7 @@ type Server struct {
 	changes *chg.Runner
 	data    snapshots.Data     // nil: no backup and restore API
 	snaps   *snapshots.Service // nil without data
+	holds   *legalhold.Service
 	export  *export.Exporter
 	audit   *audit.Service // nil: no verification
 	// trustedProxies are Options.TrustedProxies, masked. Immutable.
@@ -169,6 +171,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.changes = chg.New(chg.Options{Store: s.store, Authorizer: meteredAuthorizer{Authorizer: s.engine, m: m},
 		Clock: clockFunc(now), Logger: s.log, RequestID: requestIDFrom})
+	s.holds = legalhold.New(s.store, legalhold.Options{Now: now, Changes: s.changes, KnownSource: s.knownWorkload, Snapshots: opts.Data})
 	if opts.Data != nil {
 		s.snaps = snapshots.New(opts.Data, s.changes)
 	}

@@ -618,6 +618,7 @@ func TestListsKeepOnlyAllowedItems(t *testing.T) {
 func TestHoldTypesNeedAnyLegalHoldRight(t *testing.T) {
 	f := newFixture(t)
 	f.seedData()
+	holdTypeViewRights := []string{"legal_holds.view", "legal_holds.create_manage", "legal_holds.delete", "legal_hold_types.manage"}
 	for _, r := range holdTypeViewRights[1:] {
 		f.engine.denyRight(r, "no")
 	}

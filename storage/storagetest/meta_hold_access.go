@@ -13,10 +13,7 @@ import (
 // testMetaHoldAccess runs the [holdfast.HoldAccessStore] contract: the
 // metadata store keeps each hold's WebDAV credential beside the hold.
 func testMetaHoldAccess(t *testing.T, s holdfast.MetaStore) {
-	as, ok := s.(holdfast.HoldAccessStore)
-	if !ok {
-		t.Fatalf("%T does not implement holdfast.HoldAccessStore", s)
-	}
+	var as holdfast.HoldAccessStore = s // every MetaStore keeps hold credentials
 	ctx := t.Context()
 	f := metaNewFixture(t, s)
 	acct := f.account.ID
@@ -95,17 +92,14 @@ func metaHoldCredRefusals(t *testing.T, s holdfast.MetaStore, as holdfast.HoldAc
 	metaAssertErr(t, "DeleteHoldCredential through another account", as.DeleteHoldCredential(ctx, g.account.ID, f.hold.ID), holdfast.ErrNotFound)
 }
 
-// metaHoldCredTx: inside a transaction the store implements the interface
+// metaHoldCredTx: inside a transaction the transaction's writes join it
 // and a rolled back write leaves nothing.
 func metaHoldCredTx(t *testing.T, s holdfast.MetaStore, g metaFixture) {
 	ctx := t.Context()
-	as := s.(holdfast.HoldAccessStore)
+	var as holdfast.HoldAccessStore = s // every MetaStore keeps hold credentials
 	errRollback := holdfast.ErrConflict
 	err := s.Tx(ctx, func(tx holdfast.MetaStore) error {
-		txa, ok := tx.(holdfast.HoldAccessStore)
-		if !ok {
-			t.Fatalf("transaction store %T does not implement holdfast.HoldAccessStore", tx)
-		}
+		var txa holdfast.HoldAccessStore = tx
 		c := holdfast.HoldCredential{AccountID: g.account.ID, HoldID: g.hold.ID, UserName: metaUniq("lh"), Hash: []byte{2}, CreatedBy: g.admin.ID}
 		if err := txa.PutHoldCredential(ctx, &c); err != nil {
 			return err
