@@ -241,9 +241,6 @@ func readCSV(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return raw, nil
 }
 
-// holdEntity is a legal hold as a decision resource.
-func holdEntity(id string, props map[string]any) holdfast.Entity { return legalhold.Entity(id, props) }
-
 // requireCSV refuses a body that is not declared text/csv (an absent
 // Content-Type is taken as CSV).
 func requireCSV(r *http.Request) error {

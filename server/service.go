@@ -42,9 +42,6 @@ func (s *Server) allowed(ctx context.Context, c check) (bool, error) {
 	return s.changes.Allowed(ctx, principal(ctx), c.toCheck())
 }
 
-// isDenied reports whether err is a refusal by the engine.
-func isDenied(err error) bool { return chg.IsDenied(err) }
-
 // change is a write the engine must allow first: every check must pass.
 // The audit record names action, resourceType and the changed resource.
 type change struct {
