@@ -43,81 +43,37 @@ var davAdminRoles = map[string]bool{"cloud_admin": true, "platform_admin": true}
 
 var errNoHoldAccess = legalhold.ErrNoAccess
 
-// serveDAV serves /dav/holds/{path...}.
+// davRequest is a WebDAV request's cleaned target: the hold, the view
+// (caldav, carddav or "" for files) and the path within the hold.
+type davRequest struct {
+	holdID string
+	view   string
+	clean  string // the cleaned path below /dav/holds
+}
+
+// prefix is the URL path of the hold's tree.
+func (d davRequest) prefix() string { return "/dav/holds/" + d.holdID }
+
+// serveDAV serves /dav/holds/{path...}: it parses the target, answers
+// OPTIONS, signs the caller in to the hold, refuses what a read-only
+// export does not serve and reads a bounded PROPFIND or REPORT body, then
+// serves the request from the hold's tree.
 func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
-	// Normalize first: authorization looks at the cleaned path only, so
-	// ../ or // cannot reach another hold.
-	rest := strings.TrimPrefix(r.URL.Path, "/dav/holds/")
-	clean := path.Clean("/" + rest)
-	if strings.Contains(rest, "\\") || strings.Contains(rest, "\x00") {
-		s.davError(w, r, http.StatusBadRequest, "bad path")
+	d, ok := s.davTarget(w, r)
+	if !ok {
 		return
-	}
-	segs := strings.SplitN(strings.TrimPrefix(clean, "/"), "/", 2)
-	holdID := segs[0]
-	if holdID == "" {
-		s.davError(w, r, http.StatusNotFound, "no legal hold named")
-		return
-	}
-	view := ""
-	if len(segs) == 2 {
-		view, _, _ = strings.Cut(segs[1], "/")
-		if view != "caldav" && view != "carddav" {
-			view = ""
-		}
 	}
 	if r.Method == http.MethodOptions {
-		switch view {
-		case "caldav":
-			w.Header().Set("DAV", "1, calendar-access")
-			w.Header().Set("Allow", davAllow+", REPORT")
-		case "carddav":
-			w.Header().Set("DAV", "1, addressbook")
-			w.Header().Set("Allow", davAllow+", REPORT")
-		default:
-			w.Header().Set("DAV", "1")
-			w.Header().Set("Allow", davAllow)
-		}
-		w.WriteHeader(http.StatusOK)
+		davOptions(w, d.view)
 		return
 	}
-	h, err := s.davHold(r, holdID)
-	if err != nil {
-		if errors.Is(err, holdfast.ErrUnauthenticated) {
-			w.Header().Set("WWW-Authenticate", davRealm)
-			s.davError(w, r, http.StatusUnauthorized, "sign in with the legal hold's WebDAV credentials")
-			return
-		}
-		if errors.Is(err, holdfast.ErrDenied) || errors.Is(err, holdfast.ErrNotFound) {
-			s.davError(w, r, http.StatusForbidden, "no access to this legal hold")
-			return
-		}
-		s.log.LogAttrs(r.Context(), slog.LevelError, "webdav sign-in failed", slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
-		s.davError(w, r, http.StatusInternalServerError, "internal error")
-		return
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-	case "REPORT":
-		if view == "" {
-			w.Header().Set("Allow", davAllow)
-			s.davError(w, r, http.StatusForbidden, "REPORT is served only by the caldav and carddav views")
-			return
-		}
-	case "PROPFIND":
-		if d := r.Header.Get("Depth"); d != "0" && d != "1" {
-			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>` + "\n"))
-			return
-		}
-	default:
-		w.Header().Set("Allow", davAllow)
-		s.davError(w, r, http.StatusForbidden, "the legal hold export is read-only")
+	h, ok := s.davSignIn(w, r, d.holdID)
+	if !ok || !s.davMethodAllowed(w, r, d.view) {
 		return
 	}
 	var body []byte
 	if r.Method == "PROPFIND" || r.Method == "REPORT" {
+		var err error
 		if body, err = checkDAVBody(r); err != nil {
 			status := http.StatusBadRequest
 			if errors.Is(err, errTooLarge) {
@@ -127,47 +83,127 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	prefix := "/dav/holds/" + holdID
+	s.davServe(w, r, d, h, body)
+}
+
+// davTarget normalizes the path first: authorization looks at the cleaned
+// path only, so ../ or // cannot reach another hold.
+func (s *Server) davTarget(w http.ResponseWriter, r *http.Request) (davRequest, bool) {
+	rest := strings.TrimPrefix(r.URL.Path, "/dav/holds/")
+	clean := path.Clean("/" + rest)
+	if strings.Contains(rest, "\\") || strings.Contains(rest, "\x00") {
+		s.davError(w, r, http.StatusBadRequest, "bad path")
+		return davRequest{}, false
+	}
+	segs := strings.SplitN(strings.TrimPrefix(clean, "/"), "/", 2)
+	d := davRequest{holdID: segs[0], clean: clean}
+	if d.holdID == "" {
+		s.davError(w, r, http.StatusNotFound, "no legal hold named")
+		return davRequest{}, false
+	}
+	if len(segs) == 2 {
+		d.view, _, _ = strings.Cut(segs[1], "/")
+		if d.view != "caldav" && d.view != "carddav" {
+			d.view = ""
+		}
+	}
+	return d, true
+}
+
+// davOptions answers OPTIONS with the view's DAV classes.
+func davOptions(w http.ResponseWriter, view string) {
+	switch view {
+	case "caldav":
+		w.Header().Set("DAV", "1, calendar-access")
+		w.Header().Set("Allow", davAllow+", REPORT")
+	case "carddav":
+		w.Header().Set("DAV", "1, addressbook")
+		w.Header().Set("Allow", davAllow+", REPORT")
+	default:
+		w.Header().Set("DAV", "1")
+		w.Header().Set("Allow", davAllow)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// davSignIn authenticates the request to the hold, answering the refusal
+// itself (401 with a challenge, 403, or 500 logged) when it fails.
+func (s *Server) davSignIn(w http.ResponseWriter, r *http.Request, holdID string) (holdfast.LegalHold, bool) {
+	h, err := s.davHold(r, holdID)
+	switch {
+	case err == nil:
+		return h, true
+	case errors.Is(err, holdfast.ErrUnauthenticated):
+		w.Header().Set("WWW-Authenticate", davRealm)
+		s.davError(w, r, http.StatusUnauthorized, "sign in with the legal hold's WebDAV credentials")
+	case errors.Is(err, holdfast.ErrDenied) || errors.Is(err, holdfast.ErrNotFound):
+		s.davError(w, r, http.StatusForbidden, "no access to this legal hold")
+	default:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "webdav sign-in failed", slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
+		s.davError(w, r, http.StatusInternalServerError, "internal error")
+	}
+	return holdfast.LegalHold{}, false
+}
+
+// davMethodAllowed refuses, answering itself, what the read-only export
+// does not serve: writes, REPORT outside the caldav and carddav views, and
+// PROPFIND of infinite depth.
+func (s *Server) davMethodAllowed(w http.ResponseWriter, r *http.Request, view string) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case "REPORT":
+		if view == "" {
+			w.Header().Set("Allow", davAllow)
+			s.davError(w, r, http.StatusForbidden, "REPORT is served only by the caldav and carddav views")
+			return false
+		}
+	case "PROPFIND":
+		if d := r.Header.Get("Depth"); d != "0" && d != "1" {
+			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>` + "\n"))
+			return false
+		}
+	default:
+		w.Header().Set("Allow", davAllow)
+		s.davError(w, r, http.StatusForbidden, "the legal hold export is read-only")
+		return false
+	}
+	return true
+}
+
+// davServe serves an authorized, allowed request from the hold's tree:
+// files directly, calendar and address objects as their .ics and .vcf
+// files, PROPFIND of files by export.Propfind, the rest by go-webdav.
+func (s *Server) davServe(w http.ResponseWriter, r *http.Request, d davRequest, h holdfast.LegalHold, body []byte) {
+	prefix := d.prefix()
 	r2 := r.Clone(r.Context())
-	r2.URL.Path = prefix + strings.TrimPrefix(clean, "/"+holdID)
+	r2.URL.Path = prefix + strings.TrimPrefix(d.clean, "/"+d.holdID)
 	if strings.HasSuffix(r.URL.Path, "/") && !strings.HasSuffix(r2.URL.Path, "/") {
 		r2.URL.Path += "/" // collections keep their slash: CalDAV compares paths
 	}
 	r2.URL.RawPath = ""
 	fsys := s.export.FS(h, prefix)
-	if view == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && serveFile(w, r2, fsys) {
+	get := r.Method == http.MethodGet || r.Method == http.MethodHead
+	if d.view == "" && get && serveFile(w, r2, fsys) {
 		return
 	}
-	if view != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if d.view != "" && get {
 		// A calendar or address object is served as its .ics or .vcf file
 		// (folded, escaped), not as go-webdav's re-encoding of it.
-		if data, etag, mime, mod, err := s.export.ObjectFile(r.Context(), h, prefix+"/"+view, view, r2.URL.Path); err == nil {
+		if data, etag, mime, mod, err := s.export.ObjectFile(r.Context(), h, prefix+"/"+d.view, d.view, r2.URL.Path); err == nil {
 			w.Header().Set("Content-Type", mime)
 			w.Header().Set("ETag", `"`+etag+`"`)
 			http.ServeContent(w, r2, "", mod, bytes.NewReader(data))
 			return
 		}
 	}
-	if view == "" && r.Method == "PROPFIND" {
-		depth := 0
-		if r.Header.Get("Depth") == "1" {
-			depth = 1
-		}
-		if err := export.Propfind(r.Context(), w, fsys, r2.URL.Path, depth, body); err != nil {
-			switch {
-			case errors.Is(err, export.ErrBadPropfind):
-				s.davError(w, r, http.StatusBadRequest, err.Error())
-			case errors.Is(err, holdfast.ErrNotFound):
-				s.davError(w, r, http.StatusNotFound, "not found")
-			default:
-				s.log.LogAttrs(r.Context(), slog.LevelError, "webdav propfind failed", slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
-				s.davError(w, r, http.StatusInternalServerError, "internal error")
-			}
-		}
+	if d.view == "" && r.Method == "PROPFIND" {
+		s.davPropfind(w, r, r2.URL.Path, fsys, body)
 		return
 	}
 	var dav http.Handler = &webdav.Handler{FileSystem: fsys}
-	switch view {
+	switch d.view {
 	case "caldav":
 		dav = &caldav.Handler{Backend: s.export.CalDAV(h, prefix+"/caldav"), Prefix: prefix + "/caldav"}
 	case "carddav":
@@ -177,12 +213,36 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		dav.ServeHTTP(w, r2)
 		return
 	}
-	// go-webdav leaves characters such as @ unescaped in hrefs; some
-	// clients (cadaver's neon) then fail to match a href to the URL they
-	// asked for. The multistatus is rewritten with every href fully
-	// percent-encoded, which names the same resource.
+	serveMultistatus(w, r2, dav)
+}
+
+// davPropfind answers a PROPFIND of the file tree at name.
+func (s *Server) davPropfind(w http.ResponseWriter, r *http.Request, name string, fsys webdav.FileSystem, body []byte) {
+	depth := 0
+	if r.Header.Get("Depth") == "1" {
+		depth = 1
+	}
+	err := export.Propfind(r.Context(), w, fsys, name, depth, body)
+	switch {
+	case err == nil:
+	case errors.Is(err, export.ErrBadPropfind):
+		s.davError(w, r, http.StatusBadRequest, err.Error())
+	case errors.Is(err, holdfast.ErrNotFound):
+		s.davError(w, r, http.StatusNotFound, "not found")
+	default:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "webdav propfind failed", slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
+		s.davError(w, r, http.StatusInternalServerError, "internal error")
+	}
+}
+
+// serveMultistatus serves a PROPFIND or REPORT through dav. go-webdav
+// leaves characters such as @ unescaped in hrefs; some clients (cadaver's
+// neon) then fail to match a href to the URL they asked for. The
+// multistatus is rewritten with every href fully percent-encoded, which
+// names the same resource.
+func serveMultistatus(w http.ResponseWriter, r *http.Request, dav http.Handler) {
 	buf := &bufferedWriter{header: w.Header()}
-	dav.ServeHTTP(buf, r2)
+	dav.ServeHTTP(buf, r)
 	out := escapeHrefs(buf.body.Bytes())
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(buf.status)

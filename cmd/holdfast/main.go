@@ -35,6 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/audit"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/legalhold"
 	"github.com/holdfast/holdfast/server"
@@ -150,21 +151,10 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (help bool, e
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, h hooks) error {
-	var cfg Config
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	cfg.RegisterFlags(fs, getenv)
-	if help, err := parseFlags(fs, args, stderr); help || err != nil {
+	cfg, log, help, err := serveConfig(args, getenv, stderr)
+	if help || err != nil {
 		return err
 	}
-	cfg.resolve()
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("serve: invalid configuration:\n%w", err)
-	}
-	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	if err != nil {
-		return err
-	}
-	log.Info("starting", "version", buildVersion(), "db", redactDSN(cfg.DB), "blob", redactDSN(cfg.Data.Blob), "edition", cfg.Edition)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("serve: data directory: %w", err)
 	}
@@ -183,22 +173,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			log.Error("close store", "err", err)
 		}
 	}()
-	// Before anything appends: a trail of unkeyed hashes gets its signed
-	// cut-over checkpoint.
-	if err := auditSvc.Migrate(ctx); err != nil {
-		return fmt.Errorf("serve: audit trail: %w", err)
+	stopAudit, err := startAudit(ctx, auditSvc)
+	if err != nil {
+		return err
 	}
-	actx, stopAudit := context.WithCancel(ctx)
-	auditDone := make(chan struct{})
-	go func() {
-		defer close(auditDone)
-		auditSvc.Run(actx, auditCheckpointEvery, auditPruneEvery)
-	}()
 	// The last checkpoint (at shutdown) is written before the store closes.
-	defer func() {
-		stopAudit()
-		<-auditDone
-	}()
+	defer stopAudit()
 	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log, Evaluator: cfg.PolicyEvaluator})
 	if err != nil {
 		return err
@@ -208,20 +188,72 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-
-	cfg.Data.onKeyCreated = func(path string) {
-		log.Warn("master key created: back it up, the chunk store cannot be read without it", "file", path)
-	}
-	data, _, err := openData(ctx, cfg.Data, cfg.DataDir, true)
+	data, err := serveData(ctx, &cfg, store, log)
 	if err != nil {
-		return fmt.Errorf("serve: chunk store: %w", err)
+		return err
 	}
 	defer func() {
 		if err := data.Close(); err != nil {
 			log.Error("close chunk store", "err", err)
 		}
 	}()
+	srv, err := newServer(cfg, store, engine, data, auditSvc, log)
+	if err != nil {
+		return err
+	}
+	go sweep(ctx, srv, log)
+	return listenAndServe(ctx, cfg, srv.Handler(), log, stderr, setup, h)
+}
 
+// serveConfig parses serve's flags and builds its logger.
+func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, *slog.Logger, bool, error) {
+	var cfg Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.RegisterFlags(fs, getenv)
+	if help, err := parseFlags(fs, args, stderr); help || err != nil {
+		return cfg, nil, help, err
+	}
+	cfg.resolve()
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, false, fmt.Errorf("serve: invalid configuration:\n%w", err)
+	}
+	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return cfg, nil, false, err
+	}
+	log.Info("starting", "version", buildVersion(), "db", redactDSN(cfg.DB), "blob", redactDSN(cfg.Data.Blob), "edition", cfg.Edition)
+	return cfg, log, false, nil
+}
+
+// startAudit cuts an unkeyed trail over to keyed chains (before anything
+// appends) and runs the checkpoint and retention job until the returned
+// stop, which waits for its last checkpoint.
+func startAudit(ctx context.Context, auditSvc *audit.Service) (stop func(), err error) {
+	if err := auditSvc.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("serve: audit trail: %w", err)
+	}
+	actx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		auditSvc.Run(actx, auditCheckpointEvery, auditPruneEvery)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}, nil
+}
+
+// serveData opens the chunk store and starts its compaction job, which
+// asks the legal holds before forgetting anything.
+func serveData(ctx context.Context, cfg *Config, store holdfast.MetaStore, log *slog.Logger) (*storage.Store, error) {
+	cfg.Data.onKeyCreated = func(path string) {
+		log.Warn("master key created: back it up, the chunk store cannot be read without it", "file", path)
+	}
+	data, _, err := openData(ctx, cfg.Data, cfg.DataDir, true)
+	if err != nil {
+		return nil, fmt.Errorf("serve: chunk store: %w", err)
+	}
 	if cfg.Data.CompactEvery > 0 {
 		clog := log.With("component", "compaction")
 		go data.RunCompaction(ctx, cfg.Data.CompactEvery, retentionOf(store), legalhold.New(store, legalhold.Options{}),
@@ -233,18 +265,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 					"chunks_removed", res.Prune.ChunksRemoved, "bytes_freed", res.Prune.BytesFreed, "packs_locked", res.Prune.PacksLocked)
 			})
 	}
+	return data, nil
+}
 
+// newServer wires the HTTP server over the stores, the engine and sign-in.
+func newServer(cfg Config, store holdfast.MetaStore, engine *authz.Engine, data *storage.Store, auditSvc *audit.Service, log *slog.Logger) (*server.Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	auth, err := authOptions(cfg, store)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	proxies, err := cfg.trustedProxies()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	srv, err := server.New(server.Options{
+	return server.New(server.Options{
 		Store:          store,
 		Engine:         engine,
 		Logger:         log,
@@ -255,17 +291,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Data:           data,
 		Audit:          auditSvc,
 	})
-	if err != nil {
-		return err
-	}
-	go sweep(ctx, srv, log)
+}
+
+// listenAndServe serves handler on cfg.Addr until ctx ends, then shuts
+// down gracefully.
+func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger, stderr io.Writer, setup server.SetupLink, h hooks) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	addr := ln.Addr().String()
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
@@ -283,7 +320,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if h.listening != nil {
 		h.listening(addr)
 	}
-
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
