@@ -221,5 +221,7 @@ type IdentityStore interface {
 	// GetIdentitySettings returns the account's settings, the defaults
 	// when none were stored.
 	GetIdentitySettings(ctx context.Context, accountID string) (IdentitySettings, error)
+	// PutIdentitySettings stores them and moves the account's Revision
+	// on, so a reader may keep them under the revision.
 	PutIdentitySettings(ctx context.Context, s *IdentitySettings) error
 }

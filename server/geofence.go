@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/holdfast/holdfast"
@@ -89,7 +90,7 @@ func (s *Server) fenceSignIn(ctx context.Context, admin holdfast.Administrator, 
 // fenceSession applies the geofence to a session request, with the grace
 // rules; it reports whether se.OutsideSince changed.
 func (s *Server) fenceSession(ctx context.Context, r *http.Request, se *holdfast.Session, now time.Time) (bool, error) {
-	st, err := s.auth.ids.GetIdentitySettings(ctx, se.AccountID)
+	st, err := s.settings.get(ctx, s.store, s.auth.ids, se.AccountID)
 	if err != nil {
 		return false, err
 	}
@@ -141,7 +142,7 @@ func (s *Server) fenceToken(r *http.Request, accountID string) error {
 	if s.auth == nil {
 		return nil // sign-in, and with it the geofence, is off
 	}
-	st, err := s.auth.ids.GetIdentitySettings(r.Context(), accountID)
+	st, err := s.settings.get(r.Context(), s.store, s.auth.ids, accountID)
 	if err != nil {
 		return err
 	}
@@ -219,4 +220,57 @@ func (s *Server) putGeofence(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, geofenceBody{Enabled: in.Enabled, Allowed: nonNilSlice(in.Allowed)})
+}
+
+// settingsCache keeps each account's identity settings under the account's
+// data revision, so the geofence check of every token and session request
+// costs a revision look-up (in memory) instead of a query. Every settings
+// write moves the revision on, and an entry is filed under the revision
+// read before the settings, so a change counts from the next request on,
+// in this process and (through the store's revision notifications) in
+// every replica. The zero value is ready to use.
+type settingsCache struct {
+	mu      sync.Mutex // guards entries
+	entries map[string]settingsEntry
+}
+
+type settingsEntry struct {
+	rev int64
+	st  holdfast.IdentitySettings
+}
+
+// maxSettingsEntries bounds the cache; past it, it starts over.
+const maxSettingsEntries = 10000
+
+// revisioner reads an account's data revision (holdfast.MetaStore does).
+type revisioner interface {
+	Revision(ctx context.Context, accountID string) (int64, error)
+}
+
+// get returns accountID's identity settings as of now.
+func (c *settingsCache) get(ctx context.Context, revs revisioner, ids holdfast.IdentityStore, accountID string) (holdfast.IdentitySettings, error) {
+	rev, err := revs.Revision(ctx, accountID)
+	if err != nil {
+		return holdfast.IdentitySettings{}, err
+	}
+	c.mu.Lock()
+	e, ok := c.entries[accountID]
+	c.mu.Unlock()
+	if ok && e.rev == rev {
+		return e.st, nil
+	}
+	st, err := ids.GetIdentitySettings(ctx, accountID)
+	if err != nil {
+		return st, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxSettingsEntries {
+		c.entries = make(map[string]settingsEntry)
+	}
+	// A reader that saw an older revision never replaces a newer entry.
+	if old, ok := c.entries[accountID]; !ok || old.rev <= rev {
+		c.entries[accountID] = settingsEntry{rev: rev, st: st}
+	}
+	return st, nil
 }

@@ -206,3 +206,52 @@ func TestPasswordChangeOutsideFenceRefused(t *testing.T) {
 		t.Errorf("session from home after the grace: %d", w.Code)
 	}
 }
+
+// countingSettings is an identity store that counts settings reads, at a
+// revision the test moves by hand.
+type countingSettings struct {
+	holdfast.IdentityStore
+	rev   int64
+	reads int
+	st    holdfast.IdentitySettings
+}
+
+func (c *countingSettings) Revision(context.Context, string) (int64, error) { return c.rev, nil }
+
+func (c *countingSettings) GetIdentitySettings(_ context.Context, accountID string) (holdfast.IdentitySettings, error) {
+	c.reads++
+	st := c.st
+	st.AccountID = accountID
+	return st, nil
+}
+
+// TestSettingsCacheByRevision: the geofence check of a token request reads
+// the settings once per account revision, not once per request, and a
+// change (which moves the revision) counts from the next request on.
+func TestSettingsCacheByRevision(t *testing.T) {
+	ctx := context.Background()
+	store := &countingSettings{rev: 7}
+	var c settingsCache
+	for range 3 {
+		st, err := c.get(ctx, store, store, "acct")
+		if err != nil || st.GeofenceEnabled {
+			t.Fatalf("get: %+v %v", st, err)
+		}
+	}
+	if store.reads != 1 {
+		t.Errorf("three requests at one revision read the settings %d times, want 1", store.reads)
+	}
+	store.st.GeofenceEnabled, store.rev = true, 8
+	if st, _ := c.get(ctx, store, store, "acct"); !st.GeofenceEnabled || store.reads != 2 {
+		t.Errorf("after a change: enabled %v, reads %d", st.GeofenceEnabled, store.reads)
+	}
+	// A reader still at the older revision does not replace the newer entry.
+	store.rev, store.st.GeofenceEnabled = 7, false
+	if _, err := c.get(ctx, store, store, "acct"); err != nil {
+		t.Fatal(err)
+	}
+	store.rev = 8
+	if st, _ := c.get(ctx, store, store, "acct"); !st.GeofenceEnabled {
+		t.Error("an older reader replaced the settings of the newer revision")
+	}
+}

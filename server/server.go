@@ -127,6 +127,8 @@ type Server struct {
 	trustedProxies []netip.Prefix
 	// faults limits the logging of dependency failures.
 	faults faultLog
+	// settings caches identity settings (the geofence) per revision.
+	settings settingsCache
 }
 
 // New returns a server over opts.Store and opts.Engine.

@@ -13,7 +13,9 @@ import (
 // The store is also the [holdfast.IdentityStore]: sign-in state lives in
 // the metadata database so that replicas share it. None of these writes
 // calls bump, so the account revision (and every decision cache keyed on
-// it) is left alone by sessions and sign-in bookkeeping.
+// it) is left alone by sessions and sign-in bookkeeping; only a change of
+// the settings (PutIdentitySettings) does, so that the server can keep them
+// in memory under the revision.
 var _ holdfast.IdentityStore = (*Store)(nil)
 
 const sessionColumns = `id, account_id, admin_id, method, created_at, last_seen_at, expires_at, pending, csrf, remote_ip, outside_since`
@@ -465,6 +467,9 @@ func (s *Store) PutIdentitySettings(ctx context.Context, st *holdfast.IdentitySe
 		return fmt.Errorf("%s: identity settings: %w", s.d.Name, err)
 	}
 	return s.write(ctx, func(s *Store) error {
+		if err := s.bump(ctx, st.AccountID); err != nil {
+			return err
+		}
 		_, err := s.exec(ctx, `INSERT INTO identity_settings (account_id, password_expiry_days, geofence_enabled, geofence_allowed, updated_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET password_expiry_days = excluded.password_expiry_days,
 			geofence_enabled = excluded.geofence_enabled, geofence_allowed = excluded.geofence_allowed, updated_at = excluded.updated_at`,

@@ -233,7 +233,13 @@ func testIdentitySettings(t *testing.T, s IdentityMetaStore) {
 	in := holdfast.IdentitySettings{AccountID: f.account.ID, PasswordExpiryDays: 30, GeofenceEnabled: true,
 		GeofenceAllowed: []string{"192.0.2.0/24", "198.51.100.1-198.51.100.9"}, UpdatedAt: metaAt(0)}
 	st := in
+	rev := metaRevision(t, s, f.account.ID)
 	metaMust(t, s.PutIdentitySettings(ctx, &st))
+	// A settings change moves the revision, so the geofence kept in memory
+	// under it counts from the next request on.
+	if after := metaRevision(t, s, f.account.ID); after <= rev {
+		t.Errorf("PutIdentitySettings left the revision at %d (was %d)", after, rev)
+	}
 	want := in
 	want.UpdatedAt = metaMicro(in.UpdatedAt)
 	metaAssertEqual(t, "GetIdentitySettings", metaGet[holdfast.IdentitySettings](t)(s.GetIdentitySettings(ctx, f.account.ID)), want)
