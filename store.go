@@ -113,6 +113,11 @@ type MetaStore interface {
 	// HoldsForUser returns every hold the user is a custodian of.
 	HoldsForUser(ctx context.Context, accountID, userID string) ([]LegalHold, error)
 
+	// LoadAttributes reads what deciding a batch of questions about the
+	// account needs, in a fixed number of queries however many ids q
+	// names (see AttributeQuery). Ids that do not exist are left out.
+	LoadAttributes(ctx context.Context, accountID string, q AttributeQuery) (Attributes, error)
+
 	CreateToken(ctx context.Context, t *APIToken) error
 	// GetTokenByHash finds a token by the SHA-256 of its secret, revoked or not.
 	GetTokenByHash(ctx context.Context, hash []byte) (APIToken, error)

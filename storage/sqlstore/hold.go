@@ -92,15 +92,18 @@ func (s *Store) DeleteHoldType(ctx context.Context, accountID, id string) error 
 const holdColumns = `account_id, id, name, description, type_id, data_access, from_at, to_at, deleted_files_only,
 	sources, created_by, created_at, updated_at`
 
-func scanHold(r scanner) (holdfast.LegalHold, error) {
+func scanHold(r scanner) (holdfast.LegalHold, error) { return scanHoldWith(r) }
+
+// scanHoldWith scans a hold followed by the extra columns.
+func scanHoldWith(r scanner, extra ...any) (holdfast.LegalHold, error) {
 	var (
 		h                  holdfast.LegalHold
 		from, to           sql.NullInt64
 		sources            string
 		created, updatedAt int64
 	)
-	err := r.Scan(&h.AccountID, &h.ID, &h.Name, &h.Description, &h.TypeID, &h.DataAccess, &from, &to, &h.DeletedFilesOnly,
-		&sources, &h.CreatedBy, &created, &updatedAt)
+	err := r.Scan(append([]any{&h.AccountID, &h.ID, &h.Name, &h.Description, &h.TypeID, &h.DataAccess, &from, &to, &h.DeletedFilesOnly,
+		&sources, &h.CreatedBy, &created, &updatedAt}, extra...)...)
 	if err != nil {
 		return h, err
 	}

@@ -42,6 +42,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"Device", testMetaDevice},
 		{"HoldType", testMetaHoldType},
 		{"Hold", testMetaHold},
+		{"Attributes", testMetaAttributes},
 		{"Token", testMetaToken},
 		{"HoldAccess", testMetaHoldAccess},
 		{"TenantIsolation", testMetaTenantIsolation},
