@@ -23,3 +23,11 @@ type Device struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// DeviceFilter narrows PageDevices. A nil slice does not filter; an empty
+// one matches nothing (a scope that reaches nothing).
+type DeviceFilter struct {
+	UserID     string
+	ProfileIDs []string // the profile of the device's user
+	Workloads  []string
+}

@@ -75,11 +75,19 @@ type MetaStore interface {
 	UpdateProfile(ctx context.Context, p *Profile) error
 	DeleteProfile(ctx context.Context, accountID, id string) error
 	CountUsersInProfile(ctx context.Context, accountID, profileID string) (int, error)
+	// PageProfiles returns one page of the account's profiles, by name then
+	// ID, only those of ids when ids is not nil (an empty ids matches
+	// none), with the total matching.
+	PageProfiles(ctx context.Context, accountID string, ids []string, p Page) (Paged[Profile], error)
 
 	CreateUser(ctx context.Context, u *User) error
 	GetUser(ctx context.Context, accountID, id string) (User, error)
 	GetUserByEmail(ctx context.Context, accountID, email string) (User, error)
 	ListUsers(ctx context.Context, accountID string, f UserFilter) ([]User, error)
+	// PageUsers returns one page of the account's users matching f (its
+	// Limit and Offset are ignored; a non-nil, empty ProfileIDs matches
+	// none), by name then ID, with the total matching f.
+	PageUsers(ctx context.Context, accountID string, f UserFilter, p Page) (Paged[User], error)
 	UpdateUser(ctx context.Context, u *User) error
 	// PurgeUser removes the user row and its devices for good.
 	PurgeUser(ctx context.Context, accountID, id string) error
@@ -91,6 +99,9 @@ type MetaStore interface {
 	GetDevice(ctx context.Context, accountID, id string) (Device, error)
 	// ListDevices lists the account's devices, only userID's when it is set.
 	ListDevices(ctx context.Context, accountID, userID string) ([]Device, error)
+	// PageDevices returns one page of the account's devices matching f, by
+	// name then ID, with the total matching f.
+	PageDevices(ctx context.Context, accountID string, f DeviceFilter, p Page) (Paged[Device], error)
 	UpdateDevice(ctx context.Context, d *Device) error
 	DeleteDevice(ctx context.Context, accountID, id string) error
 

@@ -33,9 +33,25 @@ type User struct {
 
 // UserFilter narrows ListUsers. Zero fields do not filter.
 type UserFilter struct {
-	ProfileIDs    []string
-	State         UserState
-	Search        string // case-insensitive substring of name or email
-	Email         string // exact, case-insensitive
+	ProfileIDs []string
+	State      UserState
+	Search     string // case-insensitive substring of name or email
+	Email      string // exact, case-insensitive
+	ExternalID string // exact
+	// Reach, when set, keeps only the users a workload-scoped administrator
+	// reaches: see UserReach.
+	Reach         *UserReach
 	Limit, Offset int
+}
+
+// UserReach is the workload scope of an administrator as a user filter
+// (PageUsers): a user is reached through a device of one of Workloads,
+// through its profile when the profile is one of Profiles (its own
+// workloads are in scope), or, with no device at all, when its profile is
+// one of Bare (a profile without workloads: the user has none to be out of
+// scope).
+type UserReach struct {
+	Workloads []string
+	Profiles  []string
+	Bare      []string
 }

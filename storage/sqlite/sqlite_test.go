@@ -66,6 +66,12 @@ func BenchmarkMetaStore(b *testing.B) {
 	storagetest.BenchmarkMetaStore(b, func(b *testing.B) holdfast.MetaStore { return openFile(b) })
 }
 
+// BenchmarkPageDevices is one page of devices of an account with 335,000
+// of them (the size of the account whose unpaged list took 57 s).
+func BenchmarkPageDevices(b *testing.B) {
+	storagetest.BenchmarkPageDevices(b, func(b *testing.B) holdfast.MetaStore { return openFile(b) }, 335_000)
+}
+
 // TestReopenKeepsData proves a reopen applies no migration twice and loses
 // nothing.
 func TestReopenKeepsData(t *testing.T) {

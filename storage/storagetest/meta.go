@@ -53,6 +53,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"Tx", testMetaTx},
 		{"AdminFilter", testMetaAdminFilter},
 		{"UserFilter", testMetaUserFilter},
+		{"Paging", testMetaPaging},
 		{"Audit", testMetaAudit},
 		{"AuditFilter", testMetaAuditFilter},
 		{"AuditConcurrent", testMetaAuditConcurrent},
