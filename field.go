@@ -78,6 +78,7 @@ func CheckTimeZone(v *ValidationError, field, tz string) string {
 	}
 	return tz
 }
+
 // isoCountries holds the officially assigned ISO 3166-1 alpha-2 codes,
 // space separated with a space at both ends.
 const isoCountries = " AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ" +

@@ -133,13 +133,17 @@ func testMetaPaging(t *testing.T, s holdfast.MetaStore) {
 		profileOf[u.ID] = u.ProfileID
 	}
 	profiles := func(ids []string) func(holdfast.Page) (holdfast.Paged[holdfast.Profile], error) {
-		return func(p holdfast.Page) (holdfast.Paged[holdfast.Profile], error) { return s.PageProfiles(ctx, f.acct, ids, p) }
+		return func(p holdfast.Page) (holdfast.Paged[holdfast.Profile], error) {
+			return s.PageProfiles(ctx, f.acct, ids, p)
+		}
 	}
 	users := func(uf holdfast.UserFilter) func(holdfast.Page) (holdfast.Paged[holdfast.User], error) {
 		return func(p holdfast.Page) (holdfast.Paged[holdfast.User], error) { return s.PageUsers(ctx, f.acct, uf, p) }
 	}
 	devices := func(df holdfast.DeviceFilter) func(holdfast.Page) (holdfast.Paged[holdfast.Device], error) {
-		return func(p holdfast.Page) (holdfast.Paged[holdfast.Device], error) { return s.PageDevices(ctx, f.acct, df, p) }
+		return func(p holdfast.Page) (holdfast.Paged[holdfast.Device], error) {
+			return s.PageDevices(ctx, f.acct, df, p)
+		}
 	}
 	hasDevice := func(u holdfast.User, workload string) bool {
 		return slices.ContainsFunc(f.devices, func(d holdfast.Device) bool {
