@@ -123,6 +123,9 @@ func (s *Service) visible(ctx context.Context, p holdfast.Principal, right strin
 	return s.run.Allowed(ctx, p, change.Check{Right: right, Resource: r})
 }
 
+// isDenied reports whether err is a refusal by the engine.
+func isDenied(err error) bool { return change.IsDenied(err) }
+
 // decide asks the engine whether p may use right on r.
 func (s *Service) decide(ctx context.Context, p holdfast.Principal, right string, r holdfast.Entity) error {
 	_, err := s.run.Decide(ctx, p, change.Check{Right: right, Resource: r})

@@ -26,29 +26,68 @@ type UserQuery struct {
 // the total count only those. Without users.view the page is empty.
 func (s *Service) ListUsers(ctx context.Context, p holdfast.Principal, q UserQuery, page holdfast.Page) (holdfast.Paged[holdfast.User], error) {
 	empty := holdfast.Paged[holdfast.User]{Items: []holdfast.User{}}
-	switch q.State {
-	case "", holdfast.UserActive, holdfast.UserPreserved, holdfast.UserDeleted:
-	default:
-		return empty, invalidField("state", "must be active, preserved or deleted")
-	}
 	if err := page.Validate(); err != nil {
 		return empty, err
 	}
-	if ok, err := s.visible(ctx, p, "users.view", userEntity("", nil)); !ok || err != nil {
+	f, err := s.userFilter(ctx, p, q)
+	if isDenied(err) {
+		return empty, nil
+	}
+	if err != nil {
 		return empty, err
+	}
+	return s.store.PageUsers(ctx, p.AccountID, f, page)
+}
+
+// ListUsersAt returns up to count users p may view from the start-th (from
+// 1), by name, and the total, for clients that page by index (SCIM).
+// Without users.view it is refused. Skipping walks the index page by page,
+// never holding more than one page.
+func (s *Service) ListUsersAt(ctx context.Context, p holdfast.Principal, q UserQuery, start, count int) ([]holdfast.User, int, error) {
+	f, err := s.userFilter(ctx, p, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	var cursor string
+	for skip := start - 1; skip > 0; {
+		n := min(skip, holdfast.MaxPageSize)
+		got, err := s.store.PageUsers(ctx, p.AccountID, f, holdfast.Page{Cursor: cursor, Limit: n})
+		if err != nil || got.Next == "" {
+			return []holdfast.User{}, got.Total, err
+		}
+		cursor, skip = got.Next, skip-n
+	}
+	if count <= 0 {
+		got, err := s.store.PageUsers(ctx, p.AccountID, f, holdfast.Page{Limit: 1})
+		return []holdfast.User{}, got.Total, err
+	}
+	got, err := s.store.PageUsers(ctx, p.AccountID, f, holdfast.Page{Cursor: cursor, Limit: count})
+	return got.Items, got.Total, err
+}
+
+// userFilter decides users.view for p (a refusal is returned) and turns q
+// into a store filter inside p's profile and workload scope.
+func (s *Service) userFilter(ctx context.Context, p holdfast.Principal, q UserQuery) (holdfast.UserFilter, error) {
+	switch q.State {
+	case "", holdfast.UserActive, holdfast.UserPreserved, holdfast.UserDeleted:
+	default:
+		return holdfast.UserFilter{}, invalidField("state", "must be active, preserved or deleted")
+	}
+	if err := s.decide(ctx, p, "users.view", userEntity("", nil)); err != nil {
+		return holdfast.UserFilter{}, err
 	}
 	sc, err := s.scopeOf(ctx, p)
 	if err != nil {
-		return empty, err
+		return holdfast.UserFilter{}, err
 	}
 	f := holdfast.UserFilter{ProfileIDs: sc.narrow(q.ProfileID), State: q.State, Search: q.Search,
 		Email: q.Email, ExternalID: q.ExternalID}
 	if sc.workloads != nil {
 		if f.Reach, err = s.reach(ctx, p.AccountID, sc.workloads); err != nil {
-			return empty, err
+			return f, err
 		}
 	}
-	return s.store.PageUsers(ctx, p.AccountID, f, page)
+	return f, nil
 }
 
 // reach is the workload scope covered as a user filter: a user is reached
@@ -77,6 +116,17 @@ func (s *Service) GetUser(ctx context.Context, p holdfast.Principal, id string) 
 		return holdfast.User{}, err
 	}
 	return s.store.GetUser(ctx, p.AccountID, id)
+}
+
+// ProvisionUser creates a user as CreateUser does and, when active is
+// false, preserves it at once (two audited changes), as provisioning
+// clients create users that are not active yet.
+func (s *Service) ProvisionUser(ctx context.Context, p holdfast.Principal, in NewUser, active bool) (holdfast.User, error) {
+	u, err := s.CreateUser(ctx, p, in)
+	if err != nil || active {
+		return u, err
+	}
+	return s.PreserveUser(ctx, p, u.ID)
 }
 
 // NewUser is a user to create. An empty ProfileID is the Default profile;
@@ -307,6 +357,17 @@ func checkNotHeld(ctx context.Context, tx holdfast.MetaStore, u *holdfast.User) 
 type UserSync struct {
 	Name, ExternalID *string
 	Active           *bool
+}
+
+// DeprovisionUser preserves user id when it is active and leaves it as it
+// is otherwise (users.view, then users.manage): a provisioning client's
+// delete keeps the user's data and any legal hold over it.
+func (s *Service) DeprovisionUser(ctx context.Context, p holdfast.Principal, id string) (holdfast.User, error) {
+	u, err := s.GetUser(ctx, p, id)
+	if err != nil || u.State != holdfast.UserActive {
+		return u, err
+	}
+	return s.PreserveUser(ctx, p, id)
 }
 
 // SyncUser changes what differs between user cur and in: name and

@@ -9,11 +9,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/directory"
 )
 
 // SCIM 2.0 (RFC 7643/7644) provisioning of the users that backups and
@@ -226,62 +228,57 @@ func scimFilter(f string) (attr, value string, err error) {
 }
 
 // scimListUsers serves GET /scim/v2/Users?filter=&startIndex=&count=
-// (users.view on each user listed).
+// (users.view): the users in the caller's scope, by name.
 func (s *Server) scimListUsers(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	q := r.URL.Query()
-	attr, value, err := scimFilter(q.Get("filter"))
+	ctx, q := r.Context(), r.URL.Query()
+	uq, start, count, err := scimListQuery(q)
 	if err != nil {
 		return err
 	}
-	start, count := 1, 100
+	users, total, err := s.directory.ListUsersAt(ctx, principal(ctx), uq, start, count)
+	if err != nil {
+		return err
+	}
+	page := make([]scimUser, 0, len(users))
+	for _, u := range users {
+		page = append(page, s.toSCIM(r, u))
+	}
+	return writeSCIM(w, http.StatusOK, map[string]any{"schemas": []string{scimListSchema}, "totalResults": total,
+		"startIndex": start, "itemsPerPage": len(page), "Resources": page})
+}
+
+// scimListQuery reads the filter, startIndex (from 1) and count (at most
+// scimMaxCount) of a list request.
+func scimListQuery(q url.Values) (uq directory.UserQuery, start, count int, err error) {
+	attr, value, err := scimFilter(q.Get("filter"))
+	if err != nil {
+		return uq, 0, 0, err
+	}
+	switch attr {
+	case "username":
+		uq.Email = strings.ToLower(value)
+	case "externalid":
+		uq.ExternalID = value
+	}
+	start, count = 1, 100
 	if v := q.Get("startIndex"); v != "" {
 		if start, err = strconv.Atoi(v); err != nil {
-			return scimInvalid("invalidValue", "startIndex must be a number")
+			return uq, 0, 0, scimInvalid("invalidValue", "startIndex must be a number")
 		}
 		start = max(start, 1)
 	}
 	if v := q.Get("count"); v != "" {
 		if count, err = strconv.Atoi(v); err != nil {
-			return scimInvalid("invalidValue", "count must be a number")
+			return uq, 0, 0, scimInvalid("invalidValue", "count must be a number")
 		}
 		count = min(max(count, 0), scimMaxCount)
 	}
-	if _, err := s.decide(ctx, check{right: "users.view", resource: userEntity("", nil)}); err != nil {
-		return err
-	}
-	f := holdfast.UserFilter{}
-	if attr == "username" {
-		f.Email = strings.ToLower(value)
-	}
-	all, err := s.store.ListUsers(ctx, principal(ctx).AccountID, f)
-	if err != nil {
-		return err
-	}
-	var visible []holdfast.User
-	for _, u := range all {
-		if attr == "externalid" && u.ExternalID != value {
-			continue
-		}
-		ok, err := s.allowed(ctx, check{right: "users.view", resource: userEntity(u.ID, map[string]any{"profile_id": u.ProfileID})})
-		if err != nil {
-			return err
-		}
-		if ok {
-			visible = append(visible, u)
-		}
-	}
-	page := []scimUser{}
-	for i := start - 1; i < len(visible) && len(page) < count; i++ {
-		page = append(page, s.toSCIM(r, visible[i]))
-	}
-	return writeSCIM(w, http.StatusOK, map[string]any{"schemas": []string{scimListSchema}, "totalResults": len(visible),
-		"startIndex": start, "itemsPerPage": len(page), "Resources": page})
+	return uq, start, count, nil
 }
 
 // scimGetUser serves GET /scim/v2/Users/{id} (users.view).
 func (s *Server) scimGetUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.viewUser(r.Context(), r.PathValue("id"))
+	u, err := s.directory.GetUser(r.Context(), principal(r.Context()), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -303,18 +300,13 @@ func (s *Server) scimCreateUser(w http.ResponseWriter, r *http.Request) error {
 			email = e.Value
 		}
 	}
-	u, err := s.newUser(ctx, userCreate{Email: email, Name: in.displayName(), ExternalID: in.ExternalID},
-		map[string]any{"via": "scim"})
+	u, err := s.directory.ProvisionUser(ctx, principal(ctx), directory.NewUser{Email: email, Name: in.displayName(),
+		ExternalID: in.ExternalID, Via: "scim"}, in.Active == nil || bool(*in.Active))
 	if errors.Is(err, holdfast.ErrConflict) {
 		return &scimError{scimType: "uniqueness", err: fmt.Errorf("%w: a user with userName %q exists", holdfast.ErrConflict, email)}
 	}
 	if err != nil {
 		return err
-	}
-	if in.Active != nil && !bool(*in.Active) {
-		if u, err = s.transition(ctx, u.ID, preserveTransition); err != nil {
-			return err
-		}
 	}
 	w.Header().Set("Location", s.baseURL(r)+"/scim/v2/Users/"+u.ID)
 	return writeSCIM(w, http.StatusCreated, s.toSCIM(r, u))
@@ -329,7 +321,7 @@ func (s *Server) scimReplaceUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeSCIM(w, r, &in); err != nil {
 		return err
 	}
-	cur, err := s.viewUser(ctx, id)
+	cur, err := s.directory.GetUser(ctx, principal(ctx), id)
 	if err != nil {
 		return err
 	}
@@ -340,7 +332,7 @@ func (s *Server) scimReplaceUser(w http.ResponseWriter, r *http.Request) error {
 	if in.UserName == "" && in.DisplayName == "" && in.Name == nil {
 		name = cur.Name
 	}
-	u, err := s.scimApply(ctx, cur, &name, &ext, (*bool)(in.Active))
+	u, err := s.scimSync(ctx, cur, directory.UserSync{Name: &name, ExternalID: &ext, Active: (*bool)(in.Active)})
 	if err != nil {
 		return err
 	}
@@ -369,81 +361,91 @@ func (s *Server) scimPatchUser(w http.ResponseWriter, r *http.Request) error {
 	if len(in.Operations) == 0 {
 		return scimInvalid("invalidSyntax", "no Operations")
 	}
-	cur, err := s.viewUser(ctx, id)
+	cur, err := s.directory.GetUser(ctx, principal(ctx), id)
 	if err != nil {
 		return err
 	}
-	var name, ext *string
-	var active *bool
-	set := func(path string, raw json.RawMessage) error {
-		switch strings.ToLower(path) {
-		case "active":
-			var v any
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return scimInvalid("invalidValue", "active must be a boolean")
-			}
-			b, err := parseSCIMBool(v)
-			if err != nil {
-				return err
-			}
-			active = &b
-		case "displayname", "name.formatted", "externalid":
-			var v string
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return scimInvalid("invalidValue", "%s must be a string", path)
-			}
-			if strings.ToLower(path) == "externalid" {
-				ext = &v
-			} else {
-				name = &v
-			}
-		case "name":
-			var n scimName
-			if err := json.Unmarshal(raw, &n); err != nil {
-				return scimInvalid("invalidValue", "name must be an object")
-			}
-			if strings.TrimSpace(n.Formatted) != "" {
-				name = &n.Formatted
-			}
-		case "username":
-			var v string
-			if err := json.Unmarshal(raw, &v); err != nil || !strings.EqualFold(strings.TrimSpace(v), cur.Email) {
-				return scimInvalid("mutability", "userName cannot change")
-			}
-		default:
-			if !scimIgnored(path) {
-				return scimInvalid("invalidPath", "cannot change %q", path)
-			}
-		}
-		return nil
+	sync, err := scimPatchSync(cur, in.Operations)
+	if err != nil {
+		return err
 	}
-	for _, op := range in.Operations {
+	u, err := s.scimSync(ctx, cur, sync)
+	if err != nil {
+		return err
+	}
+	return writeSCIM(w, http.StatusOK, s.toSCIM(r, u))
+}
+
+// scimPatchSync reads the operations of a PATCH of user cur.
+func scimPatchSync(cur holdfast.User, ops []scimPatchOp) (directory.UserSync, error) {
+	var sync directory.UserSync
+	for _, op := range ops {
 		switch strings.ToLower(op.Op) {
 		case "replace", "add":
 		default:
-			return scimInvalid("invalidSyntax", "op %q is not supported (replace or add)", op.Op)
+			return sync, scimInvalid("invalidSyntax", "op %q is not supported (replace or add)", op.Op)
 		}
 		if op.Path != "" {
-			if err := set(op.Path, op.Value); err != nil {
-				return err
+			if err := scimPatchSet(&sync, cur, op.Path, op.Value); err != nil {
+				return sync, err
 			}
 			continue
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(op.Value, &obj); err != nil {
-			return scimInvalid("invalidValue", "without a path, value must be an object")
+			return sync, scimInvalid("invalidValue", "without a path, value must be an object")
 		}
 		for k, v := range obj {
-			if err := set(k, v); err != nil {
-				return err
+			if err := scimPatchSet(&sync, cur, k, v); err != nil {
+				return sync, err
 			}
 		}
 	}
-	u, err := s.scimApply(ctx, cur, name, ext, active)
-	if err != nil {
-		return err
+	return sync, nil
+}
+
+// scimPatchSet applies one attribute of a PATCH to sync.
+func scimPatchSet(sync *directory.UserSync, cur holdfast.User, path string, raw json.RawMessage) error {
+	switch strings.ToLower(path) {
+	case "active":
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return scimInvalid("invalidValue", "active must be a boolean")
+		}
+		b, err := parseSCIMBool(v)
+		if err != nil {
+			return err
+		}
+		sync.Active = &b
+	case "displayname", "name.formatted", "externalid":
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return scimInvalid("invalidValue", "%s must be a string", path)
+		}
+		if strings.ToLower(path) == "externalid" {
+			sync.ExternalID = &v
+		} else {
+			sync.Name = &v
+		}
+	case "name":
+		var n scimName
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return scimInvalid("invalidValue", "name must be an object")
+		}
+		if strings.TrimSpace(n.Formatted) != "" {
+			sync.Name = &n.Formatted
+		}
+	case "username":
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil || !strings.EqualFold(strings.TrimSpace(v), cur.Email) {
+			return scimInvalid("mutability", "userName cannot change")
+		}
+	default:
+		if !scimIgnored(path) {
+			return scimInvalid("invalidPath", "cannot change %q", path)
+		}
 	}
-	return writeSCIM(w, http.StatusOK, s.toSCIM(r, u))
+	return nil
 }
 
 // scimIgnored reports whether path is a core or enterprise User
@@ -461,53 +463,24 @@ func scimIgnored(path string) bool {
 	return false
 }
 
-// scimApply changes what differs: name and external id, then the state
-// (active: activate a preserved user; inactive: preserve an active one).
-// A deleted user is restored through the API, not SCIM.
-func (s *Server) scimApply(ctx context.Context, cur holdfast.User, name, ext *string, active *bool) (holdfast.User, error) {
-	var p userPatch
-	if name != nil && *name != cur.Name {
-		p.Name = name
+// scimSync applies in to user cur through the directory service; a
+// deleted user asked to be active is SCIM's mutability refusal (it is
+// restored through the API, not SCIM).
+func (s *Server) scimSync(ctx context.Context, cur holdfast.User, in directory.UserSync) (holdfast.User, error) {
+	u, err := s.directory.SyncUser(ctx, principal(ctx), cur, in)
+	if errors.Is(err, holdfast.ErrConflict) && cur.State == holdfast.UserDeleted {
+		return u, &scimError{scimType: "mutability", err: err}
 	}
-	if ext != nil && *ext != cur.ExternalID {
-		p.ExternalID = ext
-	}
-	u := cur
-	var err error
-	if p != (userPatch{}) {
-		if u, err = s.patchUser(ctx, cur.ID, p); err != nil {
-			return u, err
-		}
-	}
-	if active == nil {
-		return u, nil
-	}
-	switch {
-	case *active && u.State == holdfast.UserPreserved:
-		return s.transition(ctx, u.ID, activateTransition)
-	case !*active && u.State == holdfast.UserActive:
-		return s.transition(ctx, u.ID, preserveTransition)
-	case *active && u.State == holdfast.UserDeleted:
-		return u, &scimError{scimType: "mutability", err: fmt.Errorf("%w: user %s is deleted; restore it through /api/v1/users/%s/restore", holdfast.ErrConflict, u.ID, u.ID)}
-	}
-	return u, nil
+	return u, err
 }
 
 // scimDeleteUser serves DELETE /scim/v2/Users/{id} (users.manage): the
 // user is preserved, so its backups and any legal hold over it stay.
 func (s *Server) scimDeleteUser(w http.ResponseWriter, r *http.Request) error {
-	ctx, id := r.Context(), r.PathValue("id")
-	u, err := s.viewUser(ctx, id)
-	if err != nil {
+	if _, err := s.directory.DeprovisionUser(r.Context(), principal(r.Context()), r.PathValue("id")); err != nil {
 		return err
 	}
-	if u.State == holdfast.UserActive {
-		if _, err := s.transition(ctx, id, preserveTransition); err != nil {
-			return err
-		}
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w)
 }
 
 func (s *Server) scimServiceProviderConfig(w http.ResponseWriter, r *http.Request) error {

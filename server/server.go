@@ -22,6 +22,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/audit"
 	chg "github.com/holdfast/holdfast/change"
+	"github.com/holdfast/holdfast/directory"
 	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/legalhold"
@@ -118,11 +119,13 @@ type Server struct {
 	auth *authState
 	// changes decides, audits and applies every change (package change).
 	changes *chg.Runner
-	data    snapshots.Data     // nil: no backup and restore API
-	snaps   *snapshots.Service // nil without data
-	holds   *legalhold.Service
-	export  *export.Exporter
-	audit   *audit.Service // nil: no verification
+	// directory is the users, devices and profiles service.
+	directory *directory.Service
+	data      snapshots.Data     // nil: no backup and restore API
+	snaps     *snapshots.Service // nil without data
+	holds     *legalhold.Service
+	export    *export.Exporter
+	audit     *audit.Service // nil: no verification
 	// trustedProxies are Options.TrustedProxies, masked. Immutable.
 	trustedProxies []netip.Prefix
 	// faults limits the logging of dependency failures.
@@ -177,6 +180,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Data != nil {
 		s.snaps = snapshots.New(opts.Data, s.changes)
 	}
+	s.directory = newDirectory(s)
 	if s.export == nil && opts.Data != nil {
 		s.export = export.New(export.Options{Data: opts.Data, Meta: opts.Store, Parent: s.workloadParent})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	chg "github.com/holdfast/holdfast/change"
+	"github.com/holdfast/holdfast/directory"
 )
 
 // auditTimeout bounds the write of an audit record for a refused change,
@@ -160,4 +161,14 @@ func accountEntity(ctx context.Context) holdfast.Entity {
 func noContent(w http.ResponseWriter) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// newDirectory is the directory service over the server's change runner
+// and the engine's catalog.
+func newDirectory(s *Server) *directory.Service {
+	var workloads []directory.Workload
+	for _, w := range s.engine.Catalog().Workloads {
+		workloads = append(workloads, directory.Workload{ID: w.ID, Parent: w.Parent})
+	}
+	return directory.New(directory.Options{Runner: s.changes, Roles: s.engine, Workloads: workloads})
 }

@@ -37,17 +37,19 @@ func BenchmarkPageDevices(b *testing.B, open func(b *testing.B) holdfast.MetaSto
 		FROM (WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < %d) SELECT i FROM g) AS seq`,
 		acct, users, n-1))
 	metaMust(b, err)
-	deep, err := s.PageDevices(ctx, acct, holdfast.DeviceFilter{}, holdfast.Page{Limit: n / 2})
+	first, err := s.PageDevices(ctx, acct, holdfast.DeviceFilter{}, holdfast.Page{})
 	metaMust(b, err)
-	if deep.Total != n {
-		b.Fatalf("total %d, want %d", deep.Total, n)
+	if first.Total != n {
+		b.Fatalf("total %d, want %d", first.Total, n)
 	}
+	// "Device 5" sorts about halfway through "Device 0" ... "Device 334999".
+	deep := holdfast.EncodeCursor("Device 5", "dev_bench_5")
 	scoped := holdfast.DeviceFilter{ProfileIDs: []string{profiles[0].ID}, Workloads: []string{"endpoints"}}
 	for _, c := range []struct {
 		name string
 		f    holdfast.DeviceFilter
 		p    holdfast.Page
-	}{{"first", holdfast.DeviceFilter{}, holdfast.Page{}}, {"deep", holdfast.DeviceFilter{}, holdfast.Page{Cursor: deep.Next}},
+	}{{"first", holdfast.DeviceFilter{}, holdfast.Page{}}, {"deep", holdfast.DeviceFilter{}, holdfast.Page{Cursor: deep}},
 		{"scoped", scoped, holdfast.Page{}}} {
 		b.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(b *testing.B) {
 			b.ReportAllocs()
