@@ -87,11 +87,3 @@ func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	return noContent(w)
 }
-
-// deviceEntity is a device as a decision resource.
-func deviceEntity(id string, props map[string]any) holdfast.Entity {
-	return holdfast.Entity{Type: holdfast.ResourceDevice, ID: id, Properties: props}
-}
-
-// deviceEnabled is the state of a device that backs up.
-const deviceEnabled = directory.DeviceEnabled

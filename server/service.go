@@ -38,11 +38,6 @@ func (c check) toCheck() chg.Check {
 	return chg.Check{Right: c.right, Op: c.op, Resource: c.resource}
 }
 
-// allowed reports whether the engine allows c; a refusal is (false, nil).
-func (s *Server) allowed(ctx context.Context, c check) (bool, error) {
-	return s.changes.Allowed(ctx, principal(ctx), c.toCheck())
-}
-
 // change is a write the engine must allow first: every check must pass.
 // The audit record names action, resourceType and the changed resource.
 type change struct {

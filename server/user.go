@@ -132,8 +132,3 @@ func invalidField(field, format string, args ...any) error {
 	v.Add(field, format, args...)
 	return &v
 }
-
-// userEntity is a user as a decision resource.
-func userEntity(id string, props map[string]any) holdfast.Entity {
-	return holdfast.Entity{Type: holdfast.ResourceUser, ID: id, Properties: props}
-}
