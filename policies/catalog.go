@@ -95,6 +95,11 @@ type Role struct {
 	Importable bool     `yaml:"importable" json:"importable"`
 	Editable   bool     `yaml:"editable" json:"editable"`
 	Deletable  bool     `yaml:"deletable" json:"deletable"`
+	// PasswordUnderSSO lets the role's holders sign in with a password
+	// while the account enforces single sign-on, without the fail-safe
+	// right: legal administrators keep their passwords for WebDAV, which
+	// has no SSO.
+	PasswordUnderSSO bool `yaml:"password_under_sso" json:"password_under_sso,omitempty"`
 }
 
 // Workload is a data source an administrator can be scoped to; a sub-app
@@ -121,7 +126,10 @@ type Rules struct {
 	PlatformAdminRight         string         `yaml:"platform_admin_right" json:"platform_admin_right"`
 	// FailsafeRight is the right to sign in with a password while the
 	// account enforces SSO: the way in when the IdP fails.
-	FailsafeRight     string            `yaml:"failsafe_right" json:"failsafe_right"`
+	FailsafeRight string `yaml:"failsafe_right" json:"failsafe_right"`
+	// WebDAVTokenRight is the right whose holders may sign in to the
+	// WebDAV mount of legal holds with an API token.
+	WebDAVTokenRight  string            `yaml:"webdav_token_right" json:"webdav_token_right"`
 	EWAdminRights     map[string]string `yaml:"ew_admin_rights" json:"ew_admin_rights"`
 	LegalHoldEditions []string          `yaml:"legal_hold_editions" json:"legal_hold_editions"`
 	LegalHoldAddon    string            `yaml:"legal_hold_addon" json:"legal_hold_addon"`
@@ -424,6 +432,9 @@ func (ck *checker) rules() {
 	if ck.rightIDs[ru.FailsafeRight] == 0 {
 		ck.bad("rules: unknown fail-safe sign-in right %q", ru.FailsafeRight)
 	}
+	if ck.rightIDs[ru.WebDAVTokenRight] == 0 {
+		ck.bad("rules: unknown WebDAV token sign-in right %q", ru.WebDAVTokenRight)
+	}
 	if ru.MaxImportSources < 1 || ru.RolesPerAdmin < 1 {
 		ck.bad("rules: max_import_sources and roles_per_admin must be positive")
 	}
@@ -467,7 +478,32 @@ func (c *Catalog) Role(id string) (Role, bool) {
 	if n := c.roleIndex[id]; n > 0 {
 		return c.Roles[n-1], true
 	}
+	if c.roleIndex == nil { // a catalog built in code, not parsed
+		for _, r := range c.Roles {
+			if r.ID == id {
+				return r, true
+			}
+		}
+	}
 	return Role{}, false
+}
+
+// RolesHolding returns, in catalog order, the predefined roles whose
+// default rights include every one of rights: for example the platform
+// administrator roles (rules.platform_admin_right and rules.failsafe_right).
+func (c *Catalog) RolesHolding(rights ...string) []string {
+	var out []string
+	for _, r := range c.Roles {
+		held := c.RightsOf(r.ID)
+		ok := len(held) > 0
+		for _, want := range rights {
+			ok = ok && slices.Contains(held, want)
+		}
+		if ok {
+			out = append(out, r.ID)
+		}
+	}
+	return out
 }
 
 // RoleList returns every catalog role in catalog order, "custom" included.

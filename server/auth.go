@@ -81,6 +81,8 @@ type authState struct {
 	maxAge  time.Duration
 	samlKey crypto.Signer
 	samlCrt *x509.Certificate
+	// clock is the server's clock (Options.Clock).
+	clock holdfast.Clock
 
 	oidc oidcCache // guarded by its own mutex
 	saml samlCache // guarded by its own mutex
@@ -125,7 +127,7 @@ func (s *Server) initAuth(opts AuthOptions) error {
 		return nil
 	}
 	a := &authState{ids: opts.Identity, mailer: opts.Mailer, client: opts.HTTPClient,
-		idle: opts.IdleTimeout, maxAge: opts.MaxAge, samlKey: opts.SAMLKey, samlCrt: opts.SAMLCertificate}
+		idle: opts.IdleTimeout, maxAge: opts.MaxAge, samlKey: opts.SAMLKey, samlCrt: opts.SAMLCertificate, clock: s.clock}
 	if a.client == nil {
 		a.client = egress.NewClient(egress.Options{AllowPrivate: opts.AllowPrivateIdP})
 	}

@@ -185,8 +185,8 @@ func (s *Server) forgotLink(ctx context.Context, base, email string) error {
 	if err != nil {
 		return err
 	}
-	if acct.Settings.SSOEnforced && !passwordAllowed(admin.RoleID) {
-		return nil
+	if ok, err := s.roleRules.PasswordSignIn(ctx, acct, admin); err != nil || !ok {
+		return err
 	}
 	return s.issueLink(ctx, base, admin, holdfast.LinkReset)
 }
@@ -274,7 +274,7 @@ func (s *Server) sendLink(w http.ResponseWriter, r *http.Request, right, purpose
 
 // inviteNewAdmin mails a new administrator the invitation to set a first
 // password, when sign-in is on and the administrator may use a password
-// (under enforced SSO only platform and legal administrators do; the
+// (under enforced SSO only those the catalog lets, see idp.RoleRules; the
 // others sign in through the IdP, linked by their email).
 func (s *Server) inviteNewAdmin(ctx context.Context, r *http.Request, a holdfast.Administrator) error {
 	if s.auth == nil {
@@ -284,8 +284,8 @@ func (s *Server) inviteNewAdmin(ctx context.Context, r *http.Request, a holdfast
 	if err != nil {
 		return err
 	}
-	if acct.Settings.SSOEnforced && !passwordAllowed(a.RoleID) {
-		return nil
+	if ok, err := s.roleRules.PasswordSignIn(ctx, acct, a); err != nil || !ok {
+		return err
 	}
 	return s.issueLink(ctx, s.linkBaseURL(r), a, holdfast.LinkInvite)
 }

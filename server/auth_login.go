@@ -113,20 +113,6 @@ func credentialsOf(ctx context.Context, ids holdfast.IdentityStore, a holdfast.A
 	return c, err
 }
 
-// passwordAllowed reports whether role may sign in with a password while
-// the account enforces SSO: platform administrators (fail-safe) and legal
-// administrators (WebDAV).
-func passwordAllowed(roleID string) bool {
-	return roleID == "platform_admin" || roleID == "legal_admin"
-}
-
-// mfaRequired reports whether a password sign-in must pass TOTP: always
-// for platform administrators (the fail-safe login), and for anyone who
-// enrolled.
-func mfaRequired(a holdfast.Administrator, c holdfast.Credentials) bool {
-	return a.RoleID == "platform_admin" || c.TOTPSecret != ""
-}
-
 // passwordLogin serves POST /auth/login {email, password, return_to}.
 // Every refusal before the password is proven is the same errBadLogin,
 // after the same argon2id work.
@@ -191,9 +177,12 @@ func (s *Server) checkPassword(r *http.Request, email, password string) (holdfas
 	if err != nil {
 		return admin, "", err
 	}
-	if acct.Settings.SSOEnforced && !passwordAllowed(admin.RoleID) {
-		s.auditSignIn(ctx, admin, "password", holdfast.OutcomeDenied, "sso enforced")
-		return admin, "", errSSORequired
+	if allowed, err := s.roleRules.PasswordSignIn(ctx, acct, admin); err != nil || !allowed {
+		if err == nil {
+			s.auditSignIn(ctx, admin, "password", holdfast.OutcomeDenied, "sso enforced")
+			err = errSSORequired
+		}
+		return admin, "", err
 	}
 	if err := s.fenceSignIn(ctx, admin, clientIP(r)); err != nil {
 		return admin, "", err
@@ -217,11 +206,17 @@ func (s *Server) checkPassword(r *http.Request, email, password string) (holdfas
 // nextStep returns the step after done for a password sign-in: MFA
 // enrolment or check, then the change of an expired password.
 func (s *Server) nextStep(ctx context.Context, admin holdfast.Administrator, creds holdfast.Credentials, done string) (string, error) {
-	if done == "" && mfaRequired(admin, creds) {
-		if creds.TOTPSecret == "" {
+	if done == "" {
+		mfa, err := s.roleRules.MFARequired(ctx, admin, creds)
+		if err != nil {
+			return "", err
+		}
+		if mfa && creds.TOTPSecret == "" {
 			return holdfast.SessionMFAEnroll, nil
 		}
-		return holdfast.SessionMFA, nil
+		if mfa {
+			return holdfast.SessionMFA, nil
+		}
 	}
 	st, err := s.auth.ids.GetIdentitySettings(ctx, admin.AccountID)
 	if err != nil {

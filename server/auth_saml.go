@@ -120,7 +120,7 @@ func (a *authState) samlKeyPair() (*rsa.PrivateKey, *x509.Certificate, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("saml: %w", err)
 	}
-	now := time.Now()
+	now := a.clock.Now()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "Holdfast SAML SP"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(10, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp"
+	"github.com/holdfast/holdfast/policies"
 )
 
 // Defaults of BootstrapOptions.
@@ -36,7 +38,15 @@ type BootstrapOptions struct {
 	// Token, when set, becomes an API token of the platform administrator
 	// with exactly this secret, so automation can call the API right away.
 	Token holdfast.Secret
-	Now   func() time.Time // nil = time.Now
+	// Clock dates the account and the setup link; nil is the wall clock.
+	Clock holdfast.Clock
+	// Catalog names the platform administrator role (the one holding
+	// rules.platform_admin_right and rules.failsafe_right); nil is the
+	// embedded catalog.
+	Catalog *policies.Catalog
+	// platformRoles are the roles of Catalog that make a platform
+	// administrator, the first the one Bootstrap gives.
+	platformRoles []string
 }
 
 // BootstrapResult says what Bootstrap did.
@@ -208,7 +218,7 @@ func renewSetup(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpt
 		if err != nil {
 			return fmt.Errorf("bootstrap: look up administrator: %w", err)
 		}
-		if admin.PasswordHash != "" || admin.State != holdfast.AdminActive || admin.RoleID != "platform_admin" {
+		if admin.PasswordHash != "" || admin.State != holdfast.AdminActive || !slices.Contains(opts.platformRoles, admin.RoleID) {
 			return nil
 		}
 		ids, err := identityOf(tx)
@@ -222,7 +232,7 @@ func renewSetup(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpt
 		if len(links) > 0 {
 			return nil
 		}
-		link, err = createSetupLink(ctx, ids, admin, holdfast.Secret(randomSecret(32)), opts.Now().UTC())
+		link, err = createSetupLink(ctx, ids, admin, holdfast.Secret(randomSecret(32)), opts.Clock.Now().UTC())
 		return err
 	})
 	return link, err
@@ -230,8 +240,17 @@ func renewSetup(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpt
 
 // normalize applies defaults and validates every option at once.
 func (o BootstrapOptions) normalize() (BootstrapOptions, error) {
-	if o.Now == nil {
-		o.Now = time.Now
+	o.Clock = holdfast.ClockOrSystem(o.Clock)
+	if o.Catalog == nil {
+		cat, err := policies.Load()
+		if err != nil {
+			return o, fmt.Errorf("bootstrap: %w", err)
+		}
+		o.Catalog = cat
+	}
+	o.platformRoles = o.Catalog.RolesHolding(o.Catalog.Rules.PlatformAdminRight, o.Catalog.Rules.FailsafeRight)
+	if len(o.platformRoles) == 0 {
+		return o, errors.New("bootstrap: no catalog role holds the platform administrator and fail-safe rights")
 	}
 	if o.Edition == "" {
 		o.Edition = holdfast.EditionElite
@@ -277,10 +296,12 @@ func (o BootstrapOptions) normalize() (BootstrapOptions, error) {
 	return o, nil
 }
 
+// bootstrapAccount creates, through tx, the account with its defaults, its
+// platform administrator (with a setup link or opts.Token when asked) and
+// the audit record of it all.
 func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts BootstrapOptions, cred bootstrapCredentials) (BootstrapResult, error) {
-	now := opts.Now().UTC().Truncate(time.Microsecond)
+	now := opts.Clock.Now().UTC().Truncate(time.Microsecond)
 	var res BootstrapResult
-
 	acct := holdfast.Account{
 		Name:      opts.AccountName,
 		Edition:   opts.Edition,
@@ -292,33 +313,15 @@ func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts Bootstrap
 	if err := tx.CreateAccount(ctx, &acct); err != nil {
 		return res, fmt.Errorf("bootstrap: create account: %w", err)
 	}
-
-	profile := holdfast.Profile{
-		AccountID:   acct.ID,
-		Name:        "Default",
-		Description: "Profile of every user not assigned elsewhere",
-		Default:     true,
-		Workloads:   []string{"endpoints"},
-		Retention:   holdfast.Retention{KeepDaily: 30, KeepWeekly: 8, KeepMonthly: 12},
-		CreatedAt:   now,
-		UpdatedAt:   now,
+	profile, err := bootstrapDefaults(ctx, tx, acct.ID, now)
+	if err != nil {
+		return res, err
 	}
-	if err := tx.CreateProfile(ctx, &profile); err != nil {
-		return res, fmt.Errorf("bootstrap: create default profile: %w", err)
-	}
-
-	for _, name := range holdfast.PredefinedLegalHoldTypes {
-		t := holdfast.LegalHoldType{AccountID: acct.ID, Name: name, Predefined: true, CreatedAt: now, UpdatedAt: now}
-		if err := tx.CreateHoldType(ctx, &t); err != nil {
-			return res, fmt.Errorf("bootstrap: create legal hold type %q: %w", name, err)
-		}
-	}
-
 	admin := holdfast.Administrator{
 		AccountID:    acct.ID,
 		Name:         opts.AdminName,
 		Email:        opts.AdminEmail,
-		RoleID:       "platform_admin",
+		RoleID:       opts.platformRoles[0],
 		State:        holdfast.AdminActive,
 		CreatedAt:    now,
 		UpdatedAt:    now,
@@ -336,47 +339,87 @@ func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts Bootstrap
 			return res, err
 		}
 	}
-
-	if opts.Token != "" {
-		tok := holdfast.APIToken{
-			AccountID: acct.ID,
-			AdminID:   admin.ID,
-			Name:      "bootstrap",
-			Hash:      idp.HashToken(opts.Token.Reveal()),
-			Prefix:    tokenPrefix(opts.Token.Reveal()),
-			CreatedAt: now,
-		}
-		if err := tx.CreateToken(ctx, &tok); err != nil {
-			return res, fmt.Errorf("bootstrap: create API token: %w", err)
-		}
-		res.TokenID = tok.ID
+	if res.TokenID, err = bootstrapToken(ctx, tx, admin, opts.Token, now); err != nil {
+		return res, err
 	}
-
-	detail, err := json.Marshal(map[string]any{
+	detail := map[string]any{
 		"edition":            acct.Edition,
 		"admin_id":           admin.ID,
 		"admin_email":        admin.Email,
 		"default_profile_id": profile.ID,
 		"password":           map[bool]string{true: "setup_link", false: "provided"}[cred.setup != ""],
 		"token_id":           res.TokenID,
-	})
-	if err != nil {
-		return res, fmt.Errorf("bootstrap: audit detail: %w", err)
 	}
-	rec := holdfast.AuditRecord{
-		AccountID:    acct.ID,
-		Time:         now,
-		Action:       "account.bootstrap",
-		ResourceType: holdfast.ResourceAccount,
-		ResourceID:   acct.ID,
-		Outcome:      holdfast.OutcomeSuccess,
-		Detail:       detail,
-	}
-	if err := tx.AppendAudit(ctx, &rec); err != nil {
-		return res, fmt.Errorf("bootstrap: audit: %w", err)
+	if err := bootstrapAudit(ctx, tx, acct.ID, now, detail); err != nil {
+		return res, err
 	}
 	res.Account, res.Admin = acct, admin
 	return res, nil
+}
+
+// bootstrapDefaults creates the Default profile and the predefined legal
+// hold types of a new account.
+func bootstrapDefaults(ctx context.Context, tx holdfast.MetaStore, accountID string, now time.Time) (holdfast.Profile, error) {
+	profile := holdfast.Profile{
+		AccountID:   accountID,
+		Name:        "Default",
+		Description: "Profile of every user not assigned elsewhere",
+		Default:     true,
+		Workloads:   []string{"endpoints"},
+		Retention:   holdfast.Retention{KeepDaily: 30, KeepWeekly: 8, KeepMonthly: 12},
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if err := tx.CreateProfile(ctx, &profile); err != nil {
+		return profile, fmt.Errorf("bootstrap: create default profile: %w", err)
+	}
+	for _, name := range holdfast.PredefinedLegalHoldTypes {
+		t := holdfast.LegalHoldType{AccountID: accountID, Name: name, Predefined: true, CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateHoldType(ctx, &t); err != nil {
+			return profile, fmt.Errorf("bootstrap: create legal hold type %q: %w", name, err)
+		}
+	}
+	return profile, nil
+}
+
+// bootstrapToken makes secret an API token of admin; none: "".
+func bootstrapToken(ctx context.Context, tx holdfast.MetaStore, admin holdfast.Administrator, secret holdfast.Secret, now time.Time) (string, error) {
+	if secret == "" {
+		return "", nil
+	}
+	tok := holdfast.APIToken{
+		AccountID: admin.AccountID,
+		AdminID:   admin.ID,
+		Name:      "bootstrap",
+		Hash:      idp.HashToken(secret.Reveal()),
+		Prefix:    tokenPrefix(secret.Reveal()),
+		CreatedAt: now,
+	}
+	if err := tx.CreateToken(ctx, &tok); err != nil {
+		return "", fmt.Errorf("bootstrap: create API token: %w", err)
+	}
+	return tok.ID, nil
+}
+
+// bootstrapAudit appends the "account.bootstrap" record.
+func bootstrapAudit(ctx context.Context, tx holdfast.MetaStore, accountID string, now time.Time, detail map[string]any) error {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return fmt.Errorf("bootstrap: audit detail: %w", err)
+	}
+	rec := holdfast.AuditRecord{
+		AccountID:    accountID,
+		Time:         now,
+		Action:       "account.bootstrap",
+		ResourceType: holdfast.ResourceAccount,
+		ResourceID:   accountID,
+		Outcome:      holdfast.OutcomeSuccess,
+		Detail:       b,
+	}
+	if err := tx.AppendAudit(ctx, &rec); err != nil {
+		return fmt.Errorf("bootstrap: audit: %w", err)
+	}
+	return nil
 }
 
 // checkExisting reports which bootstrap options a later start ignores.
@@ -394,7 +437,7 @@ func checkExisting(ctx context.Context, tx holdfast.MetaStore, accounts []holdfa
 			return res, fmt.Errorf("bootstrap: look up token: %w", err)
 		case tok.RevokedAt != nil:
 			res.Warnings = append(res.Warnings, fmt.Sprintf("bootstrap token %s… is revoked and stays revoked; create a new token through the API", tok.Prefix))
-		case tok.ExpiresAt != nil && !tok.ExpiresAt.After(opts.Now()):
+		case tok.ExpiresAt != nil && !tok.ExpiresAt.After(opts.Clock.Now()):
 			res.Warnings = append(res.Warnings, fmt.Sprintf("bootstrap token %s… has expired; create a new token through the API", tok.Prefix))
 		default:
 			res.TokenID = tok.ID

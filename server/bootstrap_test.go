@@ -54,7 +54,12 @@ func newAudit(tb testing.TB, store holdfast.MetaStore) *audit.Service {
 
 var fixedNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
-func clock() time.Time { return fixedNow }
+// fixedClock is a holdfast.Clock stopped at fixedNow.
+type fixedClock struct{}
+
+func (fixedClock) Now() time.Time { return fixedNow }
+
+var clock = fixedClock{}
 
 const testToken = "hf_bootstrap-token-for-tests-0123456789"
 
@@ -67,7 +72,7 @@ func TestBootstrapFirstStart(t *testing.T) {
 		AdminEmail:    "Jane.Doe@Example.com",
 		AdminPassword: "A long enough password 1",
 		Token:         testToken,
-		Now:           clock,
+		Clock:         clock,
 	})
 	if err != nil {
 		t.Fatalf("Bootstrap: %v", err)
@@ -161,7 +166,7 @@ func TestBootstrapSetupLink(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
 	ids := store.(holdfast.IdentityStore)
-	res, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Now: clock})
+	res, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +189,7 @@ func TestBootstrapSetupLink(t *testing.T) {
 		t.Errorf("audit detail = %s, want password: setup_link", audit[0].Detail)
 	}
 
-	again, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Now: clock})
+	again, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +211,7 @@ func TestBootstrapSetupLink(t *testing.T) {
 	if err := store.UpdateAdmin(ctx, &a); err != nil {
 		t.Fatal(err)
 	}
-	third, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Now: clock})
+	third, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +229,7 @@ func sha(secret string) string {
 func TestBootstrapSecondStart(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
-	opts := server.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "First password 1!", Token: testToken, Now: clock}
+	opts := server.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "First password 1!", Token: testToken, Clock: clock}
 	first, err := server.Bootstrap(ctx, store, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +299,7 @@ func TestBootstrapSecondStart(t *testing.T) {
 func TestBootstrapRevokedToken(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
-	first, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Token: testToken, Now: clock})
+	first, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Token: testToken, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

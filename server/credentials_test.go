@@ -206,7 +206,7 @@ func TestRecover(t *testing.T) {
 	}
 	recoverNow := func() RecoverResult {
 		t.Helper()
-		res, err := Recover(ctx, f.store, f.engine, RecoverOptions{Email: "Sofia@Example.com", BaseURL: f.ts.URL, Now: func() time.Time { return f.now }})
+		res, err := Recover(ctx, f.store, f.engine, RecoverOptions{Email: "Sofia@Example.com", BaseURL: f.ts.URL, Clock: clockFunc(func() time.Time { return f.now })})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,9 +38,6 @@ const davAllow = "OPTIONS, GET, HEAD, PROPFIND"
 // davRealm is the Basic realm WebDAV clients are challenged with.
 const davRealm = `Basic realm="Holdfast legal hold", charset="UTF-8"`
 
-// davAdminRoles are the roles whose API tokens open WebDAV (W17, W18).
-var davAdminRoles = map[string]bool{"cloud_admin": true, "platform_admin": true}
-
 var errNoHoldAccess = legalhold.ErrNoAccess
 
 // davRequest is a WebDAV request's cleaned target: the hold, the view
@@ -325,8 +322,12 @@ func (s *Server) davHold(r *http.Request, holdID string) (holdfast.LegalHold, er
 	if err != nil {
 		return holdfast.LegalHold{}, err
 	}
-	if !davAdminRoles[a.RoleID] {
-		return holdfast.LegalHold{}, errNoHoldAccess
+	// Whose API tokens open WebDAV is the catalog's rule (W17, W18).
+	if ok, err := s.roleRules.WebDAVToken(ctx, a); err != nil || !ok {
+		if err == nil {
+			err = errNoHoldAccess
+		}
+		return holdfast.LegalHold{}, err
 	}
 	return s.holds.Open(holdfast.WithPrincipal(ctx, p), p, holdID)
 }

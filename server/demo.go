@@ -75,9 +75,7 @@ func Demo(ctx context.Context, store holdfast.MetaStore, engine DemoEngine, opts
 			opts.AdminName = "Olivia Bennett"
 		}
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = holdfast.ClockOrSystem(opts.Clock)
 	if opts.AdminPassword == "" {
 		p, err := idp.GeneratePassword()
 		if err != nil {
@@ -110,7 +108,7 @@ func Demo(ctx context.Context, store holdfast.MetaStore, engine DemoEngine, opts
 		}
 	}
 
-	d := &demoWriter{accountID: boot.Account.ID, now: opts.Now().UTC().Truncate(time.Microsecond)}
+	d := &demoWriter{accountID: boot.Account.ID, now: opts.Clock.Now().UTC().Truncate(time.Microsecond)}
 	err = store.Tx(ctx, func(tx holdfast.MetaStore) error {
 		d.tx = tx
 		return d.fill(ctx, engine, helpDesk, hashes)

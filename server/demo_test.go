@@ -46,7 +46,7 @@ func TestDemo(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
 	engine := &fakeEngine{}
-	res, err := server.Demo(ctx, store, engine, server.BootstrapOptions{Token: testToken, Now: clock})
+	res, err := server.Demo(ctx, store, engine, server.BootstrapOptions{Token: testToken, Clock: clock})
 	if err != nil {
 		t.Fatalf("Demo: %v", err)
 	}

@@ -88,8 +88,11 @@ type fakeEngine struct {
 // predefinedRoles are the catalog roles the fake engine serves.
 var predefinedRoles = []holdfast.Role{
 	{ID: "platform_admin", Name: "Platform Administrator", Product: holdfast.ProductPlatform, Scope: []string{"platform"}, Predefined: true,
-		Rights: []string{"admins.create", "admins.view", testPlatformRight, testFailsafeRight}},
-	{ID: "cloud_admin", Name: "Cloud Administrator", Product: holdfast.ProductInSync, Scope: []string{"product_account"}, Predefined: true, Rights: []string{"admins.view", "users.view"}},
+		Rights: []string{"admins.create", "admins.view", testPlatformRight, testFailsafeRight, testWebDAVTokenRight}},
+	{ID: "cloud_admin", Name: "Cloud Administrator", Product: holdfast.ProductInSync, Scope: []string{"product_account"}, Predefined: true,
+		Rights: []string{"admins.view", "users.view", testWebDAVTokenRight}},
+	{ID: "legal_admin", Name: "Legal Administrator", Product: holdfast.ProductInSync, Scope: []string{"legal_hold_type"}, Predefined: true,
+		Rights: []string{"legal_holds.view"}},
 	{ID: "help_desk_admin", Name: "Help Desk Administrator", Product: holdfast.ProductInSync, Scope: []string{"profile", "workload"}, Predefined: true, Rights: []string{"users.view", "users.manage"}},
 }
 
@@ -181,12 +184,17 @@ func (e *fakeEngine) Catalog() *policies.Catalog { return e.cat }
 const (
 	testPlatformRight = "account.platform_admins.manage"
 	testFailsafeRight = "account.failsafe_login"
+	// testWebDAVTokenRight opens WebDAV to an API token.
+	testWebDAVTokenRight = "api_tokens.manage"
 )
 
 // testCatalog is a small catalog for the fake engine: two categories of
 // the real one.
 var testCatalog = &policies.Catalog{
-	Rules: policies.Rules{PlatformAdminRight: testPlatformRight, FailsafeRight: testFailsafeRight},
+	Rules: policies.Rules{PlatformAdminRight: testPlatformRight, FailsafeRight: testFailsafeRight, WebDAVTokenRight: testWebDAVTokenRight},
+	// legal administrators keep their passwords under SSO, as in the real
+	// catalog.
+	Roles: []policies.Role{{ID: "legal_admin", Name: "Legal Administrator", PasswordUnderSSO: true}},
 	Categories: []policies.Category{
 		{ID: "user_management", Name: "User Management", Assignable: true},
 		{ID: "reporting_alert_management", Name: "Reporting and Alert Management", Assignable: true},
@@ -206,6 +214,12 @@ var testCatalog = &policies.Catalog{
 		{ID: "onedrive", Name: "OneDrive", Parent: "microsoft_365"},
 	},
 }
+
+// clockFunc is a holdfast.Clock reading a function: tests step the time
+// they return.
+type clockFunc func() time.Time
+
+func (c clockFunc) Now() time.Time { return c() }
 
 // fixture is a server over a fresh SQLite store with one bootstrapped
 // account, and a fake engine.
@@ -236,9 +250,9 @@ func newFixture(tb testing.TB, configure ...func(*fixture, *Options)) *fixture {
 		Store:  store,
 		Engine: f.engine,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
-		Now:    func() time.Time { return f.now },
+		Clock:  clockFunc(func() time.Time { return f.now }),
 	}
-	opts.Audit = newTestAudit(tb, store, opts.Now)
+	opts.Audit = newTestAudit(tb, store, opts.Clock.Now)
 	for _, c := range configure {
 		c(f, &opts)
 	}

@@ -21,7 +21,8 @@ type RecoverOptions struct {
 	// BaseURL is the address the server is reached at; the sign-in link
 	// is BaseURL + "/login?reset=...". Required.
 	BaseURL string
-	Now     func() time.Time // nil = time.Now
+	// Clock dates the link and the records; nil is the wall clock.
+	Clock holdfast.Clock
 }
 
 // RecoverResult says what Recover did. Link is a live credential: print it
@@ -59,10 +60,7 @@ func Recover(ctx context.Context, store holdfast.MetaStore, engine Engine, opts 
 	if err := v.Err(); err != nil {
 		return res, fmt.Errorf("recover: %w", err)
 	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
+	now := holdfast.ClockOrSystem(opts.Clock).Now
 	acct, err := recoverAccount(ctx, store, opts.AccountID)
 	if err != nil {
 		return res, err

@@ -81,8 +81,10 @@ type Options struct {
 	// Authenticators are asked, in order, after the API token (bearer)
 	// authenticator: the place for a session cookie resolver.
 	Authenticators []Authenticator
-	// Now is the clock; nil uses time.Now.
-	Now func() time.Time
+	// Clock is the one clock of every expiry, lockout and schedule
+	// (sessions, links, sign-in limits, tokens, TOTP); nil is the wall
+	// clock.
+	Clock holdfast.Clock
 	// Auth configures sign-in (sessions, passwords, SSO, SCIM); with a
 	// nil Auth.Identity only API tokens authenticate.
 	Auth AuthOptions
@@ -103,10 +105,14 @@ type Server struct {
 	tokens *idp.Tokens
 	engine Engine
 	// guard keeps every account a platform administrator who can sign in.
-	guard     *lockout.Guard
+	guard *lockout.Guard
+	// roleRules decide sign-in by role: fail-safe password, MFA, WebDAV
+	// token login.
+	roleRules *idp.RoleRules
 	log       *slog.Logger
 	publicURL string
-	now       func() time.Time
+	clock     holdfast.Clock
+	now       func() time.Time // clock.Now
 	metrics   *metrics
 	authn     []Authenticator
 	mux       *http.ServeMux
@@ -146,10 +152,7 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
+	clock := holdfast.ClockOrSystem(opts.Clock)
 	publicURL, err := normalizePublicURL(opts.PublicURL)
 	if err != nil {
 		return nil, err
@@ -163,11 +166,13 @@ func New(opts Options) (*Server, error) {
 		tokens:    idp.NewTokens(opts.Store),
 		engine:    opts.Engine,
 		guard:     newGuard(opts.Engine),
+		roleRules: idp.NewRoleRules(opts.Engine, opts.Engine.Catalog()),
 		log:       log.With("component", "server"),
 		publicURL: publicURL,
 
 		trustedProxies: maskedPrefixes(opts.TrustedProxies),
-		now:            now,
+		clock:          clock,
+		now:            clock.Now,
 		metrics:        m,
 		mux:            http.NewServeMux(),
 		data:           opts.Data,

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp"
@@ -773,7 +772,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		}
 	}
 	// Two servers can share a registry.
-	if _, err := New(Options{Store: f.store, Engine: f.engine, Now: time.Now}); err != nil {
+	if _, err := New(Options{Store: f.store, Engine: f.engine, Clock: holdfast.SystemClock{}}); err != nil {
 		t.Error(err)
 	}
 }
