@@ -611,6 +611,8 @@ type regoRole struct {
 	Importable    bool                `json:"importable"`
 	Editable      bool                `json:"editable"`
 	Deletable     bool                `json:"deletable"`
+	// PasswordUnderSSO: see Role.
+	PasswordUnderSSO bool `json:"password_under_sso"`
 }
 
 type regoCustomRole struct {
@@ -663,7 +665,8 @@ func (c *Catalog) RegoData() map[string]any {
 			ae[k] = v
 		}
 		d.Roles[r.ID] = regoRole{Name: r.Name, Product: r.Product, Editions: nonNil(r.Editions), AddonEditions: ae,
-			Scope: nonNil(r.Scope), Importable: r.Importable, Editable: r.Editable, Deletable: r.Deletable}
+			Scope: nonNil(r.Scope), Importable: r.Importable, Editable: r.Editable, Deletable: r.Deletable,
+			PasswordUnderSSO: r.PasswordUnderSSO}
 		if r.ID == CustomRoleID {
 			d.CustomRole = regoCustomRole{Editions: nonNil(r.Editions), Scope: nonNil(r.Scope)}
 		}
