@@ -407,7 +407,9 @@ func (s *Server) sessionAuth(r *http.Request) (holdfast.Principal, error) {
 	if err != nil {
 		return holdfast.Principal{}, err
 	}
-	if changed || now.Sub(se.LastSeenAt) >= touchEvery {
+	// A clock stepped back past the last use touches the session too, so
+	// that the idle timeout counts from now, not from a future instant.
+	if changed || now.Sub(se.LastSeenAt) >= touchEvery || now.Before(se.LastSeenAt) {
 		se.LastSeenAt = now
 		if err := s.auth.ids.UpdateSession(ctx, &se); err != nil {
 			return holdfast.Principal{}, fmt.Errorf("touch session: %w", err)

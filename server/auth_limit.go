@@ -45,18 +45,25 @@ func (l *attemptLimiter) allow(key string, now time.Time) bool {
 	}
 	if len(l.hits) >= maxTrackedAddrs {
 		for k, c := range l.hits {
-			if now.Sub(c.start) >= attemptWindow {
+			if windowOver(c.start, now) {
 				delete(l.hits, k)
 			}
 		}
 	}
 	c := l.hits[key]
-	if now.Sub(c.start) >= attemptWindow {
+	if windowOver(c.start, now) {
 		c = attemptCount{start: now}
 	}
 	c.n++
 	l.hits[key] = c
 	return c.n <= attemptsPerIP
+}
+
+// windowOver reports whether the window that began at start is over at
+// now: a minute later, or at once when the clock was stepped back past its
+// start (else an address would stay limited for as long as the step).
+func windowOver(start, now time.Time) bool {
+	return now.Sub(start) >= attemptWindow || now.Before(start)
 }
 
 // limited refuses a sign-in attempt over the client address's limit,
