@@ -215,12 +215,6 @@ var testCatalog = &policies.Catalog{
 	},
 }
 
-// clockFunc is a holdfast.Clock reading a function: tests step the time
-// they return.
-type clockFunc func() time.Time
-
-func (c clockFunc) Now() time.Time { return c() }
-
 // fixture is a server over a fresh SQLite store with one bootstrapped
 // account, and a fake engine.
 type fixture struct {

@@ -180,8 +180,8 @@ func New(opts Options) (*Server, error) {
 		audit:          opts.Audit,
 	}
 	s.changes = chg.New(chg.Options{Store: s.store, Authorizer: meteredAuthorizer{Authorizer: s.engine, m: m},
-		Clock: clockFunc(now), Logger: s.log, RequestID: requestIDFrom})
-	s.holds = legalhold.New(s.store, legalhold.Options{Now: now, Changes: s.changes, KnownSource: s.knownWorkload, Snapshots: opts.Data})
+		Clock: clock, Logger: s.log, RequestID: requestIDFrom})
+	s.holds = legalhold.New(s.store, legalhold.Options{Now: clock.Now, Changes: s.changes, KnownSource: s.knownWorkload, Snapshots: opts.Data})
 	if opts.Data != nil {
 		s.snaps = snapshots.New(opts.Data, s.changes)
 	}
