@@ -232,7 +232,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"hold type name", "POST", "/api/v1/legal-hold-types", map[string]any{"name": "  "}, 422, []string{"name"}},
 		{"rollback range", "PATCH", "/api/v1/account/settings", map[string]any{"rollback_days": 91, "inactive_admin_days": 14}, 422, []string{"rollback_days", "inactive_admin_days"}},
 		{"last login choice", "GET", "/api/v1/administrators?last_login_before=45", nil, 400, nil},
-		{"bad limit", "GET", "/api/v1/users?limit=0", nil, 400, nil},
+		{"bad limit", "GET", "/api/v1/users?limit=0", nil, 422, []string{"limit"}},
 		{"bad state", "GET", "/api/v1/administrators?state=gone", nil, 400, nil},
 	}
 	for _, tt := range tests {
@@ -580,7 +580,7 @@ func TestListsKeepOnlyAllowedItems(t *testing.T) {
 	// A help desk administrator confined to the Sales profile.
 	ctx := context.Background()
 	hd := holdfast.Administrator{AccountID: f.account.ID, Name: "HD", Email: "hd@example.com", RoleID: "help_desk_admin", State: holdfast.AdminActive,
-		Scopes: holdfast.Scopes{Profiles: []string{s.profile}}, CreatedBy: f.admin.ID, CreatedAt: f.now, UpdatedAt: f.now}
+		Scopes: holdfast.Scopes{Profiles: []string{s.profile}, AllWorkloads: true}, CreatedBy: f.admin.ID, CreatedAt: f.now, UpdatedAt: f.now}
 	if err := f.store.CreateAdmin(ctx, &hd); err != nil {
 		t.Fatal(err)
 	}
