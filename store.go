@@ -55,6 +55,10 @@ type MetaStore interface {
 	// globally unique), case-insensitively.
 	GetAdminByEmail(ctx context.Context, email string) (Administrator, error)
 	ListAdmins(ctx context.Context, accountID string, f AdminFilter) ([]Administrator, error)
+	// PageAdmins returns one page of the account's administrators matching
+	// f (its Limit and Offset are not looked at), by name then id, with the
+	// total that match. A cursor it did not return is ErrInvalid.
+	PageAdmins(ctx context.Context, accountID string, f AdminFilter, p Page) (Paged[Administrator], error)
 	UpdateAdmin(ctx context.Context, a *Administrator) error
 	DeleteAdmin(ctx context.Context, accountID, id string) error
 	CountAdminsWithRole(ctx context.Context, accountID, roleID string) (int, error)
@@ -153,4 +157,8 @@ type MetaStore interface {
 	// how many it removed.
 	PruneAudit(ctx context.Context, accountID string, throughSeq int64) (int64, error)
 	ListAudit(ctx context.Context, accountID string, f AuditFilter) ([]AuditRecord, error)
+	// PageAudit returns one page of the account's records matching f (its
+	// Limit is not looked at) in Seq order (descending with f.Newest), with
+	// the total that match. A cursor it did not return is ErrInvalid.
+	PageAudit(ctx context.Context, accountID string, f AuditFilter, p Page) (Paged[AuditRecord], error)
 }

@@ -85,7 +85,33 @@ func (s *Store) GetAdminByEmail(ctx context.Context, email string) (holdfast.Adm
 // ListAdmins returns the account's administrators matching f, by name then
 // ID. f.Product is not looked at: callers expand it to f.RoleIDs.
 func (s *Store) ListAdmins(ctx context.Context, accountID string, f holdfast.AdminFilter) ([]holdfast.Administrator, error) {
-	q := `SELECT ` + adminColumns + ` FROM admins WHERE account_id = ?`
+	where, args := adminWhere(accountID, f)
+	q, args := page(`SELECT `+adminColumns+` FROM admins WHERE `+where+` ORDER BY name, id`, args, f.Limit, f.Offset)
+	return list(ctx, s, "administrators", scanAdmin, q, args...)
+}
+
+// PageAdmins returns one page of the account's administrators matching f
+// by name then ID, with the total that match; f.Limit and f.Offset are not
+// looked at. The cursor is the last item's name and ID.
+func (s *Store) PageAdmins(ctx context.Context, accountID string, f holdfast.AdminFilter, p holdfast.Page) (holdfast.Paged[holdfast.Administrator], error) {
+	where, args := adminWhere(accountID, f)
+	return pageOf(ctx, s, pageQuery[holdfast.Administrator]{
+		what: "administrators", columns: adminColumns, from: `admins WHERE ` + where, args: args, order: `name, id`,
+		after: func(key []string) (string, []any, error) {
+			if len(key) != 2 {
+				return "", nil, badCursor()
+			}
+			return `(name > ? OR (name = ? AND id > ?))`, []any{key[0], key[0], key[1]}, nil
+		},
+		key:  func(a holdfast.Administrator) []string { return []string{a.Name, a.ID} },
+		scan: scanAdmin,
+	}, p)
+}
+
+// adminWhere is the condition, with its arguments, that keeps the
+// account's administrators matching f (f.Product is not looked at).
+func adminWhere(accountID string, f holdfast.AdminFilter) (string, []any) {
+	q := `account_id = ?`
 	args := []any{accountID}
 	if f.RoleID != "" {
 		q += ` AND role_id = ?`
@@ -113,8 +139,7 @@ func (s *Store) ListAdmins(ctx context.Context, accountID string, f holdfast.Adm
 		q += ` AND state = ?`
 		args = append(args, f.State)
 	}
-	q, args = page(q+` ORDER BY name, id`, args, f.Limit, f.Offset)
-	return list(ctx, s, "administrators", scanAdmin, q, args...)
+	return q, args
 }
 
 // UpdateAdmin replaces the administrator's fields except its keys,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strconv"
 
 	"github.com/holdfast/holdfast"
 )
@@ -99,7 +100,45 @@ func (s *Store) lockChain(ctx context.Context, accountID string) error {
 
 // ListAudit returns the account's records matching f, Seq ascending.
 func (s *Store) ListAudit(ctx context.Context, accountID string, f holdfast.AuditFilter) ([]holdfast.AuditRecord, error) {
-	q := `SELECT ` + auditColumns + ` FROM audit WHERE account_id = ?`
+	where, args := auditWhere(accountID, f)
+	order := ` ORDER BY seq`
+	if f.Newest {
+		order += ` DESC`
+	}
+	q, args := page(`SELECT `+auditColumns+` FROM audit WHERE `+where+order, args, f.Limit, 0)
+	return list(ctx, s, "audit trail", scanAudit, q, args...)
+}
+
+// PageAudit returns one page of the account's records matching f in Seq
+// order (descending with f.Newest), with the total that match; f.Limit is
+// not looked at. The cursor is the last item's Seq.
+func (s *Store) PageAudit(ctx context.Context, accountID string, f holdfast.AuditFilter, p holdfast.Page) (holdfast.Paged[holdfast.AuditRecord], error) {
+	where, args := auditWhere(accountID, f)
+	order, cmp := `seq`, `seq > ?`
+	if f.Newest {
+		order, cmp = `seq DESC`, `seq < ?`
+	}
+	return pageOf(ctx, s, pageQuery[holdfast.AuditRecord]{
+		what: "audit trail", columns: auditColumns, from: `audit WHERE ` + where, args: args, order: order,
+		after: func(key []string) (string, []any, error) {
+			if len(key) != 1 {
+				return "", nil, badCursor()
+			}
+			seq, err := strconv.ParseInt(key[0], 10, 64)
+			if err != nil {
+				return "", nil, badCursor()
+			}
+			return cmp, []any{seq}, nil
+		},
+		key:  func(r holdfast.AuditRecord) []string { return []string{strconv.FormatInt(r.Seq, 10)} },
+		scan: scanAudit,
+	}, p)
+}
+
+// auditWhere is the condition, with its arguments, that keeps the
+// account's records matching f.
+func auditWhere(accountID string, f holdfast.AuditFilter) (string, []any) {
+	q := `account_id = ?`
 	args := []any{accountID}
 	if f.AfterSeq > 0 {
 		q += ` AND seq > ?`
@@ -116,12 +155,7 @@ func (s *Store) ListAudit(ctx context.Context, accountID string, f holdfast.Audi
 			args = append(args, c.value)
 		}
 	}
-	order := ` ORDER BY seq`
-	if f.Newest {
-		order += ` DESC`
-	}
-	q, args = page(q+order, args, f.Limit, 0)
-	return list(ctx, s, "audit trail", scanAudit, q, args...)
+	return q, args
 }
 
 // PruneAudit removes the account's records with Seq <= throughSeq, never
