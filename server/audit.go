@@ -1,62 +1,43 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/holdfast/holdfast"
 )
 
-// auditList is the body of GET /api/v1/audit.
-type auditList struct {
-	Records []holdfast.AuditRecord `json:"records"`
-}
-
-// listAudit serves GET /api/v1/audit (admins.view): the account's trail in
-// sequence order, filtered by after_seq, actor, action, resource_type,
-// resource_id and limit.
+// listAudit serves GET /api/v1/audit (admins.view): one page of the
+// account's trail in sequence order, filtered by after_seq, actor, action,
+// resource_type and resource_id.
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	q := r.URL.Query()
-	f := holdfast.AuditFilter{
-		ActorID:      q.Get("actor"),
-		Action:       q.Get("action"),
-		ResourceType: q.Get("resource_type"),
-		ResourceID:   q.Get("resource_id"),
-	}
-	var err error
-	if f.Limit, _, err = pageParams(q); err != nil {
-		return err
-	}
+	f := holdfast.AuditFilter{ActorID: q.Get("actor"), Action: q.Get("action"),
+		ResourceType: q.Get("resource_type"), ResourceID: q.Get("resource_id")}
 	if v := q.Get("after_seq"); v != "" {
-		if f.AfterSeq, err = strconv.ParseInt(v, 10, 64); err != nil || f.AfterSeq < 0 {
-			return fmt.Errorf("%w: after_seq must be a whole number, 0 or more", errBadRequest)
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			var bad holdfast.ValidationError
+			bad.Add("after_seq", "must be a whole number, 0 or more")
+			return bad.Err()
 		}
+		f.AfterSeq = n
 	}
-	if _, err := s.decide(ctx, check{right: "admins.view", resource: accountEntity(ctx)}); err != nil {
-		return err
-	}
-	records, err := s.store.ListAudit(ctx, principal(ctx).AccountID, f)
+	page, err := pageOf(q)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, auditList{Records: nonNilSlice(records)})
-}
-
-// verifyAudit serves GET /api/v1/audit/verify (admins.view, like the
-// trail itself): it walks the account's trail, checks every MAC link and
-// every signed checkpoint, and reports OK, or the first bad record, or the
-// missing tail (the newest checkpoint's seq against the last record's).
-func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	if _, err := s.decide(ctx, check{right: "admins.view", resource: accountEntity(ctx)}); err != nil {
+	out, err := s.admins.Audit(r.Context(), principal(r.Context()), f, page)
+	if err != nil {
 		return err
 	}
-	if s.audit == nil {
-		return fmt.Errorf("%w: audit verification is not configured", holdfast.ErrUnavailable)
-	}
-	rep, err := s.audit.Verify(ctx, principal(ctx).AccountID)
+	return writePage(w, "records", out)
+}
+
+// verifyAudit serves GET /api/v1/audit/verify (admins.view): the first bad
+// record or the missing tail of the account's trail, or OK.
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
+	rep, err := s.admins.VerifyAudit(r.Context(), principal(r.Context()))
 	if err != nil {
 		return err
 	}

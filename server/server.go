@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/admins"
 	"github.com/holdfast/holdfast/audit"
 	chg "github.com/holdfast/holdfast/change"
 	"github.com/holdfast/holdfast/directory"
@@ -127,11 +128,14 @@ type Server struct {
 	changes *chg.Runner
 	// directory is the users, devices and profiles service.
 	directory *directory.Service
-	data      snapshots.Data     // nil: no backup and restore API
-	snaps     *snapshots.Service // nil without data
-	holds     *legalhold.Service
-	export    *export.Exporter
-	audit     *audit.Service // nil: no verification
+	// admins owns administrators, roles, settings, tokens and the trail's
+	// listing.
+	admins *admins.Service
+	data   snapshots.Data     // nil: no backup and restore API
+	snaps  *snapshots.Service // nil without data
+	holds  *legalhold.Service
+	export *export.Exporter
+	audit  *audit.Service // nil: no verification
 	// trustedProxies are Options.TrustedProxies, masked. Immutable.
 	trustedProxies []netip.Prefix
 	// faults limits the logging of dependency failures.
@@ -186,6 +190,9 @@ func New(opts Options) (*Server, error) {
 		s.snaps = snapshots.New(opts.Data, s.changes)
 	}
 	s.directory = newDirectory(s)
+	if s.admins, err = admins.New(admins.Options{Changes: s.changes, Engine: s.engine, Void: s.voidCredentials, Verifier: opts.Audit}); err != nil {
+		return nil, err
+	}
 	if s.export == nil && opts.Data != nil {
 		s.export = export.New(export.Options{Data: opts.Data, Meta: opts.Store, Parent: s.workloadParent})
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/admins"
 	"github.com/holdfast/holdfast/idp"
 )
 
@@ -231,9 +232,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"device state", "PATCH", "/api/v1/devices/" + s.device, map[string]any{"state": "decommissioned"}, 422, []string{"state"}},
 		{"hold type name", "POST", "/api/v1/legal-hold-types", map[string]any{"name": "  "}, 422, []string{"name"}},
 		{"rollback range", "PATCH", "/api/v1/account/settings", map[string]any{"rollback_days": 91, "inactive_admin_days": 14}, 422, []string{"rollback_days", "inactive_admin_days"}},
-		{"last login choice", "GET", "/api/v1/administrators?last_login_before=45", nil, 400, nil},
+		{"last login choice", "GET", "/api/v1/administrators?last_login_before=45", nil, 422, []string{"last_login_before"}},
 		{"bad limit", "GET", "/api/v1/users?limit=0", nil, 422, []string{"limit"}},
-		{"bad state", "GET", "/api/v1/administrators?state=gone", nil, 400, nil},
+		{"bad state", "GET", "/api/v1/administrators?state=gone", nil, 422, []string{"state"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -363,7 +364,7 @@ func TestAdminListFilters(t *testing.T) {
 		{"?q=HELP", []string{"hd@example.com"}},
 		{"?never_logged_in=true", []string{"cloud@example.com", "hd@example.com", "root@example.com"}},
 		{"?last_login_before=7", []string{"cloud@example.com", "hd@example.com", "root@example.com"}},
-		{"?limit=1&offset=0", nil}, // one of them, checked by count below
+		{"?limit=1", nil}, // one of them, checked by count below
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -371,7 +372,7 @@ func TestAdminListFilters(t *testing.T) {
 			if w.Code != 200 {
 				t.Fatalf("status = %d: %s", w.Code, w.Body)
 			}
-			var l adminList
+			var l struct{ Administrators []holdfast.Administrator }
 			decode(t, w, &l)
 			var got []string
 			for _, a := range l.Administrators {
@@ -510,7 +511,12 @@ func TestRoles(t *testing.T) {
 		t.Fatal("empty catalog")
 	}
 	category := cat.Categories[0].ID
-	catRights, _ := categoryRights(cat, category)
+	var catRights []string
+	for _, r := range cat.Rights {
+		if r.Category == category {
+			catRights = append(catRights, r.ID)
+		}
+	}
 
 	w := f.do("POST", "/api/v1/roles", map[string]any{
 		"name": "Ops", "import_from": "help_desk_admin", "categories": []string{category}, "rights": []string{"reports.view"},
@@ -518,7 +524,7 @@ func TestRoles(t *testing.T) {
 	if w.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
-	var rv roleView
+	var rv admins.RoleView
 	decode(t, w, &rv)
 	want := append([]string{"reports.view", "users.manage", "users.view"}, catRights...)
 	slices.Sort(want)
@@ -661,7 +667,7 @@ func TestAuditTrailAndTampering(t *testing.T) {
 	f.do("POST", "/api/v1/profiles", map[string]any{"name": "A"})
 	f.do("POST", "/api/v1/profiles", map[string]any{"name": "B"})
 	w := f.do("GET", "/api/v1/audit?action=profile.create&limit=1", nil)
-	var l auditList
+	var l struct{ Records []holdfast.AuditRecord }
 	decode(t, w, &l)
 	if len(l.Records) != 1 || l.Records[0].Action != "profile.create" {
 		t.Fatalf("audit = %s", w.Body)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/admins"
 )
 
 // runToken is "holdfast token create": an API token of an administrator,
@@ -65,7 +65,7 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("token create: %w", err)
 	}
 	defer store.Close()
-	tok, secret, err := server.IssueToken(ctx, store, server.IssueTokenOptions{AdminEmail: email, Name: name, ExpiresInDays: days})
+	tok, secret, err := admins.IssueToken(ctx, store, admins.IssueOptions{AdminEmail: email, Name: name, ExpiresInDays: days})
 	if err != nil {
 		return fmt.Errorf("token create: %w", err)
 	}
