@@ -95,7 +95,7 @@ func (s *Store) ListAdmins(ctx context.Context, accountID string, f holdfast.Adm
 // looked at. The cursor is the last item's name and ID.
 func (s *Store) PageAdmins(ctx context.Context, accountID string, f holdfast.AdminFilter, p holdfast.Page) (holdfast.Paged[holdfast.Administrator], error) {
 	where, args := adminWhere(accountID, f)
-	return pageOf(ctx, s, pageQuery[holdfast.Administrator]{
+	return pageBy(ctx, s, pageQuery[holdfast.Administrator]{
 		what: "administrators", columns: adminColumns, from: `admins WHERE ` + where, args: args, order: `name, id`,
 		after: func(key []string) (string, []any, error) {
 			if len(key) != 2 {

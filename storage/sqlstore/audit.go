@@ -118,7 +118,7 @@ func (s *Store) PageAudit(ctx context.Context, accountID string, f holdfast.Audi
 	if f.Newest {
 		order, cmp = `seq DESC`, `seq < ?`
 	}
-	return pageOf(ctx, s, pageQuery[holdfast.AuditRecord]{
+	return pageBy(ctx, s, pageQuery[holdfast.AuditRecord]{
 		what: "audit trail", columns: auditColumns, from: `audit WHERE ` + where, args: args, order: order,
 		after: func(key []string) (string, []any, error) {
 			if len(key) != 1 {

@@ -23,10 +23,10 @@ type pageQuery[T any] struct {
 	scan func(scanner) (T, error)
 }
 
-// pageOf returns the page p of q with the total of rows q matches. The
+// pageBy returns the page p of q with the total of rows q matches. The
 // cursor of the next page is the key of its last item; the last page has
 // none.
-func pageOf[T any](ctx context.Context, s *Store, q pageQuery[T], p holdfast.Page) (holdfast.Paged[T], error) {
+func pageBy[T any](ctx context.Context, s *Store, q pageQuery[T], p holdfast.Page) (holdfast.Paged[T], error) {
 	out := holdfast.Paged[T]{Items: []T{}}
 	if err := p.Validate(); err != nil {
 		return out, err

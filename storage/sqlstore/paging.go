@@ -52,37 +52,24 @@ type keyed[T any] struct {
 // pageOf returns one page of the rows of k matching c, ordered by (name,
 // id) after the page's cursor, and the total matching c. The order is an
 // index walk (account_id, name, id), so a page costs its size, not the
-// table's.
+// table's. c is never empty: every list is inside one account.
 func pageOf[T any](ctx context.Context, s *Store, k keyed[T], c conds, p holdfast.Page) (holdfast.Paged[T], error) {
-	if err := p.Validate(); err != nil {
-		return holdfast.Paged[T]{}, err
-	}
-	var total int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM `+k.table+c.where(), c.args...).Scan(&total); err != nil {
-		return holdfast.Paged[T]{}, s.fail(k.table, err)
-	}
-	if p.Cursor != "" {
-		key, err := holdfast.DecodeCursor(p.Cursor)
-		if err != nil || len(key) != 2 {
-			var v holdfast.ValidationError
-			v.Add("cursor", "is not a cursor this list returned")
-			return holdfast.Paged[T]{}, &v
-		}
-		c.add("("+k.table+".name > ? OR ("+k.table+".name = ? AND "+k.table+".id > ?))", key[0], key[0], key[1])
-	}
-	size := p.Size()
-	items, err := list(ctx, s, k.table, k.scan,
-		`SELECT `+k.columns+` FROM `+k.table+c.where()+` ORDER BY `+k.table+`.name, `+k.table+`.id LIMIT ?`,
-		append(c.args, int64(size+1))...)
-	if err != nil {
-		return holdfast.Paged[T]{}, err
-	}
-	out := holdfast.Paged[T]{Items: items, Total: total}
-	if len(items) > size {
-		out.Items = items[:size]
-		out.Next = holdfast.EncodeCursor(k.key(items[size-1]))
-	}
-	return out, nil
+	t := k.table
+	return pageBy(ctx, s, pageQuery[T]{
+		what: t, columns: k.columns, from: t + c.where(), args: c.args,
+		order: t + ".name, " + t + ".id",
+		after: func(key []string) (string, []any, error) {
+			if len(key) != 2 {
+				return "", nil, badCursor()
+			}
+			return "(" + t + ".name > ? OR (" + t + ".name = ? AND " + t + ".id > ?))", []any{key[0], key[0], key[1]}, nil
+		},
+		key: func(v T) []string {
+			name, id := k.key(v)
+			return []string{name, id}
+		},
+		scan: k.scan,
+	}, p)
 }
 
 // PageProfiles returns one page of the account's profiles, only those of
