@@ -85,7 +85,7 @@ func (s *Server) logIdPFetch(ctx context.Context, c holdfast.IdPConfig, err erro
 // IdP's metadata, which names its entity id (the issuer).
 func (s *Server) validIdP(ctx context.Context, in idpInput, old *holdfast.IdPConfig) (holdfast.IdPConfig, error) {
 	var v holdfast.ValidationError
-	c := holdfast.IdPConfig{Kind: in.Kind, Name: checkName(&v, "name", in.Name), Issuer: strings.TrimSpace(in.Issuer),
+	c := holdfast.IdPConfig{Kind: in.Kind, Name: holdfast.CheckName(&v, "name", in.Name), Issuer: strings.TrimSpace(in.Issuer),
 		ClientID: strings.TrimSpace(in.ClientID), ClientSecret: holdfast.Secret(in.ClientSecret),
 		MetadataURL: strings.TrimSpace(in.MetadataURL), MetadataXML: in.MetadataXML, Enabled: in.Enabled,
 		AllowIDPInitiated: in.AllowIDPInitiated}

@@ -53,7 +53,7 @@ type RecoverResult struct {
 func Recover(ctx context.Context, store holdfast.MetaStore, engine Engine, opts RecoverOptions) (RecoverResult, error) {
 	var res RecoverResult
 	var v holdfast.ValidationError
-	email := checkEmail(&v, "email", opts.Email)
+	email := holdfast.CheckEmail(&v, "email", opts.Email)
 	if opts.BaseURL == "" {
 		v.Add("public_url", "is required")
 	}
