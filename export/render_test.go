@@ -248,3 +248,17 @@ func FuzzVCF(f *testing.F) {
 		}
 	})
 }
+
+// TestCardTypedAddress: a contact with a typed address becomes a CardDAV
+// card (it used to panic, assigning into the nil parameters of the ADR
+// field, and every PROPFIND or multiget of the address book was a 500).
+func TestCardTypedAddress(t *testing.T) {
+	card, err := Card(storage.Contact{UID: "a", Addresses: []storage.Address{{Label: "home", Street: "1 Main St", City: "Town"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adr := card.Get(vcard.FieldAddress)
+	if adr == nil || adr.Params.Get(vcard.ParamType) != "home" || adr.Value != ";;1 Main St;Town;;;" {
+		t.Errorf("ADR = %+v", adr)
+	}
+}

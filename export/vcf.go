@@ -89,6 +89,9 @@ func buildCard(c storage.Contact, structuredField func(components ...string) *vc
 	for _, a := range c.Addresses {
 		f := structuredField("", "", a.Street, a.City, a.Region, a.PostalCode, a.Country)
 		if t := typeParam(a.Label); t != nil {
+			if f.Params == nil {
+				f.Params = vcard.Params{}
+			}
 			f.Params[vcard.ParamType] = t[vcard.ParamType]
 		}
 		card.Add(vcard.FieldAddress, f)
