@@ -220,7 +220,7 @@ func (b *calBackend) ListCalendars(ctx context.Context) ([]caldav.Calendar, erro
 
 func (b *calBackend) calendar(email string) caldav.Calendar {
 	return caldav.Calendar{Path: b.home + email + "/", Name: email, Description: "Calendar of custodian " + email + " (read-only legal hold export)",
-		SupportedComponentSet: []string{ical.CompEvent}}
+		SupportedComponentSet: []string{ical.CompEvent, ical.CompToDo, ical.CompJournal}}
 }
 
 func (b *calBackend) GetCalendar(ctx context.Context, p string) (*caldav.Calendar, error) {

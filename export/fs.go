@@ -40,6 +40,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/legalhold"
 	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/pim"
 )
 
 // Data is the part of the dedup store (*storage.Store) the export reads.
@@ -103,6 +104,7 @@ type node struct {
 	data             []byte
 	// contact is set on rendered contacts, for the CardDAV view.
 	contact *storage.Contact
+	uid     string // of a rendered event or contact
 	// lazy computes data on first use (the manifest).
 	lazy func() ([]byte, error)
 	once sync.Once
@@ -485,6 +487,9 @@ func (f *holdFS) itemNode(ctx context.Context, src storage.Source, snap storage.
 		}
 		ext := map[storage.Source]string{storage.SourceCalendar: ".ics", storage.SourceContacts: ".vcf"}[src]
 		segs := folderSegments(it.Folder)
+		if n.uid != "" {
+			return n, append(segs, pim.FileName(n.uid)+ext), nil // <uid>.ics, <uid>.vcf
+		}
 		return n, append(segs, withExt(base, ext)), nil
 	}
 	var segs []string
@@ -519,17 +524,26 @@ func (f *holdFS) render(ctx context.Context, src storage.Source, snap storage.Sn
 		return err
 	}
 	var out []byte
+	when := stamp(it.Modified, it.Created, snap.Time)
 	if src == storage.SourceCalendar {
 		var ev storage.Event
 		if err = json.Unmarshal(raw, &ev); err == nil {
-			out, err = ICS(ev)
-			n.mime = "text/calendar; charset=utf-8"
+			if ev.Calendar != "" {
+				out, err = pim.RenderCalendar(ev.Calendar, when)
+			} else {
+				out, err = ICS(ev, when)
+			}
+			n.mime, n.uid = "text/calendar; charset=utf-8", ev.UID
 		}
 	} else {
 		var c storage.Contact
 		if err = json.Unmarshal(raw, &c); err == nil {
-			out, err = VCF(c)
-			n.mime = "text/vcard; charset=utf-8"
+			if c.Card != "" {
+				out, err = pim.RenderCard(c.Card)
+			} else {
+				out, err = VCF(c)
+			}
+			n.mime, n.uid = "text/vcard; charset=utf-8", c.UID
 			n.contact = &c
 		}
 	}

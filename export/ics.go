@@ -10,25 +10,27 @@ import (
 	"github.com/emersion/go-ical"
 
 	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/pim"
 )
-
-// ProductID names Holdfast in the iCalendar files it writes.
-const ProductID = "-//Holdfast//eDiscovery export//EN"
 
 // rruleValue is what an RRULE value may hold (RFC 5545 3.3.10): anything
 // else in stored data is dropped rather than written.
 var rruleValue = regexp.MustCompile(`^[A-Za-z0-9=;,:+\-]+$`)
 
-// ICS renders one event as an iCalendar object (RFC 5545): VERSION 2.0,
+// ICS renders an event stored without its calendar object (items written
+// before storage.Event.Calendar existed) as an iCalendar object (RFC
+// 5545): VERSION 2.0,
 // PRODID, one VEVENT with UID and DTSTAMP; times in UTC (so no VTIMEZONE
 // is needed) and all-day events as dates; text escaped and every line
 // folded at 75 octets with CRLF. Nothing in the event can start a
 // property, parameter or component of its own: text is escaped, and
 // parameter values lose quotes and control characters. The output is
-// deterministic (DTSTAMP is the event's last modification).
-func ICS(ev storage.Event) ([]byte, error) {
+// deterministic: DTSTAMP is the event's last modification, else its
+// creation, else dtstamp (the item's time). An event with a Calendar is
+// rendered by pim.RenderCalendar.
+func ICS(ev storage.Event, dtstamp time.Time) ([]byte, error) {
 	cal := ical.NewCalendar()
-	cal.Props.SetText(ical.PropProductID, ProductID)
+	cal.Props.SetText(ical.PropProductID, pim.ProductID)
 	cal.Props.SetText(ical.PropVersion, "2.0")
 	e := ical.NewEvent()
 	uid := clean(ev.UID)
@@ -36,7 +38,7 @@ func ICS(ev storage.Event) ([]byte, error) {
 		return nil, fmt.Errorf("export: event without a UID")
 	}
 	e.Props.SetText(ical.PropUID, uid)
-	e.Props.SetDateTime(ical.PropDateTimeStamp, stamp(ev.Modified, ev.Created))
+	e.Props.SetDateTime(ical.PropDateTimeStamp, stamp(ev.Modified, ev.Created, dtstamp))
 	if !ev.Start.IsZero() {
 		if ev.AllDay {
 			e.Props.SetDate(ical.PropDateTimeStart, ev.Start.UTC())
@@ -90,7 +92,7 @@ func ICS(ev storage.Event) ([]byte, error) {
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
 		return nil, fmt.Errorf("export: event %s: %w", uid, err)
 	}
-	return fold(buf.Bytes()), nil
+	return pim.Fold(buf.Bytes()), nil
 }
 
 // partstat maps an attendee's answer to its PARTSTAT value.

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-vcard"
 
 	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/pim"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -48,7 +49,7 @@ func checkLines(t *testing.T, b []byte) {
 		t.Errorf("bare CR or LF")
 	}
 	for _, l := range bytes.Split(bytes.TrimSuffix(b, []byte("\r\n")), []byte("\r\n")) {
-		if len(l) > maxLineOctets {
+		if len(l) > 75 {
 			t.Errorf("line of %d octets: %q", len(l), l)
 		}
 		if !utf8.Valid(l) {
@@ -78,7 +79,7 @@ var goldenEvent = storage.Event{
 }
 
 func TestICSGolden(t *testing.T) {
-	b, err := ICS(goldenEvent)
+	b, err := ICS(goldenEvent, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,14 +114,20 @@ func TestICSGolden(t *testing.T) {
 
 func TestICSAllDay(t *testing.T) {
 	b, err := ICS(storage.Event{UID: "d", Summary: "Holiday", AllDay: true,
-		Start: time.Date(2026, 12, 25, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 26, 0, 0, 0, 0, time.UTC)})
+		Start: time.Date(2026, 12, 25, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 26, 0, 0, 0, 0, time.UTC)},
+		time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// An event with neither modification nor creation time is stamped
+	// with the item's time, not 1970.
+	if !bytes.Contains(b, []byte("DTSTAMP:20261201T080000Z\r\n")) {
+		t.Errorf("DTSTAMP of an event without times:\n%s", b)
 	}
 	if !bytes.Contains(b, []byte("DTSTART;VALUE=DATE:20261225\r\n")) || !bytes.Contains(b, []byte("DTEND;VALUE=DATE:20261226\r\n")) {
 		t.Errorf("all-day event:\n%s", b)
 	}
-	if _, err := ICS(storage.Event{UID: "\r\n"}); err == nil {
+	if _, err := ICS(storage.Event{UID: "\r\n"}, time.Time{}); err == nil {
 		t.Error("an event without a usable UID rendered")
 	}
 }
@@ -182,7 +189,7 @@ func TestVCFNeedsFN(t *testing.T) {
 
 func TestFold(t *testing.T) {
 	long := "DESCRIPTION:" + strings.Repeat("a", 70) + "ééé" + strings.Repeat("b", 80)
-	got := fold([]byte(long + "\r\nX:1\n"))
+	got := pim.Fold([]byte(long + "\r\nX:1\n"))
 	checkLines(t, got)
 	if unfolded := strings.ReplaceAll(string(got), "\r\n ", ""); unfolded != long+"\r\nX:1\r\n" {
 		t.Errorf("unfolding does not give the input back: %q", unfolded)
@@ -195,7 +202,7 @@ func FuzzICS(f *testing.F) {
 	f.Fuzz(func(t *testing.T, uid, summary, desc, name, email, rrule string, start, dur int64) {
 		ev := storage.Event{UID: uid, Summary: summary, Description: desc, Start: time.Unix(start, 0), End: time.Unix(start+dur, 0),
 			Organizer: &storage.Person{Name: name, Email: email}, Attendees: []storage.Person{{Name: name, Email: email}}, Recurrence: []string{rrule}}
-		b, err := ICS(ev)
+		b, err := ICS(ev, time.Unix(start, 0))
 		if err != nil {
 			if clean(uid) == "" {
 				return

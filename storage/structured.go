@@ -38,8 +38,16 @@ type Event struct {
 	Status   string    `json:"status,omitempty"`
 	Created  time.Time `json:"created,omitzero"`
 	Modified time.Time `json:"modified,omitzero"`
-	// Original is the event as received (a VEVENT block, or Graph JSON),
-	// of type OriginalType ("text/calendar" or "application/json").
+	// Calendar is the whole calendar object (RFC 4791 4.1) as iCalendar
+	// text: every component with the UID (the series and its exceptions,
+	// with their alarms), the VTIMEZONEs they use, every property and
+	// parameter. Exports serve it; the fields above summarize its main
+	// component. Empty in items written before it existed, which exports
+	// render from the fields.
+	Calendar string `json:"calendar,omitempty"`
+	// Original is the event as received when that is not Calendar (Graph
+	// JSON), of type OriginalType ("text/calendar" when Calendar is the
+	// original, or "application/json"). Older items hold a VEVENT block.
 	Original     string `json:"original,omitempty"`
 	OriginalType string `json:"original_type,omitempty"`
 }
@@ -73,8 +81,14 @@ type Contact struct {
 	Notes    string    `json:"notes,omitempty"`
 	Created  time.Time `json:"created,omitzero"`
 	Modified time.Time `json:"modified,omitzero"`
-	// Original is the contact as received (a vCard, or Graph JSON), of type
-	// OriginalType ("text/vcard" or "application/json").
+	// Card is the whole vCard (RFC 6350, or 3.0 or 2.1 as backed up) with
+	// every property, group and parameter. Exports serve it; the fields
+	// above summarize it. Empty in items written before it existed, which
+	// exports render from the fields.
+	Card string `json:"card,omitempty"`
+	// Original is the contact as received when that is not Card (Graph
+	// JSON), of type OriginalType ("text/vcard" when Card is the original,
+	// or "application/json"). Older items hold the vCard here.
 	Original     string `json:"original,omitempty"`
 	OriginalType string `json:"original_type,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/pim"
 )
 
 // entry is one item to back up and where its bytes come from: a file on
@@ -317,7 +318,9 @@ func safeName(s string) string {
 
 // structuredParser turns one file's bytes into events or contacts, each as
 // the JSON the store keeps and its id.
-type structuredParser func(b []byte) ([]structured, error)
+// mtime is the file's modification time (the DTSTAMP of events without
+// one).
+type structuredParser func(b []byte, mtime time.Time) ([]structured, error)
 
 type structured struct {
 	uid      string
@@ -345,7 +348,7 @@ func structuredEntries(p, ext string, native, graph structuredParser) ([]entry, 
 		if err != nil {
 			return err
 		}
-		recs, err := parse(b)
+		recs, err := parse(b, info.ModTime().UTC())
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
@@ -355,17 +358,19 @@ func structuredEntries(p, ext string, native, graph structuredParser) ([]entry, 
 			ct = storage.ContentTypeContact
 		}
 		for _, r := range recs {
-			name := safeName(r.uid)
+			// The item is named as the export names its file (pim.FileName);
+			// the same UID in two files of a folder gets a suffix.
+			name := pim.FileName(r.uid)
 			key := folder + "/" + name
 			if n := seen[key]; n > 0 {
-				name = fmt.Sprintf("%s-%d", name, n+1) // recurrence overrides share a UID
+				name = fmt.Sprintf("%s~%d", name, n+1)
 			}
 			seen[key]++
 			mod := r.modified
 			if mod.IsZero() {
 				mod = info.ModTime().UTC()
 			}
-			out = append(out, entry{item: storage.Item{Path: folder + "/" + name + ".json", Folder: folder, ContentType: ct,
+			out = append(out, entry{item: storage.Item{Path: folder + "/" + name, Folder: folder, ContentType: ct,
 				Created: r.created, Modified: mod}, data: r.json})
 		}
 		return nil

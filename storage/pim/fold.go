@@ -1,4 +1,4 @@
-package export
+package pim
 
 import (
 	"bytes"
@@ -9,11 +9,11 @@ import (
 // (3.2) want, without its CRLF.
 const maxLineOctets = 75
 
-// fold rewrites CRLF-separated content lines so none is longer than 75
+// Fold rewrites CRLF-separated content lines so none is longer than 75
 // octets: a long line continues on lines that start with one space, and a
 // break never falls inside a UTF-8 sequence. A bare LF also ends a line.
 // The result always uses CRLF.
-func fold(in []byte) []byte {
+func Fold(in []byte) []byte {
 	out := make([]byte, 0, len(in)+len(in)/64)
 	for len(in) > 0 {
 		i := bytes.IndexByte(in, '\n')
