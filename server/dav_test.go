@@ -215,7 +215,7 @@ func TestDAVServesHeldData(t *testing.T) {
 	}
 
 	// .ics and .vcf parse back, and item text injected nothing.
-	res = f.dav(t, "GET", base+"ann@example.com/Calendar/Calendar/ev-1.ics", nil)
+	res = f.dav(t, "GET", base+"ann@example.com/Calendar/Calendar/ev-1@example.com.ics", nil)
 	ics := body(t, res)
 	cal, err := ical.NewDecoder(bytes.NewReader(ics)).Decode()
 	if err != nil || res.StatusCode != 200 {
@@ -348,14 +348,14 @@ func summary(t *testing.T, cal *ical.Calendar) string {
 func TestDAVCalendarViewsAreReadOnly(t *testing.T) {
 	f := newDAVFixture(t)
 	base := "/dav/holds/" + f.hold
-	obj := base + "/caldav/counsel/calendars/ann@example.com/ev-1.ics"
+	obj := base + "/caldav/counsel/calendars/ann@example.com/ev-1@example.com.ics"
 	res := f.dav(t, "GET", obj, nil)
 	b := body(t, res)
 	if res.StatusCode != 200 || !bytes.Contains(b, []byte("UID:ev-1@example.com")) {
 		t.Fatalf("GET calendar object: %d %s", res.StatusCode, b)
 	}
 	// The object is the .ics file of the tree, byte for byte, with its ETag.
-	file := f.dav(t, "GET", base+"/ann@example.com/Calendar/Calendar/ev-1.ics", nil)
+	file := f.dav(t, "GET", base+"/ann@example.com/Calendar/Calendar/ev-1@example.com.ics", nil)
 	if fb := body(t, file); !bytes.Equal(fb, b) || file.Header.Get("ETag") != res.Header.Get("ETag") {
 		t.Errorf("the CalDAV object differs from the .ics file (ETag %s vs %s)", res.Header.Get("ETag"), file.Header.Get("ETag"))
 	}
@@ -376,7 +376,7 @@ func TestDAVCalendarViewsAreReadOnly(t *testing.T) {
 		t.Errorf("OPTIONS caldav: DAV %q", res.Header.Get("DAV"))
 	}
 	// Another custodian's collection does not exist.
-	if res := f.dav(t, "GET", base+"/caldav/counsel/calendars/bob@example.com/ev-1.ics", nil); res.StatusCode != 404 {
+	if res := f.dav(t, "GET", base+"/caldav/counsel/calendars/bob@example.com/ev-1@example.com.ics", nil); res.StatusCode != 404 {
 		t.Errorf("unknown calendar: %d", res.StatusCode)
 	}
 }

@@ -69,8 +69,39 @@ func contactOf(card vcard.Card) (storage.Contact, error) {
 	return c, nil
 }
 
-// complete adds what a card must have and renames what would end it.
+// complete adds what a card must have, renames what would end it, and
+// makes every name one EncodeCard writes as it is: a property name that is
+// not a token becomes X-HOLDFAST-PROPERTY with the name in an X-NAME
+// parameter, groups and parameter names lose what is not a token, and a
+// second VERSION becomes X-HOLDFAST-VERSION.
 func complete(card vcard.Card, uid string) {
+	for k, fields := range card {
+		for _, f := range fields {
+			f.Group = nameSafe(f.Group)
+			for p, vs := range f.Params {
+				if np := nameSafe(p); np != p {
+					delete(f.Params, p)
+					if np != "" {
+						f.Params[np] = append(f.Params[np], vs...)
+					}
+				}
+			}
+		}
+		if nk := nameSafe(k); nk != k || nk == "" {
+			delete(card, k)
+			for _, f := range fields {
+				if f.Params == nil {
+					f.Params = vcard.Params{}
+				}
+				f.Params["X-NAME"] = append(f.Params["X-NAME"], paramText(k))
+			}
+			card["X-HOLDFAST-PROPERTY"] = append(card["X-HOLDFAST-PROPERTY"], fields...)
+		}
+	}
+	if vs := card[vcard.FieldVersion]; len(vs) > 1 {
+		card[vcard.FieldVersion] = vs[:1]
+		card["X-HOLDFAST-VERSION"] = append(card["X-HOLDFAST-VERSION"], vs[1:]...)
+	}
 	for _, k := range []string{"BEGIN", "END"} {
 		if fs, ok := card[k]; ok {
 			card["X-HOLDFAST-"+k] = append(card["X-HOLDFAST-"+k], fs...)
@@ -260,13 +291,18 @@ func nameSafe(s string) string {
 // go-vcard would read as an escape; a newline is written \n, which
 // go-vcard reads back as one.
 func paramValue(s string) string {
-	s = strings.Map(func(r rune) rune {
+	return strings.ReplaceAll(paramText(s), "\n", `\n`)
+}
+
+// paramText is s without double quotes, backslashes and control
+// characters other than newline.
+func paramText(s string) string {
+	return strings.Map(func(r rune) rune {
 		if (r < ' ' && r != '\n') || r == 0x7f || r == '"' || r == '\\' {
 			return -1
 		}
 		return r
 	}, strings.ToValidUTF8(s, "\uFFFD"))
-	return strings.ReplaceAll(s, "\n", `\n`)
 }
 
 // cardValue escapes a value as go-vcard holds it (\\, \n and \, undone,
@@ -305,17 +341,25 @@ func DAVCard(text string) (vcard.Card, error) {
 }
 
 // ForDAV makes card safe for go-vcard's encoder, which go-webdav's CardDAV
-// view writes with and which quotes no parameter: parameter values lose
-// ; : and , besides what paramValue drops, and properties with a name
-// that is not a token are left out.
+// view writes with and which quotes no parameter and escapes a comma in
+// one as \, (which readers do not undo): a parameter value loses what
+// paramValue drops, one holding a comma becomes the values between its
+// commas (what go-vcard reads it as anyway), and one holding ; or : is
+// put in quotes. Properties whose name is not a token are left out.
 func ForDAV(card vcard.Card) vcard.Card {
 	for k, fields := range card {
 		for _, f := range fields {
 			for p, vs := range f.Params {
-				for i, v := range vs {
-					vs[i] = strings.NewReplacer(";", " ", ":", " ", ",", " ").Replace(paramValue(v))
+				var out []string
+				for _, v := range vs {
+					for _, part := range strings.Split(paramText(v), ",") {
+						if strings.ContainsAny(part, ";:") {
+							part = `"` + part + `"`
+						}
+						out = append(out, part)
+					}
 				}
-				f.Params[p] = vs
+				f.Params[p] = out
 			}
 			f.Value = strings.ReplaceAll(f.Value, "\r", "")
 		}
