@@ -251,12 +251,47 @@ func (b *calBackend) ListCalendarObjects(ctx context.Context, p string, _ *calda
 	return listObjects(ctx, b.dav, p, b.toObject)
 }
 
+// QueryCalendarObjects answers a calendar-query with go-webdav's matcher,
+// object by object. The matcher expands recurrences with go-ical, which
+// cannot read an EXDATE or RDATE listing several dates, so it sees those
+// as one property per date (RFC 5545 3.8.5.1 gives both forms one
+// meaning); an object it still cannot evaluate is answered rather than
+// failing the whole query or hiding held data.
 func (b *calBackend) QueryCalendarObjects(ctx context.Context, p string, q *caldav.CalendarQuery) ([]caldav.CalendarObject, error) {
 	all, err := b.ListCalendarObjects(ctx, p, nil)
-	if err != nil {
-		return nil, err
+	if err != nil || q == nil {
+		return all, err
 	}
-	return caldav.Filter(q, all)
+	var out []caldav.CalendarObject
+	for _, co := range all {
+		probe := co
+		probe.Data = &ical.Calendar{Component: splitDateLists(co.Data.Component)}
+		if ok, err := caldav.Match(q.CompFilter, &probe); ok || err != nil {
+			out = append(out, co)
+		}
+	}
+	return out, nil
+}
+
+// splitDateLists returns c with every EXDATE and RDATE of several values
+// as one property per value; c is not changed.
+func splitDateLists(c *ical.Component) *ical.Component {
+	out := &ical.Component{Name: c.Name, Props: ical.Props{}}
+	for name, props := range c.Props {
+		for _, p := range props {
+			if name != ical.PropExceptionDates && name != ical.PropRecurrenceDates || !strings.Contains(p.Value, ",") {
+				out.Props[name] = append(out.Props[name], p)
+				continue
+			}
+			for _, v := range strings.Split(p.Value, ",") {
+				out.Props[name] = append(out.Props[name], ical.Prop{Name: p.Name, Params: p.Params, Value: v})
+			}
+		}
+	}
+	for _, ch := range c.Children {
+		out.Children = append(out.Children, splitDateLists(ch))
+	}
+	return out
 }
 
 func (b *calBackend) PutCalendarObject(context.Context, string, *ical.Calendar, *caldav.PutCalendarObjectOptions) (*caldav.CalendarObject, error) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -123,8 +124,12 @@ func requestID(header string) string {
 	return "req_" + hex.EncodeToString(b[:])
 }
 
-// recoverPanics turns a panic in a handler into a logged 500 envelope.
+// recoverPanics turns a panic in a handler into a logged 500 (the stack
+// in the log): the JSON envelope, or for the WebDAV mount, which answers
+// in plain text, a plain-text error naming the request id.
 // http.ErrAbortHandler keeps its meaning (abort the response silently).
+// TestNoRequestPanics drives every route with odd but valid data and
+// fails on any panic.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -134,6 +139,13 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			}
 			if v == http.ErrAbortHandler {
 				panic(v)
+			}
+			reqID := requestIDFrom(r.Context())
+			s.log.LogAttrs(r.Context(), slog.LevelError, "handler panicked", slog.String("request_id", reqID),
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("stack", string(debug.Stack())))
+			if strings.HasPrefix(r.URL.Path, "/dav/") {
+				s.davError(w, r, http.StatusInternalServerError, "internal error (request "+reqID+")")
+				return
 			}
 			s.writeError(w, r, fmt.Errorf("panic: %v", v))
 		}()

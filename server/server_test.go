@@ -731,6 +731,13 @@ func TestMiddleware(t *testing.T) {
 	if rec.Code != 500 || errorOf(t, rec).Message != "internal error" || !strings.Contains(f.logs.String(), "panic: boom") {
 		t.Errorf("panic: %d %s", rec.Code, rec.Body)
 	}
+	// The WebDAV mount answers in plain text, and the stack is logged.
+	rec = httptest.NewRecorder()
+	panicky.ServeHTTP(rec, httptest.NewRequest("PROPFIND", "/dav/holds/x/", nil))
+	if rec.Code != 500 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") || !strings.Contains(rec.Body.String(), "internal error (request req_") ||
+		!strings.Contains(f.logs.String(), "handler panicked") || !strings.Contains(f.logs.String(), "runtime/debug.Stack") {
+		t.Errorf("panic under /dav/: %d %q %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
 }
 
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
