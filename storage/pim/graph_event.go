@@ -75,6 +75,7 @@ type graphRecurrence struct {
 		StartDate           string `json:"startDate"`
 		EndDate             string `json:"endDate"`
 		NumberOfOccurrences int    `json:"numberOfOccurrences"`
+		RecurrenceTimeZone  string `json:"recurrenceTimeZone"`
 	} `json:"range"`
 }
 
@@ -186,8 +187,11 @@ func graphComponent(in graphInstance, uid string, master graphEvent, instance bo
 	g, f := in.g, in.f
 	e := ical.NewEvent()
 	e.Props.SetText(ical.PropUID, uid)
-	if g.ICalUID == uid || (instance && g.SeriesMasterID != "") {
-		f.done("iCalUId", "seriesMasterId")
+	if g.ICalUID == uid {
+		f.done("iCalUId")
+	}
+	if instance {
+		f.done("seriesMasterId") // the instance is in its master's object
 	}
 	if g.Subject != "" {
 		e.Props.SetText(ical.PropSummary, g.Subject)
@@ -205,8 +209,8 @@ func graphComponent(in graphInstance, uid string, master graphEvent, instance bo
 		}
 		if when, ok := t.dt.local(); !when.IsZero() {
 			e.Props.Set(dateProp(t.prop, when, allDay, ok))
-			if ok {
-				f.done(t.key)
+			if ok && (t.dt.TimeZone == "UTC" || t.dt.TimeZone == "") && when.Nanosecond() == 0 {
+				f.done(t.key) // else the zone's name (or the fraction) is kept with the field
 			}
 		}
 	}
@@ -276,7 +280,30 @@ func graphBody(e *ical.Event, g graphEvent, f fields) {
 	} else if g.Body.Content != "" {
 		e.Props.SetText(ical.PropDescription, g.Body.Content)
 	}
-	f.done("body")
+	if onlyKeys(f["body"], "contentType", "content") {
+		f.done("body")
+	}
+}
+
+// onlyKeys reports whether raw is an object, or an array of objects, with
+// no key but keys (nested values are not looked into).
+func onlyKeys(raw json.RawMessage, keys ...string) bool {
+	var objs []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &objs); err != nil {
+		var one map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &one); err != nil {
+			return false
+		}
+		objs = append(objs, one)
+	}
+	for _, o := range objs {
+		for k := range o {
+			if !slices.Contains(keys, k) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func graphLocation(e *ical.Event, g graphEvent, f fields) {
@@ -299,7 +326,9 @@ var partstat = map[string]string{"none": "NEEDS-ACTION", "notResponded": "NEEDS-
 func graphPeople(e *ical.Event, g graphEvent, f fields) {
 	if g.Organizer != nil && g.Organizer.EmailAddress.Address != "" {
 		e.Props.Set(calAddress(ical.PropOrganizer, g.Organizer.EmailAddress))
-		f.done("organizer")
+		if onlyKeys(f["organizer"], "emailAddress") {
+			f.done("organizer")
+		}
 	}
 	for _, a := range g.Attendees {
 		p := calAddress(ical.PropAttendee, a.EmailAddress)
@@ -326,7 +355,10 @@ func graphPeople(e *ical.Event, g graphEvent, f fields) {
 		e.Props.Add(p)
 	}
 	if len(g.Attendees) > 0 {
-		f.done("attendees", "responseRequested")
+		f.done("responseRequested")
+		if onlyKeys(f["attendees"], "type", "status", "emailAddress") {
+			f.done("attendees")
+		}
 	}
 }
 
@@ -384,7 +416,9 @@ func (r graphRecurrence) rrule(allDay bool) (rule string, exact bool) {
 	if freq == "" {
 		return "", false
 	}
-	exact = true
+	// The RRULE runs in DTSTART's zone (UTC): one of another zone is
+	// kept with the field too.
+	exact = r.Range.RecurrenceTimeZone == "" || r.Range.RecurrenceTimeZone == "UTC"
 	parts := []string{"FREQ=" + freq}
 	if r.Pattern.Interval > 1 {
 		parts = append(parts, "INTERVAL="+strconv.Itoa(r.Pattern.Interval))
@@ -477,7 +511,9 @@ func graphTimes(e *ical.Event, g graphEvent, f fields) {
 	for _, t := range []struct{ key, prop, v string }{{"createdDateTime", ical.PropCreated, g.Created}, {"lastModifiedDateTime", ical.PropLastModified, g.Modified}} {
 		if tm := graphTime(t.v); !tm.IsZero() && tm.Year() > 1 {
 			e.Props.SetDateTime(t.prop, tm)
-			f.done(t.key)
+			if tm.Nanosecond() == 0 {
+				f.done(t.key)
+			}
 		}
 	}
 	if slices.Contains([]string{"seriesMaster", "singleInstance"}, g.Type) && g.SeriesMasterID == "" {

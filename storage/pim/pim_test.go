@@ -232,7 +232,7 @@ func TestGraphEventsMapEveryField(t *testing.T) {
 	for _, want := range []string{"RRULE:FREQ=MONTHLY;BYDAY=TH;BYSETPOS=2;WKST=SU;COUNT=6", "EXDATE:20260312T150000Z", "RECURRENCE-ID:20260409T150000Z",
 		"TRIGGER:-PT15M", "ATTENDEE;CN=Bob Lee;PARTSTAT=TENTATIVE;ROLE=OPT-PARTICIPANT;RSVP=TRUE;X-RESPONSE-TIME=20260201T090000Z:mailto:bob@example.com",
 		"CLASS:PRIVATE", "PRIORITY:1", "CATEGORIES:Legal,Board", "TRANSP:OPAQUE", "X-ALT-DESC;FMTTYPE=text/html:<html><body><p>Quarterly review</p></body></html>",
-		"X-HOLDFAST-GRAPH;X-FIELD=type:\"exception\"", "DTSTAMP:20260115T100000Z", "X-HOLDFAST-GRAPH;X-FIELD=onlineMeeting:{\"joinUrl\":\"https://teams.example.com/l/meetup-join/1\"}"} {
+		"X-HOLDFAST-GRAPH;X-FIELD=type:\"exception\"", "X-HOLDFAST-GRAPH;X-FIELD=iCalUId:\"AAAA-exception-own@example.com\"", "DTSTAMP:20260115T100000Z", "X-HOLDFAST-GRAPH;X-FIELD=onlineMeeting:{\"joinUrl\":\"https://teams.example.com/l/meetup-join/1\"}"} {
 		if !strings.Contains(unfolded, want) {
 			t.Errorf("series lacks %s:\n%s", want, unfolded)
 		}
