@@ -16,6 +16,18 @@
 // with no exact property is kept whole as an X-HOLDFAST-GRAPH property
 // whose X-FIELD parameter names it, and the JSON itself stays in Original.
 //
+// # Limits
+//
+// What the libraries cannot tell apart is not kept apart: go-vcard reads
+// an escaped comma and a list comma alike, so a comma inside a component
+// of N or ADR comes back as a list separator, and elsewhere as escaped
+// text. go-webdav writes CardDAV answers with go-vcard's encoder, which
+// cannot write an escaped semicolon inside N, ADR or ORG or quote a
+// parameter, so those answers carry parameter values split at their
+// commas, and "\;" as "\\;" (the .vcf files have neither limit). A
+// VTIMEZONE no component of the file uses is not kept. Input that is not
+// UTF-8 is read as ISO-8859-1.
+//
 // # File names
 //
 // [FileName] maps a UID to a file name: the UID itself when it is made of

@@ -380,17 +380,32 @@ func Component(parts ...string) string {
 	return strings.Join(out, ";")
 }
 
-// bareParams rewrites vCard 2.1 parameters without a name (TEL;WORK;VOICE:)
-// as TYPE values (TEL;TYPE=WORK;TYPE=VOICE:) on every content line.
+// bareParams reads vCard 2.1's syntax, which go-vcard does not: it
+// rewrites parameters without a name (TEL;WORK;VOICE:) as TYPE values
+// (TEL;TYPE=WORK;TYPE=VOICE:), and joins the lines of a QUOTED-PRINTABLE
+// value that soft line breaks (a final "=", RFC 2045 6.7) split, which
+// go-vcard would otherwise drop as lines without a name. The value stays
+// quoted-printable, with its ENCODING parameter.
 func bareParams(b []byte) []byte {
 	lines := bytes.SplitAfter(b, []byte("\n"))
-	for i, l := range lines {
-		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') {
-			continue
+	out := make([][]byte, 0, len(lines))
+	qp := false // the previous line is a quoted-printable value's soft break
+	for _, l := range lines {
+		switch {
+		case qp:
+			last := out[len(out)-1]
+			out[len(out)-1] = append(bytes.TrimSuffix(bytes.TrimRight(last, "\r\n"), []byte("=")), l...)
+		case len(l) > 0 && (l[0] == ' ' || l[0] == '\t'):
+			out = append(out, l)
+		default:
+			l = bareParamsLine(l)
+			out = append(out, l)
 		}
-		lines[i] = bareParamsLine(l)
+		cur := out[len(out)-1]
+		head, _, _ := bytes.Cut(cur, []byte(":"))
+		qp = bytes.Contains(bytes.ToUpper(head), []byte("QUOTED-PRINTABLE")) && bytes.HasSuffix(bytes.TrimRight(cur, "\r\n"), []byte("="))
 	}
-	return bytes.Join(lines, nil)
+	return bytes.Join(out, nil)
 }
 
 func bareParamsLine(l []byte) []byte {
