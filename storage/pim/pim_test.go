@@ -130,8 +130,8 @@ func TestCardRoundTrip(t *testing.T) {
 // (the export used to drop them), and vCard 2.1's bare types.
 func TestVCardTypesAndPrefixes(t *testing.T) {
 	for file, wants := range map[string][]string{
-		"people-v4.vcf":  {"N:Perreault;Simon;Marc,Léon;Dr.,Prof.;Jr.,ing.jr", "ADR;GEO=\"geo:46.772673,-71.282945\";TYPE=home;TZ=America/Montreal:", "EMAIL;TYPE=work:", "item1.EMAIL;TYPE=home:", "TEL;PREF=1;TYPE=work,voice;VALUE=uri:tel:+1-418-656-9254;ext=102", "PHOTO:data:image/png;base64,AAEC"},
-		"people-v3.vcf":  {"N:Nguyễn;Thị Minh;;Ms.;", "EMAIL;TYPE=INTERNET,WORK,pref:", "item1.ADR;TYPE=WORK,pref:", "PHOTO;ENCODING=b;TYPE=JPEG:/9j/4A"},
+		"people-v4.vcf": {"N:Perreault;Simon;Marc,Léon;Dr.,Prof.;Jr.,ing.jr", "ADR;GEO=\"geo:46.772673,-71.282945\";TYPE=home;TZ=America/Montreal:", "EMAIL;TYPE=work:", "item1.EMAIL;TYPE=home:", "TEL;PREF=1;TYPE=work,voice;VALUE=uri:tel:+1-418-656-9254;ext=102", "PHOTO:data:image/png;base64,AAEC"},
+		"people-v3.vcf": {"N:Nguyễn;Thị Minh;;Ms.;", "EMAIL;TYPE=INTERNET,WORK,pref:", "item1.ADR;TYPE=WORK,pref:", "PHOTO;ENCODING=b;TYPE=JPEG:/9j/4A"},
 		"people-v21.vcf": {"N:Gump;Forrest;;Mr.", "TEL;TYPE=WORK,VOICE:(111) 555-1212", "ADR;TYPE=WORK,PREF:",
 			"NOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Runs across the country.=0D=0AStupid is as stupid does\\, Momma says. Caf=C3=A9."},
 	} {
