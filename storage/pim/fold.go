@@ -30,6 +30,9 @@ func Fold(in []byte) []byte {
 			for cut > 0 && !utf8.RuneStart(line[cut]) {
 				cut--
 			}
+			if cut == 0 {
+				cut = limit // not UTF-8: no rune to keep whole, and no end otherwise
+			}
 			out = append(out, line[:cut]...)
 			out = append(out, '\r', '\n', ' ')
 			line = line[cut:]

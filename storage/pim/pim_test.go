@@ -1,6 +1,7 @@
 package pim
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -277,5 +278,15 @@ func TestGraphContactsMapEveryField(t *testing.T) {
 	}
 	if cs[0].Original != strings.TrimSpace(string(in)) || cs[0].OriginalType != OriginalGraph {
 		t.Errorf("the Graph JSON is not kept as the original")
+	}
+}
+
+// TestFoldEnds: a line of bytes that are no UTF-8 still folds (it used to
+// loop for ever looking for a rune start).
+func TestFoldEnds(t *testing.T) {
+	in := append([]byte("X:"), bytes.Repeat([]byte{0x80}, 200)...)
+	out := Fold(in)
+	if unfolded := bytes.ReplaceAll(out, []byte("\r\n "), nil); !bytes.Equal(unfolded, append(in, '\r', '\n')) {
+		t.Errorf("Fold(%q) = %q", in, out)
 	}
 }
