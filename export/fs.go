@@ -528,8 +528,8 @@ func (f *holdFS) render(ctx context.Context, src storage.Source, snap storage.Sn
 	if src == storage.SourceCalendar {
 		var ev storage.Event
 		if err = json.Unmarshal(raw, &ev); err == nil {
-			if ev.Calendar != "" {
-				out, err = pim.RenderCalendar(ev.Calendar, when)
+			if cal := pim.EventCalendar(ev, when); cal != "" {
+				out, err = pim.RenderCalendar(cal, when)
 			} else {
 				out, err = ICS(ev, when)
 			}
@@ -538,7 +538,7 @@ func (f *holdFS) render(ctx context.Context, src storage.Source, snap storage.Sn
 	} else {
 		var c storage.Contact
 		if err = json.Unmarshal(raw, &c); err == nil {
-			if c.Card != "" {
+			if c.Card = pim.ContactCard(c); c.Card != "" {
 				out, err = pim.RenderCard(c.Card)
 			} else {
 				out, err = VCF(c)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-vcard"
+
+	"github.com/holdfast/holdfast/storage"
 )
 
 var stamp = time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
@@ -288,5 +290,35 @@ func TestFoldEnds(t *testing.T) {
 	out := Fold(in)
 	if unfolded := bytes.ReplaceAll(out, []byte("\r\n "), nil); !bytes.Equal(unfolded, append(in, '\r', '\n')) {
 		t.Errorf("Fold(%q) = %q", in, out)
+	}
+}
+
+// TestLegacyItemsRecovered: items stored before the whole object was kept
+// (the old client kept the VEVENT block or the vCard or the Graph JSON in
+// Original) are served from that original, with what the fields lost.
+func TestLegacyItemsRecovered(t *testing.T) {
+	ev := storage.Event{UID: "old@example.com", Summary: "Old", OriginalType: OriginalICS,
+		Original: "BEGIN:VEVENT\r\nUID:old@example.com\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Europe/Paris:20250106T100000\r\nDURATION:PT1H\r\n" +
+			"RRULE:FREQ=WEEKLY\r\nEXDATE;TZID=Europe/Paris:20250113T100000\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\nDESCRIPTION:x\r\nEND:VALARM\r\nEND:VEVENT\r\n"}
+	cal := EventCalendar(ev, stamp)
+	for _, want := range []string{"EXDATE;TZID=Europe/Paris:20250113T100000", "DURATION:PT1H", "BEGIN:VALARM", "DTSTAMP:20250101T000000Z"} {
+		if !strings.Contains(cal, want) {
+			t.Errorf("recovered calendar lacks %s:\n%s", want, cal)
+		}
+	}
+	ev.UID = "another"
+	if EventCalendar(ev, stamp) != "" {
+		t.Error("an original of another UID was used")
+	}
+	g := storage.Event{UID: "g@example.com", OriginalType: OriginalGraph, Original: `{"id":"1","iCalUId":"g@example.com","subject":"S","isReminderOn":true,"reminderMinutesBeforeStart":10}`}
+	if cal := EventCalendar(g, stamp); !strings.Contains(cal, "TRIGGER:-PT10M") {
+		t.Errorf("Graph original not mapped:\n%s", cal)
+	}
+	c := storage.Contact{UID: "c1", OriginalType: OriginalVCF, Original: "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c1\r\nFN:A\r\nN:B;A;;Dr.;\r\nTEL;TYPE=CELL:1\r\nEND:VCARD\r\n"}
+	if card := ContactCard(c); !strings.Contains(card, "N:B;A;;Dr.;") || !strings.Contains(card, "TEL;TYPE=CELL:1") {
+		t.Errorf("recovered card:\n%s", card)
+	}
+	if ContactCard(storage.Contact{UID: "x"}) != "" {
+		t.Error("a card made from nothing")
 	}
 }
