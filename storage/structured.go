@@ -43,7 +43,8 @@ type Event struct {
 	// with their alarms), the VTIMEZONEs they use, every property and
 	// parameter. Exports serve it; the fields above summarize its main
 	// component. Empty in items written before it existed, which exports
-	// render from the fields.
+	// render from Original when that gives the object back
+	// (pim.EventCalendar), else from the fields.
 	Calendar string `json:"calendar,omitempty"`
 	// Original is the event as received when that is not Calendar (Graph
 	// JSON), of type OriginalType ("text/calendar" when Calendar is the
@@ -84,7 +85,8 @@ type Contact struct {
 	// Card is the whole vCard (RFC 6350, or 3.0 or 2.1 as backed up) with
 	// every property, group and parameter. Exports serve it; the fields
 	// above summarize it. Empty in items written before it existed, which
-	// exports render from the fields.
+	// exports render from Original when that gives the card back
+	// (pim.ContactCard), else from the fields.
 	Card string `json:"card,omitempty"`
 	// Original is the contact as received when that is not Card (Graph
 	// JSON), of type OriginalType ("text/vcard" when Card is the original,
