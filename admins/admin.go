@@ -100,6 +100,10 @@ type NewAdmin struct {
 	TimeZone string          `json:"time_zone"`
 	Role     string          `json:"role"`
 	Scopes   holdfast.Scopes `json:"scopes"`
+	// PasswordHash is an argon2id hash (idp.HashPassword) of a first
+	// password, for offline loaders such as the demo; the API never sets
+	// it: an administrator created there gets an invitation.
+	PasswordHash string `json:"-"`
 }
 
 // Create adds an active administrator to p's account (admins.create; the
@@ -121,6 +125,8 @@ func (s *Service) Create(ctx context.Context, p holdfast.Principal, in NewAdmin)
 		CreatedBy: p.AdminID,
 		CreatedAt: now,
 		UpdatedAt: now,
+
+		PasswordHash: in.PasswordHash,
 	}
 	if err := s.checkRole(ctx, p, &v, "role", in.Role); err != nil {
 		return a, err

@@ -62,7 +62,7 @@ func (r resolver) subject(ctx context.Context, accountID, id string) (holdfast.A
 // roleInfo is a resolved role.
 type roleInfo struct {
 	holdfast.Role
-	base      string // catalog role id, or "custom"
+	base      string // catalog role id, or policies.CustomRoleID
 	casbinSub string // the Casbin subject holding its grants
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/authz/opatest"
+	"github.com/holdfast/holdfast/demo"
+	"github.com/holdfast/holdfast/setup"
 	"github.com/holdfast/holdfast/storage/sqlite"
 	"github.com/holdfast/holdfast/storage/storagetest"
 )
@@ -53,7 +55,7 @@ func BenchmarkAuthZEN(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	demo, err := Demo(ctx, store, engine, BootstrapOptions{Token: testToken, AdminPassword: "Bench-Password-123"})
+	demo, err := demo.Load(ctx, store, engine, setup.BootstrapOptions{Token: testToken, AdminPassword: "Bench-Password-123"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,9 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/demo"
 	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/setup"
 	"github.com/holdfast/holdfast/storage/sqlstore"
 	"github.com/holdfast/holdfast/storage/storagetest"
 )
@@ -40,7 +42,7 @@ func startConsoleServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := server.Demo(ctx, store, engine, server.BootstrapOptions{AdminPassword: consolePassword}); err != nil {
+	if _, err := demo.Load(ctx, store, engine, setup.BootstrapOptions{AdminPassword: consolePassword}); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := server.New(server.Options{Store: store, Engine: engine, Auth: server.AuthOptions{Identity: store},
@@ -218,7 +220,7 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("without a session /console went to %s, want /login?return_to=/console", u)
 	}
 	b.checkAxe("sign-in page")
-	b.signIn("marcus.chen@" + server.DemoDomain)
+	b.signIn("marcus.chen@" + demo.Domain)
 	b.do("the administrators page", chromedp.WaitVisible(chromedp.CSS(`#admins tbody tr`)))
 	if u := b.location(); u.Path != "/console" {
 		t.Fatalf("after sign-in the browser is at %s, want /console", u)
@@ -355,7 +357,7 @@ func TestConsoleInChromium(t *testing.T) {
 
 	// A Help Desk Administrator opening legal holds reads the engine's
 	// reason for the refusal.
-	b.signIn("sofia.alvarez@" + server.DemoDomain)
+	b.signIn("sofia.alvarez@" + demo.Domain)
 	b.do("console as help desk", chromedp.WaitVisible(chromedp.CSS(`nav a[href="#legal-holds"]`)))
 	b.waitJS("signed in as sofia", `document.getElementById('who').textContent.includes('sofia.alvarez@')`)
 	b.do("open legal holds", chromedp.Click(chromedp.CSS(`nav a[href="#legal-holds"]`)))
@@ -389,7 +391,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 	base := startConsoleServer(t)
 	b := newBrowserTab(t, base)
 	b.do("open the console", chromedp.Navigate(base+"/console"))
-	b.signIn("marcus.chen@" + server.DemoDomain)
+	b.signIn("marcus.chen@" + demo.Domain)
 	b.do("the administrators page", chromedp.WaitVisible(chromedp.CSS(`#admins tbody tr`)))
 
 	// Roles: predefined and custom, rights by category.
@@ -452,7 +454,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 	if row := evalJS[string](b, rowText("#holds", "Q3 audit")); !strings.Contains(row, "Legal") {
 		t.Errorf("Q3 audit row = %q, want type Legal", row)
 	}
-	custodian := "aarav.patel@" + server.DemoDomain
+	custodian := "aarav.patel@" + demo.Domain
 	b.do("a hold with a date range but no dates",
 		chromedp.Click(chromedp.CSS(`#new-hold`)),
 		chromedp.WaitVisible(chromedp.CSS(`#create-hold`)),
@@ -471,7 +473,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 	}
 
 	// Custodians: add one, remove another.
-	other := "emma.johansson@" + server.DemoDomain
+	other := "emma.johansson@" + demo.Domain
 	b.do("custodians of the hold",
 		chromedp.Click(chromedp.CSS(`button[aria-label="Custodians of Console hold"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#custodians tbody tr`)))
@@ -507,7 +509,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 	b.waitJS("only hold creations", `(() => {
 		const rows = Array.from(document.querySelectorAll('#audit tbody tr'));
 		return rows.length >= 2 && rows.every((tr) => tr.cells[3].textContent === 'legal_hold.create') &&
-			rows[rows.length - 1].cells[2].textContent === 'marcus.chen@`+server.DemoDomain+`';
+			rows[rows.length - 1].cells[2].textContent === 'marcus.chen@`+demo.Domain+`';
 	})()`)
 	b.do("verify the chain", chromedp.Click(chromedp.CSS(`#verify-audit`)))
 	b.waitJS("the verdict", `document.getElementById('audit-verdict').textContent.includes('intact')`)
@@ -522,7 +524,7 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 	if u := b.location(); u.Path != "/login" || u.Query().Get("return_to") != "/console#roles" {
 		t.Fatalf("a call without a session went to %s, want /login?return_to=/console#roles", u)
 	}
-	b.signIn("marcus.chen@" + server.DemoDomain)
+	b.signIn("marcus.chen@" + demo.Domain)
 	b.do("back on roles", chromedp.WaitVisible(chromedp.CSS(`#roles tbody tr`)))
 	if u := b.location(); u.Path != "/console" || u.Fragment != "roles" {
 		t.Errorf("after signing in again the browser is at %s, want /console#roles", u)
@@ -541,7 +543,7 @@ func TestSetupAndTokensInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	boot, err := server.Bootstrap(ctx, store, server.BootstrapOptions{})
+	boot, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,7 +581,7 @@ func TestSetupAndTokensInChromium(t *testing.T) {
 	}
 	// Sign-in from the bare sign-in page lands on the console's first
 	// step, TOTP enrolment, and not on a JSON 404.
-	b.signIn(server.DefaultAdminEmail)
+	b.signIn(setup.DefaultAdminEmail)
 	b.do("the enrolment step", chromedp.WaitVisible(chromedp.CSS(`form[action="/auth/mfa/enroll"] #code`)))
 	checkFormLabels(b, "enrolment page")
 	secret := evalJS[string](b, `document.querySelector('code').textContent`)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp"
+	"github.com/holdfast/holdfast/setup"
 )
 
 // outstandingLinks creates an administrator (by the API, so it is
@@ -204,9 +205,9 @@ func TestRecover(t *testing.T) {
 	if w := f.do("PATCH", "/api/v1/administrators/"+a.ID, map[string]any{"state": "disabled"}); w.Code != http.StatusOK {
 		t.Fatalf("disable: %d", w.Code)
 	}
-	recoverNow := func() RecoverResult {
+	recoverNow := func() setup.RecoverResult {
 		t.Helper()
-		res, err := Recover(ctx, f.store, f.engine, RecoverOptions{Email: "Sofia@Example.com", BaseURL: f.ts.URL, Clock: clockFunc(func() time.Time { return f.now })})
+		res, err := setup.Recover(ctx, f.store, f.engine, setup.RecoverOptions{Email: "Sofia@Example.com", BaseURL: f.ts.URL, Clock: clockFunc(func() time.Time { return f.now })})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +244,7 @@ func TestRecover(t *testing.T) {
 	// Bad input changes nothing.
 	before, audit := f.snapshot()
 	for _, email := range []string{"", "not an email"} {
-		if _, err := Recover(ctx, f.store, f.engine, RecoverOptions{Email: email, BaseURL: f.ts.URL}); !errors.Is(err, holdfast.ErrInvalid) {
+		if _, err := setup.Recover(ctx, f.store, f.engine, setup.RecoverOptions{Email: email, BaseURL: f.ts.URL}); !errors.Is(err, holdfast.ErrInvalid) {
 			t.Errorf("email %q: %v", email, err)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/audit"
 	"github.com/holdfast/holdfast/policies"
+	"github.com/holdfast/holdfast/setup"
 	blobfs "github.com/holdfast/holdfast/storage/fs"
 	"github.com/holdfast/holdfast/storage/sqlite"
 	"github.com/holdfast/holdfast/storage/sqlstore"
@@ -233,7 +234,7 @@ func newFixture(tb testing.TB, configure ...func(*fixture, *Options)) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	store := openTestStore(tb)
-	res, err := Bootstrap(ctx, store, BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
+	res, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
 	if err != nil {
 		tb.Fatal(err)
 	}

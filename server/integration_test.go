@@ -14,6 +14,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/idp"
+	"github.com/holdfast/holdfast/setup"
 )
 
 // realFixture is the server over the real engine and a real SQLite store.
@@ -26,7 +27,7 @@ func newRealFixture(t testing.TB) realFixture {
 	t.Helper()
 	ctx := context.Background()
 	store := openTestStore(t)
-	res, err := Bootstrap(ctx, store, BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
+	res, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/setup"
 )
 
 // defaultRecoverURL is where the printed link points without --public-url:
@@ -49,7 +49,7 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer store.Close()
-	res, err := server.Recover(ctx, store, engine, server.RecoverOptions{AccountID: account, Email: email,
+	res, err := setup.Recover(ctx, store, engine, setup.RecoverOptions{AccountID: account, Email: email,
 		BaseURL: strings.TrimRight(publicURL, "/")})
 	if err != nil {
 		return fmt.Errorf("admin recover: %w", err)

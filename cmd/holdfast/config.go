@@ -16,7 +16,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/idp"
-	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/setup"
 	"github.com/holdfast/holdfast/storage/sqlstore"
 )
 
@@ -223,8 +223,8 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if c.BootstrapToken != "" && len(c.BootstrapToken.Reveal()) < server.MinBootstrapTokenLength {
-		errs = append(errs, fmt.Errorf("%s: must be at least %d characters long", envBootstrapToken, server.MinBootstrapTokenLength))
+	if c.BootstrapToken != "" && len(c.BootstrapToken.Reveal()) < setup.MinBootstrapTokenLength {
+		errs = append(errs, fmt.Errorf("%s: must be at least %d characters long", envBootstrapToken, setup.MinBootstrapTokenLength))
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

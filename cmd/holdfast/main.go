@@ -37,8 +37,10 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/audit"
 	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/demo"
 	"github.com/holdfast/holdfast/legalhold"
 	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/setup"
 	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/postgres"
 	"github.com/holdfast/holdfast/storage/sqlite"
@@ -184,7 +186,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	log.Info("policies compiled", "evaluator", engine.Evaluator())
-	setup, err := bootstrap(ctx, cfg, store, engine, log, stderr)
+	link, err := bootstrap(ctx, cfg, store, engine, log, stderr)
 	if err != nil {
 		return err
 	}
@@ -202,7 +204,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	go sweep(ctx, srv, log)
-	return listenAndServe(ctx, cfg, srv.Handler(), log, stderr, setup, h)
+	return listenAndServe(ctx, cfg, srv.Handler(), log, stderr, link, h)
 }
 
 // serveConfig parses serve's flags and builds its logger.
@@ -295,7 +297,7 @@ func newServer(cfg Config, store holdfast.MetaStore, engine *authz.Engine, data 
 
 // listenAndServe serves handler on cfg.Addr until ctx ends, then shuts
 // down gracefully.
-func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger, stderr io.Writer, setup server.SetupLink, h hooks) error {
+func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger, stderr io.Writer, link setup.Link, h hooks) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -316,7 +318,7 @@ func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *
 	if host, _, err := net.SplitHostPort(addr); cfg.PublicURL == "" && err == nil && !net.ParseIP(host).IsLoopback() {
 		log.Warn("no --public-url: mailed sign-in links name the address each connection reached; set --public-url to the URL users reach this server at")
 	}
-	printWelcome(stderr, baseURL(cfg.PublicURL, addr), setup)
+	printWelcome(stderr, baseURL(cfg.PublicURL, addr), link)
 	if h.listening != nil {
 		h.listening(addr)
 	}
@@ -341,19 +343,19 @@ func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *
 // bootstrap prepares the store on first start, with demo data when asked.
 // It prints a demo password once; the setup link of an administrator
 // without a password is returned for printWelcome.
-func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine *authz.Engine, log *slog.Logger, stderr io.Writer) (server.SetupLink, error) {
-	opts := server.BootstrapOptions{
+func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine *authz.Engine, log *slog.Logger, stderr io.Writer) (setup.Link, error) {
+	opts := setup.BootstrapOptions{
 		Edition:       holdfast.Edition(cfg.Edition),
 		AdminEmail:    cfg.BootstrapEmail,
 		AdminPassword: cfg.BootstrapPassword,
 		Token:         cfg.BootstrapToken,
 	}
-	var res server.BootstrapResult
+	var res setup.BootstrapResult
 	var password holdfast.Secret
 	if cfg.Demo {
-		d, err := server.Demo(ctx, store, engine, opts)
+		d, err := demo.Load(ctx, store, engine, opts)
 		if err != nil {
-			return server.SetupLink{}, err
+			return setup.Link{}, err
 		}
 		res, password = d.Bootstrap, d.Password
 		if !res.Existing {
@@ -364,8 +366,8 @@ func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine
 		}
 	} else {
 		var err error
-		if res, err = server.Bootstrap(ctx, store, opts); err != nil {
-			return server.SetupLink{}, err
+		if res, err = setup.Bootstrap(ctx, store, opts); err != nil {
+			return setup.Link{}, err
 		}
 	}
 	for _, w := range res.Warnings {
@@ -390,15 +392,15 @@ func bootstrap(ctx context.Context, cfg Config, store holdfast.MetaStore, engine
 // and, while the platform administrator has no password, the one-time
 // link that sets it. Printed, not logged: the link is a credential and
 // must never reach a log pipeline.
-func printWelcome(stderr io.Writer, base string, setup server.SetupLink) {
-	if setup.Secret == "" {
+func printWelcome(stderr io.Writer, base string, link setup.Link) {
+	if link.Secret == "" {
 		fmt.Fprintf(stderr, "\n  Holdfast console: %s/console\n\n", base)
 		return
 	}
 	fmt.Fprintf(stderr, "\n  Holdfast console: %s/console\n\n"+
 		"  Set the password of the platform administrator %s here\n"+
 		"  (the link works once, until %s; restart the server for a fresh one):\n\n      %s\n\n",
-		base, setup.Email, setup.ExpiresAt.UTC().Format(time.RFC3339), setup.URL(base))
+		base, link.Email, link.ExpiresAt.UTC().Format(time.RFC3339), link.URL(base))
 }
 
 // baseURL is the URL the operator reaches the server at: --public-url,

@@ -18,6 +18,7 @@ import (
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/server"
+	"github.com/holdfast/holdfast/setup"
 	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/backup"
 	"github.com/holdfast/holdfast/storage/fs"
@@ -58,7 +59,7 @@ func newRealServer(tb testing.TB) *realSrv {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { meta.Close() })
-	res, err := server.Bootstrap(ctx, meta, server.BootstrapOptions{Token: token, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
+	res, err := setup.Bootstrap(ctx, meta, setup.BootstrapOptions{Token: token, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -171,7 +171,7 @@ func metaNewFixture(tb testing.TB, s holdfast.MetaStore) metaFixture {
 	f := metaFixture{account: metaNewAccount(tb, s)}
 	acct := f.account.ID
 	f.admin = holdfast.Administrator{AccountID: acct, Name: "Ann", Email: metaUniq("ann") + "@example.com",
-		RoleID: "platform_admin", State: holdfast.AdminActive}
+		RoleID: "role-platform", State: holdfast.AdminActive}
 	metaMust(tb, s.CreateAdmin(ctx, &f.admin))
 	f.profile = holdfast.Profile{AccountID: acct, Name: "Default", Default: true}
 	metaMust(tb, s.CreateProfile(ctx, &f.profile))

@@ -77,7 +77,7 @@ func testMetaAdmin(t *testing.T, s holdfast.MetaStore) {
 		Email:     email,
 		Country:   "FR",
 		TimeZone:  "Europe/Paris",
-		RoleID:    "legal_admin",
+		RoleID:    "role-legal",
 		Scopes: holdfast.Scopes{Profiles: []string{"p1", "p2"}, AllWorkloads: true,
 			LegalHoldTypes: []string{"t1"}, Organizations: []string{"o1"}, AdminGroups: []string{"g1"}},
 		State:        holdfast.AdminDisabled,
@@ -96,7 +96,7 @@ func testMetaAdmin(t *testing.T, s holdfast.MetaStore) {
 	metaAssertEqual(t, "GetAdmin", metaGet[holdfast.Administrator](t)(s.GetAdmin(ctx, acct, in.ID)), want)
 	metaAssertEqual(t, "GetAdminByEmail in another case", metaGet[holdfast.Administrator](t)(s.GetAdminByEmail(ctx, strings.ToUpper(email))), want)
 	metaAssertEqual(t, "ListAdmins", len(metaGet[[]holdfast.Administrator](t)(s.ListAdmins(ctx, acct, holdfast.AdminFilter{}))), 2)
-	metaAssertEqual(t, "CountAdminsWithRole", metaGet[int](t)(s.CountAdminsWithRole(ctx, acct, "legal_admin")), 1)
+	metaAssertEqual(t, "CountAdminsWithRole", metaGet[int](t)(s.CountAdminsWithRole(ctx, acct, "role-legal")), 1)
 	metaAssertEqual(t, "CountAdminsWithRole of an unused role", metaGet[int](t)(s.CountAdminsWithRole(ctx, acct, "nobody")), 0)
 
 	// Emails are unique across accounts, whatever their case.

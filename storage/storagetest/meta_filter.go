@@ -21,11 +21,11 @@ func testMetaAdminFilter(t *testing.T, s holdfast.MetaStore) {
 		}
 		return a
 	}
-	ann := mk("Ann Archer", "ann", "platform_admin", holdfast.AdminActive, metaPtr(metaAt(-100*24*time.Hour)))
+	ann := mk("Ann Archer", "ann", "role-platform", holdfast.AdminActive, metaPtr(metaAt(-100*24*time.Hour)))
 	bob := mk("Bob 100% Real", "bob", "helpdesk", holdfast.AdminActive, metaPtr(metaAt(-time.Hour)))
 	cat := mk("Cat_Cole", "cat", "helpdesk", holdfast.AdminDisabled, nil)
-	dan := mk("Dan Dune", "dan.x", "legal_admin", holdfast.AdminActive, nil)
-	eve := mk("eve", "Eve.Evans", "legal_admin", holdfast.AdminDisabled, metaPtr(metaAt(-10*24*time.Hour)))
+	dan := mk("Dan Dune", "dan.x", "role-legal", holdfast.AdminActive, nil)
+	eve := mk("eve", "Eve.Evans", "role-legal", holdfast.AdminDisabled, metaPtr(metaAt(-10*24*time.Hour)))
 	// Another account's administrators never match.
 	otherAcct := metaNewAccount(t, s).ID
 	stranger := holdfast.Administrator{AccountID: otherAcct, Name: "Ann Other", Email: metaUniq("ann") + "@example.com", RoleID: "helpdesk"}
@@ -38,8 +38,8 @@ func testMetaAdminFilter(t *testing.T, s holdfast.MetaStore) {
 	}{
 		{"none, by name", holdfast.AdminFilter{}, []holdfast.Administrator{ann, bob, cat, dan, eve}},
 		{"role", holdfast.AdminFilter{RoleID: "helpdesk"}, []holdfast.Administrator{bob, cat}},
-		{"roles", holdfast.AdminFilter{RoleIDs: []string{"platform_admin", "legal_admin"}}, []holdfast.Administrator{ann, dan, eve}},
-		{"role and roles", holdfast.AdminFilter{RoleID: "legal_admin", RoleIDs: []string{"helpdesk", "legal_admin"}}, []holdfast.Administrator{dan, eve}},
+		{"roles", holdfast.AdminFilter{RoleIDs: []string{"role-platform", "role-legal"}}, []holdfast.Administrator{ann, dan, eve}},
+		{"role and roles", holdfast.AdminFilter{RoleID: "role-legal", RoleIDs: []string{"helpdesk", "role-legal"}}, []holdfast.Administrator{dan, eve}},
 		{"last login before, or never", holdfast.AdminFilter{LastLoginBefore: metaPtr(metaAt(-24 * time.Hour))}, []holdfast.Administrator{ann, cat, dan, eve}},
 		{"last login before is strict", holdfast.AdminFilter{LastLoginBefore: metaPtr(metaAt(-100 * 24 * time.Hour))}, []holdfast.Administrator{cat, dan}},
 		{"never logged in", holdfast.AdminFilter{NeverLoggedIn: true}, []holdfast.Administrator{cat, dan}},

@@ -244,7 +244,7 @@ func testMetaPolicyRules(t *testing.T, s holdfast.MetaStore) {
 	metaAssertEqual(t, "ListPolicyRules of a new store", len(metaGet[[]holdfast.PolicyRule](t)(s.ListPolicyRules(ctx))), 0)
 
 	rules := []holdfast.PolicyRule{
-		{PType: "p", V: []string{"platform_admin", "acct-1", "user", "read"}},
+		{PType: "p", V: []string{"role-platform", "acct-1", "user", "read"}},
 		{PType: "p", V: []string{"helpdesk", "acct-1", "device", "read"}},
 		{PType: "p", V: []string{"helpdesk", "acct-2", "device", "write"}},
 		{PType: "g", V: []string{"alice", "helpdesk", "acct-1"}},

@@ -1,4 +1,4 @@
-package server
+package setup
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/lockout"
 )
 
 // RecoverOptions describe the platform administrator the operator of the
@@ -65,7 +66,8 @@ func Recover(ctx context.Context, store holdfast.MetaStore, engine Engine, opts 
 	if err != nil {
 		return res, err
 	}
-	rule, err := newGuard(engine).Rule(ctx, acct.ID)
+	rules := engine.Catalog().Rules
+	rule, err := lockout.New(engine, rules.PlatformAdminRight, rules.FailsafeRight).Rule(ctx, acct.ID)
 	if err != nil {
 		return res, err
 	}
@@ -78,7 +80,7 @@ func Recover(ctx context.Context, store holdfast.MetaStore, engine Engine, opts 
 		return res, errors.New("recover: the metadata store does not keep sign-in state")
 	}
 	t := now().UTC().Truncate(time.Microsecond)
-	secret := randomSecret(32)
+	secret := newSecret()
 	err = store.Tx(ctx, func(tx holdfast.MetaStore) error {
 		a, created, err := recoverAdmin(ctx, tx, acct.ID, email, role, t)
 		if err != nil {
@@ -96,8 +98,8 @@ func Recover(ctx context.Context, store holdfast.MetaStore, engine Engine, opts 
 				return err
 			}
 		}
-		l := holdfast.Link{ID: hashID(secret), AccountID: a.AccountID, AdminID: a.ID, Purpose: holdfast.LinkReset,
-			CreatedAt: t, ExpiresAt: t.Add(linkValidity)}
+		l := holdfast.Link{ID: secretID(secret), AccountID: a.AccountID, AdminID: a.ID, Purpose: holdfast.LinkReset,
+			CreatedAt: t, ExpiresAt: t.Add(LinkValidity)}
 		if err := txIDs.CreateLink(ctx, &l); err != nil {
 			return err
 		}

@@ -1,9 +1,8 @@
-package server_test
+package setup_test
 
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,10 +14,8 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
-	"github.com/holdfast/holdfast/audit"
 	"github.com/holdfast/holdfast/idp"
-	"github.com/holdfast/holdfast/server"
-	blobfs "github.com/holdfast/holdfast/storage/fs"
+	"github.com/holdfast/holdfast/setup"
 	"github.com/holdfast/holdfast/storage/sqlite"
 	"github.com/holdfast/holdfast/storage/sqlstore"
 )
@@ -34,23 +31,7 @@ func newStore(tb testing.TB) holdfast.MetaStore {
 }
 
 // testAuditKey chains the audit trails of newStore's stores.
-var testAuditKey = []byte("server test audit key, 32 bytes!")
-
-// newAudit returns an audit service over store, with checkpoints in a
-// temporary directory.
-func newAudit(tb testing.TB, store holdfast.MetaStore) *audit.Service {
-	tb.Helper()
-	blobs, err := blobfs.New(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	svc, err := audit.New(audit.Options{Store: store, Key: testAuditKey,
-		Signer: ed25519.NewKeyFromSeed([]byte("server test checkpoint seed, 32b")), Checkpoints: audit.NewCheckpoints(blobs, 0)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return svc
-}
+var testAuditKey = []byte("setup test audit key, 32 bytes!!")
 
 var fixedNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
@@ -66,7 +47,7 @@ const testToken = "hf_bootstrap-token-for-tests-0123456789"
 func TestBootstrapFirstStart(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
-	res, err := server.Bootstrap(ctx, store, server.BootstrapOptions{
+	res, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{
 		Edition:       holdfast.EditionEnterprise,
 		AccountName:   "Acme",
 		AdminEmail:    "Jane.Doe@Example.com",
@@ -166,17 +147,17 @@ func TestBootstrapSetupLink(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
 	ids := store.(holdfast.IdentityStore)
-	res, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Clock: clock})
+	res, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Setup.Secret == "" || res.Setup.Email != server.DefaultAdminEmail || !res.Setup.ExpiresAt.After(fixedNow) {
-		t.Fatalf("Setup = %+v, want a link for %s that expires later", res.Setup, server.DefaultAdminEmail)
+	if res.Setup.Secret == "" || res.Setup.Email != setup.DefaultAdminEmail || !res.Setup.ExpiresAt.After(fixedNow) {
+		t.Fatalf("Setup = %+v, want a link for %s that expires later", res.Setup, setup.DefaultAdminEmail)
 	}
 	if got := res.Setup.URL("http://127.0.0.1:8080/"); got != "http://127.0.0.1:8080/setup?token="+res.Setup.Secret.Reveal() {
 		t.Errorf("URL = %q", got)
 	}
-	a, err := store.GetAdminByEmail(ctx, server.DefaultAdminEmail)
+	a, err := store.GetAdminByEmail(ctx, setup.DefaultAdminEmail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +170,7 @@ func TestBootstrapSetupLink(t *testing.T) {
 		t.Errorf("audit detail = %s, want password: setup_link", audit[0].Detail)
 	}
 
-	again, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Clock: clock})
+	again, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +192,7 @@ func TestBootstrapSetupLink(t *testing.T) {
 	if err := store.UpdateAdmin(ctx, &a); err != nil {
 		t.Fatal(err)
 	}
-	third, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Clock: clock})
+	third, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,8 +210,8 @@ func sha(secret string) string {
 func TestBootstrapSecondStart(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
-	opts := server.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "First password 1!", Token: testToken, Clock: clock}
-	first, err := server.Bootstrap(ctx, store, opts)
+	opts := setup.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "First password 1!", Token: testToken, Clock: clock}
+	first, err := setup.Bootstrap(ctx, store, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,22 +219,22 @@ func TestBootstrapSecondStart(t *testing.T) {
 
 	tests := []struct {
 		name         string
-		opts         server.BootstrapOptions
+		opts         setup.BootstrapOptions
 		wantWarnings []string // substrings, in order
 		wantToken    bool
 	}{
 		{"same settings", opts, nil, true},
-		{"no settings", server.BootstrapOptions{}, nil, false},
-		{"different token", server.BootstrapOptions{AdminEmail: "root@example.com", Token: "hf_another-token-0123456789abcdef"},
+		{"no settings", setup.BootstrapOptions{}, nil, false},
+		{"different token", setup.BootstrapOptions{AdminEmail: "root@example.com", Token: "hf_another-token-0123456789abcdef"},
 			[]string{"bootstrap token ignored"}, false},
-		{"different password", server.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "Second password 2!"},
+		{"different password", setup.BootstrapOptions{AdminEmail: "root@example.com", AdminPassword: "Second password 2!"},
 			[]string{"bootstrap password ignored"}, false},
-		{"different email", server.BootstrapOptions{AdminEmail: "other@example.com"},
+		{"different email", setup.BootstrapOptions{AdminEmail: "other@example.com"},
 			[]string{"bootstrap administrator other@example.com ignored"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := server.Bootstrap(ctx, store, tt.opts)
+			res, err := setup.Bootstrap(ctx, store, tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -299,14 +280,14 @@ func TestBootstrapSecondStart(t *testing.T) {
 func TestBootstrapRevokedToken(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
-	first, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Token: testToken, Clock: clock})
+	first, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{Token: testToken, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := store.RevokeToken(ctx, first.Account.ID, first.TokenID, fixedNow); err != nil {
 		t.Fatal(err)
 	}
-	res, err := server.Bootstrap(ctx, store, server.BootstrapOptions{Token: testToken})
+	res, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{Token: testToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,23 +303,24 @@ func TestBootstrapRevokedToken(t *testing.T) {
 func TestBootstrapInvalidOptions(t *testing.T) {
 	tests := []struct {
 		name string
-		opts server.BootstrapOptions
+		opts setup.BootstrapOptions
 		want string
 	}{
-		{"short password", server.BootstrapOptions{AdminPassword: "short"}, "admin_password: must be 12 to 64 characters long"},
-		{"weak password", server.BootstrapOptions{AdminPassword: "alllowercaseletters"}, "admin_password: must contain an upper-case letter"},
-		{"long password", server.BootstrapOptions{AdminPassword: holdfast.Secret(strings.Repeat("x", 65))}, "admin_password"},
-		{"bad email", server.BootstrapOptions{AdminEmail: "not an email"}, "admin_email"},
-		{"email with name", server.BootstrapOptions{AdminEmail: "Jane <jane@example.com>"}, "admin_email"},
-		{"unknown edition", server.BootstrapOptions{Edition: "platinum"}, `edition: unknown edition "platinum"`},
-		{"short token", server.BootstrapOptions{Token: "abc"}, "token: must be at least 24"},
-		{"token with space", server.BootstrapOptions{Token: "hf_has a space in it 0123456789"}, "printable ASCII"},
+		{"short password", setup.BootstrapOptions{AdminPassword: "short"}, "admin_password: must be 12 to 64 characters long"},
+		{"weak password", setup.BootstrapOptions{AdminPassword: "alllowercaseletters"}, "admin_password: must contain an upper-case letter"},
+		{"long password", setup.BootstrapOptions{AdminPassword: holdfast.Secret(strings.Repeat("x", 65))}, "admin_password"},
+		{"bad email", setup.BootstrapOptions{AdminEmail: "not an email"}, "admin_email"},
+		{"email with name", setup.BootstrapOptions{AdminEmail: "Jane <jane@example.com>"}, "admin_email"},
+		{"unknown edition", setup.BootstrapOptions{Edition: "platinum"}, `edition: unknown edition "platinum"`},
+		{"short token", setup.BootstrapOptions{Token: "abc"}, "token: must be at least 24"},
+		{"unknown add-on", setup.BootstrapOptions{Addons: []string{holdfast.AddonGovernance, "addon_x"}}, `addons: unknown add-on "addon_x"`},
+		{"token with space", setup.BootstrapOptions{Token: "hf_has a space in it 0123456789"}, "printable ASCII"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			store := newStore(t)
-			_, err := server.Bootstrap(ctx, store, tt.opts)
+			_, err := setup.Bootstrap(ctx, store, tt.opts)
 			if !errors.Is(err, holdfast.ErrInvalid) {
 				t.Fatalf("Bootstrap error = %v, want ErrInvalid", err)
 			}

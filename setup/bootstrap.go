@@ -1,4 +1,12 @@
-package server
+// Package setup prepares a store for its first use and brings an operator
+// back into a locked-out account: Bootstrap creates the account, its
+// defaults and its platform administrator (with a one-time setup link
+// when no password is given), and Recover re-enables a platform
+// administrator for whoever runs the server (holdfast admin recover).
+// Both work on the store directly, before any administrator exists who
+// could be asked, and write their audit records in the same transaction.
+// Which role makes a platform administrator is catalog data.
+package setup
 
 import (
 	"context"
@@ -27,10 +35,13 @@ const (
 // BootstrapOptions describe the account and platform administrator that the
 // first start creates.
 type BootstrapOptions struct {
-	Edition     holdfast.Edition // "" = elite
-	AccountName string           // "" = DefaultAccountName
-	AdminEmail  string           // "" = DefaultAdminEmail
-	AdminName   string           // "" = derived from the email's local part
+	Edition holdfast.Edition // "" = elite
+	// Addons are the add-ons the new account starts with (ids of
+	// holdfast.Addons); none by default.
+	Addons      []string
+	AccountName string // "" = DefaultAccountName
+	AdminEmail  string // "" = DefaultAdminEmail
+	AdminName   string // "" = derived from the email's local part
 	// AdminPassword is the platform administrator's password, which must
 	// meet the password policy; "" leaves the administrator without one
 	// and returns a one-time setup link in BootstrapResult.Setup instead.
@@ -64,7 +75,7 @@ type BootstrapResult struct {
 	// first start without AdminPassword, and again (a fresh link, voiding
 	// the earlier ones) on every later start until the password is set.
 	// Only its hash is stored: show it once, then forget it.
-	Setup SetupLink
+	Setup Link
 	// TokenID is the id of the API token made from BootstrapOptions.Token.
 	TokenID string
 	// Warnings list bootstrap options a later start ignored, in words an
@@ -72,8 +83,8 @@ type BootstrapResult struct {
 	Warnings []string
 }
 
-// SetupLink is a one-time link to the setup page (SetupPath).
-type SetupLink struct {
+// Link is a one-time link to the setup page (Path).
+type Link struct {
 	Secret    holdfast.Secret // "" = no link
 	AdminID   string
 	Email     string // of the administrator whose password it sets
@@ -81,12 +92,13 @@ type SetupLink struct {
 }
 
 // URL is the link under base, the server's public URL.
-func (l SetupLink) URL(base string) string {
-	return strings.TrimSuffix(base, "/") + SetupPath + "?token=" + l.Secret.Reveal()
+func (l Link) URL(base string) string {
+	return strings.TrimSuffix(base, "/") + Path + "?token=" + l.Secret.Reveal()
 }
 
-// SetupPath is the page that sets the first administrator's password.
-const SetupPath = "/setup"
+// Path is the page that sets the first administrator's password; the
+// server serves it.
+const Path = "/setup"
 
 // Bootstrap prepares an empty store for use. When the store holds no
 // account it creates, in one transaction: the account (add-ons off, default
@@ -171,7 +183,7 @@ type bootstrapCredentials struct {
 func newBootstrapCredentials(opts BootstrapOptions) (bootstrapCredentials, error) {
 	var c bootstrapCredentials
 	if opts.AdminPassword == "" {
-		c.setup = holdfast.Secret(randomSecret(32))
+		c.setup = holdfast.Secret(newSecret())
 		return c, nil
 	}
 	hash, err := idp.HashPassword(opts.AdminPassword.Reveal())
@@ -184,16 +196,16 @@ func newBootstrapCredentials(opts BootstrapOptions) (bootstrapCredentials, error
 
 // createSetupLink voids the administrator's earlier setup links and stores
 // a new one with secret, through ids (bound to the caller's transaction).
-func createSetupLink(ctx context.Context, ids holdfast.IdentityStore, admin holdfast.Administrator, secret holdfast.Secret, now time.Time) (SetupLink, error) {
+func createSetupLink(ctx context.Context, ids holdfast.IdentityStore, admin holdfast.Administrator, secret holdfast.Secret, now time.Time) (Link, error) {
 	if err := ids.RevokeLinks(ctx, admin.AccountID, admin.ID, holdfast.LinkSetup, now); err != nil {
-		return SetupLink{}, fmt.Errorf("bootstrap: setup link: %w", err)
+		return Link{}, fmt.Errorf("bootstrap: setup link: %w", err)
 	}
-	l := holdfast.Link{ID: hashID(secret.Reveal()), AccountID: admin.AccountID, AdminID: admin.ID, Purpose: holdfast.LinkSetup,
-		CreatedAt: now, ExpiresAt: now.Add(linkValidity)}
+	l := holdfast.Link{ID: secretID(secret.Reveal()), AccountID: admin.AccountID, AdminID: admin.ID, Purpose: holdfast.LinkSetup,
+		CreatedAt: now, ExpiresAt: now.Add(LinkValidity)}
 	if err := ids.CreateLink(ctx, &l); err != nil {
-		return SetupLink{}, fmt.Errorf("bootstrap: setup link: %w", err)
+		return Link{}, fmt.Errorf("bootstrap: setup link: %w", err)
 	}
-	return SetupLink{Secret: secret, AdminID: admin.ID, Email: admin.Email, ExpiresAt: l.ExpiresAt}, nil
+	return Link{Secret: secret, AdminID: admin.ID, Email: admin.Email, ExpiresAt: l.ExpiresAt}, nil
 }
 
 // identityOf returns store's sign-in state, which the setup link needs.
@@ -208,8 +220,8 @@ func identityOf(store holdfast.MetaStore) (holdfast.IdentityStore, error) {
 // renewSetup gives the platform administrator of opts.AdminEmail a fresh
 // setup link when it still has no way to sign in: no password, and no
 // single sign-on identity.
-func renewSetup(ctx context.Context, store holdfast.MetaStore, opts BootstrapOptions) (SetupLink, error) {
-	var link SetupLink
+func renewSetup(ctx context.Context, store holdfast.MetaStore, opts BootstrapOptions) (Link, error) {
+	var link Link
 	err := store.Tx(ctx, func(tx holdfast.MetaStore) error {
 		admin, err := tx.GetAdminByEmail(ctx, opts.AdminEmail)
 		if errors.Is(err, holdfast.ErrNotFound) {
@@ -232,7 +244,7 @@ func renewSetup(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpt
 		if len(links) > 0 {
 			return nil
 		}
-		link, err = createSetupLink(ctx, ids, admin, holdfast.Secret(randomSecret(32)), opts.Clock.Now().UTC())
+		link, err = createSetupLink(ctx, ids, admin, holdfast.Secret(newSecret()), opts.Clock.Now().UTC())
 		return err
 	})
 	return link, err
@@ -272,6 +284,11 @@ func (o BootstrapOptions) normalize() (BootstrapOptions, error) {
 	if !o.Edition.Valid() {
 		verr.Add("edition", "unknown edition %q (want one of elite_plus, elite, enterprise, business)", o.Edition)
 	}
+	for _, a := range o.Addons {
+		if !slices.Contains(holdfast.Addons, a) {
+			verr.Add("addons", "unknown add-on %q (want one of %s)", a, strings.Join(holdfast.Addons, ", "))
+		}
+	}
 	if addr, err := mail.ParseAddress(o.AdminEmail); err != nil || addr.Address != o.AdminEmail || addr.Name != "" {
 		verr.Add("admin_email", "%q is not a plain email address like admin@example.com", o.AdminEmail)
 	}
@@ -305,7 +322,7 @@ func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts Bootstrap
 	acct := holdfast.Account{
 		Name:      opts.AccountName,
 		Edition:   opts.Edition,
-		Addons:    []string{},
+		Addons:    append([]string{}, opts.Addons...),
 		Settings:  holdfast.DefaultAccountSettings(),
 		CreatedAt: now,
 		UpdatedAt: now,
@@ -344,6 +361,7 @@ func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts Bootstrap
 	}
 	detail := map[string]any{
 		"edition":            acct.Edition,
+		"addons":             acct.Addons,
 		"admin_id":           admin.ID,
 		"admin_email":        admin.Email,
 		"default_profile_id": profile.ID,
