@@ -129,6 +129,13 @@ func TestConformance(t *testing.T) {
 	storagetest.TestMetaStore(t, func(t *testing.T) holdfast.MetaStore { return openFresh(t) })
 }
 
+// TestChunkIndexConformance runs the chunk index suite on PostgreSQL, the
+// index replicas share.
+func TestChunkIndexConformance(t *testing.T) {
+	testURL(t)
+	storagetest.TestChunkIndex(t, func(t *testing.T) holdfast.ChunkIndex { return openFresh(t).(holdfast.ChunkIndex) })
+}
+
 func BenchmarkMetaStore(b *testing.B) {
 	testURL(b)
 	storagetest.BenchmarkMetaStore(b, func(b *testing.B) holdfast.MetaStore { return openFresh(b) })

@@ -43,6 +43,12 @@ func openReopened(tb testing.TB) holdfast.MetaStore {
 	return s
 }
 
+// TestChunkIndexConformance runs the chunk index suite on a database file,
+// the index of a single-machine serve.
+func TestChunkIndexConformance(t *testing.T) {
+	storagetest.TestChunkIndex(t, func(t *testing.T) holdfast.ChunkIndex { return openFile(t).(holdfast.ChunkIndex) })
+}
+
 func TestConformance(t *testing.T) {
 	t.Run("file", func(t *testing.T) {
 		storagetest.TestMetaStore(t, func(t *testing.T) holdfast.MetaStore { return openFile(t) })

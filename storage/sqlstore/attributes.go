@@ -14,7 +14,7 @@ const maxInList = 512
 // inList returns the placeholders and arguments of an IN list of ids. The
 // list is padded (with its last id) to a power of two of at least 8, so a
 // batch of any size runs one of a few statement texts, which stay prepared.
-func inList(ids []string) (string, []any) {
+func inList[V any](ids []V) (string, []any) {
 	n := 8
 	for n < len(ids) {
 		n *= 2
