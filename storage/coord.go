@@ -27,9 +27,12 @@ import (
 // (so a dropped chunk is reported missing and uploaded again); a Prune that
 // sees a commit marker waits for the commit, then re-reads the snapshots
 // and gives up the run if a new one names a chunk it would drop. A commit
-// that sees no marker but an index file it does not know reloads the index
-// too: a whole Prune may have run since the chunks were checked. Markers
-// carry an expiry, so a killed process blocks nobody for long.
+// that sees no marker reads the index files it does not know (learnIndex:
+// other processes' new packs), and reloads the whole index when one of
+// them supersedes others: a whole Prune may have run since the chunks
+// were checked. Markers carry an expiry, so a killed process blocks nobody
+// for long. Which chunks exist at all is the shared chunk index's to say
+// (chunkindex.go).
 
 const (
 	// commitMarkerFor and deleteMarkerFor bound how long a marker of a
@@ -124,11 +127,17 @@ func (s *Store) beginCommit(ctx context.Context, a *account) (string, error) {
 		}
 		n, err := s.liveMarkers(ctx, a.id, "delete", "")
 		if err == nil && n == 0 {
-			if stale || s.unknownIndexFiles(ctx, a) {
-				if err := s.refreshIndex(ctx, a); err != nil {
-					s.dropMarker(ctx, name)
-					return "", err
-				}
+			// After a Prune, reload what is in force; else read the
+			// index files other processes stored meanwhile (a whole
+			// Prune may have run since the chunks were checked: its index
+			// file makes learnIndex reload all).
+			learn := s.learnIndex
+			if stale {
+				learn = s.refreshIndex
+			}
+			if err := learn(ctx, a); err != nil {
+				s.dropMarker(ctx, name)
+				return "", err
 			}
 			return name, nil
 		}
@@ -151,25 +160,6 @@ func (s *Store) beginCommit(ctx context.Context, a *account) (string, error) {
 		}
 	}
 }
-
-// unknownIndexFiles reports whether the store holds an index file this
-// process has not read (a listing error counts as yes).
-func (s *Store) unknownIndexFiles(ctx context.Context, a *account) bool {
-	unknown := false
-	err := s.blobs.List(ctx, "index/"+a.id+"/", func(name string, _ int64) error {
-		a.mu.Lock()
-		known := a.indexFiles[name] || a.writingIndex[name]
-		a.mu.Unlock()
-		if !known {
-			unknown = true
-			return errStopList
-		}
-		return nil
-	})
-	return unknown || (err != nil && !errors.Is(err, errStopList))
-}
-
-var errStopList = errors.New("stop listing")
 
 // beginDelete announces a Prune's deletions, waits for commits in flight
 // in other processes, and reports whether a snapshot stored since the

@@ -344,7 +344,28 @@ func (s *Store) executePrune(ctx context.Context, a *account, recs []snapRecord,
 	a.swapIndexLocked(w, newPacks, name, res)
 	a.mu.Unlock()
 	res.PacksWritten += len(newPacks)
+	if err := s.reindexShared(ctx, a, newPacks, w.doomed()); err != nil {
+		// The old packs stay until a later run deletes them as orphans,
+		// and forgets them first.
+		return err
+	}
 	return s.deleteSuperseded(ctx, a, w, res)
+}
+
+// reindexShared makes the shared chunk index follow a Prune's new index:
+// the new packs in first, so a live chunk never looks absent, then the
+// doomed packs out, before they are deleted.
+func (s *Store) reindexShared(ctx context.Context, a *account, newPacks, doomed []*packInfo) error {
+	for _, p := range newPacks {
+		if err := s.recordPack(ctx, a, p); err != nil {
+			return err
+		}
+	}
+	ids := make([]string, len(doomed))
+	for i, p := range doomed {
+		ids[i] = p.id
+	}
+	return s.forgetPacks(ctx, a, ids)
 }
 
 // swapIndexLocked makes the account's in-memory index what the index file
@@ -378,6 +399,7 @@ func (a *account) swapIndexLocked(w *pruneWork, newPacks []*packInfo, name strin
 	}
 	for _, f := range w.files {
 		delete(a.indexFiles, f)
+		a.superseded[f] = true
 	}
 	a.indexFiles[name] = true
 }
@@ -389,6 +411,9 @@ func (s *Store) deleteSuperseded(ctx context.Context, a *account, w *pruneWork, 
 		if err := s.blobs.Delete(ctx, f); err != nil {
 			return fmt.Errorf("delete index %s: %w", f, err)
 		}
+		a.mu.Lock()
+		delete(a.superseded, f)
+		a.mu.Unlock()
 	}
 	if err := s.hook("prune.index-deleted"); err != nil {
 		return err
@@ -506,6 +531,13 @@ func (s *Store) deleteOrphans(ctx context.Context, a *account, res *PruneResult)
 		}
 	}
 	a.mu.Unlock()
+	ids := make([]string, len(orphans))
+	for i, name := range orphans {
+		ids[i] = packID(name)
+	}
+	if err := s.forgetPacks(ctx, a, ids); err != nil {
+		return err
+	}
 	for _, name := range orphans {
 		if err := s.blobs.Delete(ctx, name); err != nil {
 			return fmt.Errorf("delete orphan %s: %w", name, err)

@@ -63,13 +63,22 @@ type Options struct {
 	// grace, leases, retention and the compaction schedule (default the
 	// wall clock).
 	Clock holdfast.Clock
+	// Index is the shared chunk index. Every process serving one
+	// BlobStore (replicas of serve) must be given the same one (the
+	// metadata store): then a chunk one process stored is present for
+	// every other at once. Nil: a process learns of other processes'
+	// chunks only when it commits or reads (one process, and tests).
+	Index holdfast.ChunkIndex
 }
 
 // Store is the deduplicating, encrypted, immutable chunk and snapshot
 // store over a holdfast.BlobStore. It is safe for concurrent use.
 //
-// Several processes (replicas of serve on one bucket) may share a store:
-// Prune takes a per-account lease blob so only one prunes an account at a
+// Several processes (replicas of serve on one bucket) may share a store.
+// Given one shared Options.Index, a chunk any of them stored is present
+// for all at once (chunkindex.go); each process's in-memory index is only
+// a cache of the index files, whose misses go to the shared index. Prune
+// takes a per-account lease blob so only one prunes an account at a
 // time, deletes a pack no index names only after it has been unindexed
 // for Options.PruneGrace, and a reader whose pack another process rewrote
 // reloads the index. Commits and Prunes in different processes order
@@ -151,6 +160,13 @@ type account struct {
 	// writingIndex holds the names of index files being stored by
 	// writePack, which a commit need not reload for. Guarded by mu.
 	writingIndex map[string]bool
+	// superseded holds the names of index files this process's Prune
+	// superseded and has not deleted yet, which learnIndex must not read
+	// back. Guarded by mu.
+	superseded map[string]bool
+	// learnMu serializes learnIndex: concurrent misses read the new index
+	// files once.
+	learnMu sync.Mutex
 	// prune is the plan of the Prune in progress, nil between runs.
 	// Guarded by mu.
 	prune *prunePlan
@@ -351,7 +367,8 @@ func (s *Store) account(ctx context.Context, id string, create bool) (*account, 
 func newAccount(id string) *account {
 	a := &account{id: id, index: map[holdfast.ChunkRef]loc{}, packs: map[string]*packInfo{},
 		indexFiles: map[string]bool{}, pending: map[holdfast.ChunkRef]*packBuilder{}, writing: map[string]bool{},
-		snaps: map[string]snapRecord{}, orphanSince: map[string]time.Time{}, writingIndex: map[string]bool{}}
+		snaps: map[string]snapRecord{}, orphanSince: map[string]time.Time{}, writingIndex: map[string]bool{},
+		superseded: map[string]bool{}}
 	a.cond = sync.NewCond(&a.mu)
 	return a
 }
@@ -496,9 +513,12 @@ func (s *Store) openChunk(keys *accountKeys, account string, e packEntry, sealed
 }
 
 // MissingChunks returns, in order and without repeats, the refs of refs
-// that the account does not have, so a client uploads only those. A chunk
-// accepted by PutChunk but not yet durable counts as present;
-// CommitSnapshot makes it durable or reports it missing.
+// that the account does not have durably, so a client uploads only those.
+// A chunk is present once its pack and an index file naming the pack are
+// stored: this process's index knows it, or, on a miss, the shared
+// Options.Index says another process stored it. A chunk accepted by
+// PutChunk but not yet durable is missing: the process holding it may die
+// before writing it, and uploading it again only joins the pending write.
 //
 // Every chunk reported present is pinned for Options.PinFor: Prune keeps
 // it even if the snapshots that named it are forgotten meanwhile, so a
@@ -512,6 +532,16 @@ func (s *Store) MissingChunks(ctx context.Context, account string, refs []holdfa
 	if err != nil {
 		return nil, err
 	}
+	missing := s.missingLocal(a, refs)
+	if s.opts.Index == nil || len(missing) == 0 {
+		return missing, nil
+	}
+	return s.missingShared(ctx, a, missing)
+}
+
+// missingLocal returns, once each, the refs this process's index does not
+// hold, and pins the others.
+func (s *Store) missingLocal(a *account, refs []holdfast.ChunkRef) []holdfast.ChunkRef {
 	var missing []holdfast.ChunkRef
 	seen := make(map[holdfast.ChunkRef]bool, len(refs))
 	pin := s.pinUntil()
@@ -526,12 +556,9 @@ func (s *Store) MissingChunks(ctx context.Context, account string, refs []holdfa
 			a.pinLocked(r, l, pin)
 			continue
 		}
-		if _, ok := a.pending[r]; ok {
-			continue
-		}
 		missing = append(missing, r)
 	}
-	return missing, nil
+	return missing
 }
 
 func dedupRefs(refs []holdfast.ChunkRef) []holdfast.ChunkRef {
@@ -676,8 +703,9 @@ func (s *Store) writeTracked(ctx context.Context, a *account, b *packBuilder) {
 // maxPackWrites is how many packs may be written at once.
 const maxPackWrites = 2
 
-// writePack stores a pack, then an index file naming it, then publishes its
-// chunks and answers the uploads waiting on it with the result. On failure
+// writePack stores a pack, then an index file naming it, then records its
+// chunks in the shared index (Options.Index), then publishes them and
+// answers the uploads waiting on it with the result. On failure
 // its chunks are dropped from pending: a commit naming them reports them
 // missing and the client uploads them again. It is called once per pack,
 // by whoever took the pack from the account's open slot.
@@ -722,7 +750,10 @@ func (s *Store) writePack(ctx context.Context, a *account, b *packBuilder) (err 
 	if err := s.blobs.Put(ctx, p.index, bytes.NewReader(idx), int64(len(idx))); err != nil {
 		return fmt.Errorf("storage: write index: %w", err)
 	}
-	return s.hook("flush.index-written")
+	if err := s.hook("flush.index-written"); err != nil {
+		return err
+	}
+	return s.recordPack(ctx, a, p)
 }
 
 // recordWrite keeps the error of a failed pack write (see Store.failed) and
@@ -746,7 +777,8 @@ func (s *Store) writeFailure() error {
 }
 
 // makeDurable flushes whatever holds any of refs and waits until none is
-// pending; it returns the refs the account does not have durably.
+// pending; it returns the refs the account does not have durably, in this
+// process's index or, when there is one, the shared index.
 func (s *Store) makeDurable(ctx context.Context, a *account, refs []holdfast.ChunkRef) ([]holdfast.ChunkRef, error) {
 	a.mu.Lock()
 	for {
@@ -784,7 +816,12 @@ func (s *Store) makeDurable(ctx context.Context, a *account, refs []holdfast.Chu
 		}
 	}
 	a.mu.Unlock()
-	return missing, nil
+	if s.opts.Index == nil || len(missing) == 0 {
+		return missing, nil
+	}
+	// Stored by another process after this commit looked at the index
+	// files.
+	return s.missingShared(ctx, a, missing)
 }
 
 // Flush makes every accepted chunk of every account durable.
@@ -832,7 +869,7 @@ func (s *Store) readChunkInto(ctx context.Context, a *account, ref holdfast.Chun
 		a.mu.Unlock()
 		if !ok && attempt == 0 {
 			// Perhaps in a pack another process indexed since we loaded.
-			if err := s.refreshIndex(ctx, a); err != nil {
+			if err := s.learnIndex(ctx, a); err != nil {
 				return nil, buf, err
 			}
 			continue

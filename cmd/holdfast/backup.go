@@ -218,7 +218,7 @@ func (l *localData) open(ctx context.Context, write bool) (*storage.Store, error
 		}
 		l.release = release
 	}
-	data, _, err := openData(ctx, l.cfg.Data, l.cfg.DataDir, false)
+	data, _, err := openData(ctx, l.cfg.Data, l.cfg.DataDir, false, nil)
 	if err != nil {
 		l.close()
 	}

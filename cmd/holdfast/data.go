@@ -188,8 +188,10 @@ func masterKey(ctx context.Context, c dataConfig, dataDir string, blobs holdfast
 
 var errStopList = errors.New("stop listing")
 
-// openData opens the dedup store: blobs, master key, storage.Open.
-func openData(ctx context.Context, c dataConfig, dataDir string, create bool) (*storage.Store, holdfast.BlobStore, error) {
+// openData opens the dedup store: blobs, master key, storage.Open. index is
+// the shared chunk index (serve: the metadata store), nil for commands
+// that write no chunks.
+func openData(ctx context.Context, c dataConfig, dataDir string, create bool, index holdfast.ChunkIndex) (*storage.Store, holdfast.BlobStore, error) {
 	blobs, err := openBlobs(ctx, c)
 	if err != nil {
 		return nil, nil, err
@@ -198,7 +200,7 @@ func openData(ctx context.Context, c dataConfig, dataDir string, create bool) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := storage.Options{MasterKey: key}
+	opts := storage.Options{MasterKey: key, Index: index}
 	if l, ok := blobs.(*s3.Store); ok && l.Locking() {
 		opts.LockFor = lockFor
 	}

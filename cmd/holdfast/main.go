@@ -252,7 +252,13 @@ func serveData(ctx context.Context, cfg *Config, store holdfast.MetaStore, log *
 	cfg.Data.onKeyCreated = func(path string) {
 		log.Warn("master key created: back it up, the chunk store cannot be read without it", "file", path)
 	}
-	data, _, err := openData(ctx, cfg.Data, cfg.DataDir, true)
+	// The chunk index lives in the metadata store, which every replica
+	// shares: a chunk one replica stored is present for all at once.
+	index, ok := store.(holdfast.ChunkIndex)
+	if !ok {
+		return nil, errors.New("serve: the metadata store keeps no chunk index")
+	}
+	data, _, err := openData(ctx, cfg.Data, cfg.DataDir, true, index)
 	if err != nil {
 		return nil, fmt.Errorf("serve: chunk store: %w", err)
 	}
