@@ -19,21 +19,69 @@ import (
 // orphans; that is why a hit in the shared index is confirmed against the
 // index files (learnIndex) before MissingChunks or a commit counts on it.
 
-// missingShared returns the refs of missing (which this process's index
-// lacks) that no process has stored: those the shared index names are
-// learned from the index files, pinned and left out.
-func (s *Store) missingShared(ctx context.Context, a *account, missing []holdfast.ChunkRef) ([]holdfast.ChunkRef, error) {
-	have, err := s.opts.Index.HaveChunks(ctx, a.id, missing)
+// missingShared returns the refs of refs (distinct) that are not present:
+// not in the shared index, or named there but in no index file this
+// process can read (a row a crashed Prune left). A ref the shared index
+// names and this process's index lacks makes it read the new index files
+// first. Present refs are pinned.
+func (s *Store) missingShared(ctx context.Context, a *account, refs []holdfast.ChunkRef) ([]holdfast.ChunkRef, error) {
+	have, err := s.opts.Index.HaveChunks(ctx, a.id, refs)
 	if err != nil {
 		return nil, fmt.Errorf("storage: chunk index: %w", err)
 	}
 	if len(have) == 0 {
-		return missing, nil
+		return refs, nil
+	}
+	unknown := s.missingLocal(a, have)
+	if len(unknown) > 0 {
+		if err := s.learnIndex(ctx, a); err != nil {
+			return nil, err
+		}
+		unknown = s.missingLocal(a, unknown)
+	}
+	present := make(map[holdfast.ChunkRef]bool, len(have))
+	for _, r := range have {
+		present[r] = true
+	}
+	for _, r := range unknown {
+		present[r] = false
+	}
+	missing := make([]holdfast.ChunkRef, 0, len(refs)-len(have)+len(unknown))
+	for _, r := range refs {
+		if !present[r] {
+			missing = append(missing, r)
+		}
+	}
+	return missing, nil
+}
+
+// recordKnown handles the upload of a chunk this process's index has: if
+// the shared index lacks it (stored before the shared index was, or by a
+// process that died between its index file and the shared index), the
+// chunk is recorded where the index files, read afresh, say it is; if
+// they no longer have it (another process's Prune dropped it), it is
+// stored again. It returns the pack to wait on, nil when done.
+func (s *Store) recordKnown(ctx context.Context, a *account, ref holdfast.ChunkRef, plaintext []byte) (*packBuilder, error) {
+	have, err := s.opts.Index.HaveChunks(ctx, a.id, []holdfast.ChunkRef{ref})
+	if err != nil {
+		return nil, fmt.Errorf("storage: chunk index: %w", err)
+	}
+	if len(have) > 0 {
+		return nil, nil
 	}
 	if err := s.learnIndex(ctx, a); err != nil {
 		return nil, err
 	}
-	return s.missingLocal(a, missing), nil
+	a.mu.Lock()
+	l, ok := a.haveLocked(ref)
+	a.mu.Unlock()
+	if !ok {
+		return s.acceptChunk(ctx, a, ref, plaintext)
+	}
+	if err := s.opts.Index.AddChunks(ctx, a.id, l.pack.id, []holdfast.ChunkRef{ref}); err != nil {
+		return nil, fmt.Errorf("storage: chunk index: %w", err)
+	}
+	return nil, nil
 }
 
 // recordPack adds a stored pack's chunks to the shared index.

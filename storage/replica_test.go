@@ -152,3 +152,68 @@ func cutFiles(tb testing.TB, s *storage.Store, fl files) ([]storage.Item, map[ho
 	}
 	return items, chunks
 }
+
+// TestPruneKeepsSharedIndexInStep: after a Prune drops the chunks of
+// forgotten snapshots and merges the packs of the rest, the shared index names every
+// live chunk and none of the dropped ones, so the other replica reports
+// exactly the dropped ones missing.
+func TestPruneKeepsSharedIndexInStep(t *testing.T) {
+	blobs := newBlobs(t)
+	index := sharedIndex(t)
+	opts := storage.Options{Index: index, PruneGrace: -1, PinFor: -1}
+	a := openStore(t, blobs, opts)
+	b := openStore(t, blobs, opts)
+	ctx := t.Context()
+	keep := files{"k1": genData(1, 400<<10, false), "k2": genData(3, 400<<10, false), "k3": genData(4, 400<<10, false)}
+	drop := files{"drop": genData(2, 400<<10, false)}
+	// A pack each; the last snapshot keeps k1 to k3, whose small packs
+	// Prune merges into a new one.
+	backup(t, a, acct, "u1", files{"k1": keep["k1"], "drop": drop["drop"]})
+	backup(t, a, acct, "u1", files{"k2": keep["k2"]})
+	backup(t, a, acct, "u1", files{"k3": keep["k3"]})
+	backup(t, a, acct, "u1", keep)
+	_, keepChunks := cutFiles(t, a, keep)
+	_, dropChunks := cutFiles(t, a, drop)
+	keepRefs, dropRefs := slices.Collect(maps.Keys(keepChunks)), slices.Collect(maps.Keys(dropChunks))
+	b.MissingChunks(ctx, acct, keepRefs) // b loads the account before the Prune
+	if _, err := a.Forget(ctx, storage.SnapshotFilter{AccountID: acct}, holdfast.Retention{KeepLast: 1}, &holdSet{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Prune(ctx, &holdSet{})
+	if err != nil || res.ChunksRemoved == 0 || res.PacksWritten == 0 {
+		t.Fatalf("Prune = %+v, %v; want chunks removed and a pack rewritten", res, err)
+	}
+	if have, err := index.HaveChunks(ctx, acct, append(slices.Clone(keepRefs), dropRefs...)); err != nil || len(have) != len(keepRefs) {
+		t.Errorf("shared index after Prune holds %d chunks (%v), want the %d live ones", len(have), err, len(keepRefs))
+	}
+	missing, err := b.MissingChunks(ctx, acct, append(slices.Clone(keepRefs), dropRefs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(missing, dropRefs) {
+		t.Errorf("the other replica reports %d missing, want the %d dropped", len(missing), len(dropRefs))
+	}
+	mustCheck(t, b)
+}
+
+// TestSharedIndexLearnsOlderChunks: chunks stored before the store had a
+// shared index are missing at first; their upload records them where they
+// are, without storing them again, and from then on they are present.
+func TestSharedIndexLearnsOlderChunks(t *testing.T) {
+	blobs := newBlobs(t)
+	fl := corpus(5)
+	backup(t, openStore(t, blobs, storage.Options{}), acct, "u1", fl)
+	packs := countBlobs(t, blobs, "packs/")
+	s := openStore(t, blobs, storage.Options{Index: sharedIndex(t)})
+	_, n := backup(t, s, acct, "u1", fl)
+	if n == 0 {
+		t.Fatal("chunks the shared index never heard of were reported present")
+	}
+	// Only the new snapshot's manifest may have needed a pack.
+	if got := countBlobs(t, blobs, "packs/"); got > packs+1 {
+		t.Errorf("%d packs after uploading known chunks, had %d: they were stored again", got, packs)
+	}
+	if _, n := backup(t, s, acct, "u1", fl); n != 0 {
+		t.Errorf("the next backup uploaded %d chunks, want 0", n)
+	}
+}

@@ -515,8 +515,10 @@ func (s *Store) openChunk(keys *accountKeys, account string, e packEntry, sealed
 // MissingChunks returns, in order and without repeats, the refs of refs
 // that the account does not have durably, so a client uploads only those.
 // A chunk is present once its pack and an index file naming the pack are
-// stored: this process's index knows it, or, on a miss, the shared
-// Options.Index says another process stored it. A chunk accepted by
+// stored. With a shared Options.Index, a chunk is present when the shared
+// index names it and the index files confirm it (this process's index is
+// a cache of them: a miss reads the files other processes stored since);
+// without one, when this process's index has it. A chunk accepted by
 // PutChunk but not yet durable is missing: the process holding it may die
 // before writing it, and uploading it again only joins the pending write.
 //
@@ -532,11 +534,10 @@ func (s *Store) MissingChunks(ctx context.Context, account string, refs []holdfa
 	if err != nil {
 		return nil, err
 	}
-	missing := s.missingLocal(a, refs)
-	if s.opts.Index == nil || len(missing) == 0 {
-		return missing, nil
+	if s.opts.Index == nil {
+		return s.missingLocal(a, refs), nil
 	}
-	return s.missingShared(ctx, a, missing)
+	return s.missingShared(ctx, a, dedupRefs(refs))
 }
 
 // missingLocal returns, once each, the refs this process's index does not
@@ -605,6 +606,11 @@ func (s *Store) PutChunk(ctx context.Context, account string, ref holdfast.Chunk
 // putChunk stores a verified chunk and waits until it is durable.
 func (s *Store) putChunk(ctx context.Context, a *account, ref holdfast.ChunkRef, plaintext []byte) error {
 	b, err := s.acceptChunk(ctx, a, ref, plaintext)
+	if err == nil && b == nil && s.opts.Index != nil {
+		// Durable here, yet a client was told it is missing: the shared
+		// index may lack it (see recordKnown).
+		b, err = s.recordKnown(ctx, a, ref, plaintext)
+	}
 	if err != nil || b == nil {
 		return err
 	}

@@ -11,8 +11,13 @@ import (
 var _ holdfast.ChunkIndex = (*Store)(nil)
 
 // maxChunkRows bounds the rows of one INSERT into chunk_index (three
-// parameters each, far below SQLite's and PostgreSQL's limits).
-const maxChunkRows = 256
+// parameters each), and maxChunkIn the refs of one HaveChunks query: a
+// backup asks about thousands at once, and both stay far below SQLite's
+// (32766) and PostgreSQL's (65535) parameter limits.
+const (
+	maxChunkRows = 256
+	maxChunkIn   = 4096
+)
 
 // AddChunks records that the account's pack holds refs, in one
 // transaction. Pairs already recorded are left as they are. It does not
@@ -52,7 +57,7 @@ func (s *Store) HaveChunks(ctx context.Context, accountID string, refs []holdfas
 		keys = append(keys, r[:])
 	}
 	have := make(map[holdfast.ChunkRef]bool, len(refs))
-	for batch := range slices.Chunk(keys, maxInList) {
+	for batch := range slices.Chunk(keys, maxChunkIn) {
 		ph, args := inList(batch)
 		found, err := list(ctx, s, "chunk index", scanRef,
 			`SELECT DISTINCT ref FROM chunk_index WHERE account_id = ? AND ref IN (`+ph+`)`, append([]any{accountID}, args...)...)
