@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage"
@@ -215,5 +216,42 @@ func TestSharedIndexLearnsOlderChunks(t *testing.T) {
 	}
 	if _, n := backup(t, s, acct, "u1", fl); n != 0 {
 		t.Errorf("the next backup uploaded %d chunks, want 0", n)
+	}
+}
+
+// TestCommitWithTimeIsIdempotent: a commit sent again (its answer was
+// lost, to this replica or another) returns the first snapshot and
+// stores no second one; a different time or different items is a new
+// snapshot.
+func TestCommitWithTimeIsIdempotent(t *testing.T) {
+	blobs := newBlobs(t)
+	opts := storage.Options{Index: sharedIndex(t)}
+	a := openStore(t, blobs, opts)
+	b := openStore(t, blobs, opts)
+	ctx := t.Context()
+	fl := corpus(2)
+	items, chunks := cutFiles(t, a, fl)
+	if err := putParallel(ctx, a, acct, slices.Collect(maps.Keys(chunks)), chunks); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 5, 18, 0, 0, 123456789, time.UTC)
+	snap := storage.Snapshot{AccountID: acct, UserID: "u1", Source: storage.SourceDevice, Device: "laptop", Time: at, Items: items}
+	first, err := a.CommitSnapshot(ctx, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.CommitSnapshot(ctx, snap)
+	if err != nil || again.ID != first.ID {
+		t.Errorf("the same commit again through the other replica = %s, %v; want the first snapshot %s", again.ID, err, first.ID)
+	}
+	later := snap
+	later.Time = at.Add(time.Second)
+	other, err := a.CommitSnapshot(ctx, later)
+	if err != nil || other.ID == first.ID {
+		t.Errorf("a commit at another time = %s, %v; want a new snapshot", other.ID, err)
+	}
+	list, err := b.Snapshots(ctx, storage.SnapshotFilter{AccountID: acct})
+	if err != nil || len(list) != 2 {
+		t.Errorf("Snapshots = %d, %v; want 2", len(list), err)
 	}
 }

@@ -187,6 +187,10 @@ func validateSnapshot(snap *Snapshot) error {
 // nothing. Item sizes must equal the sum of their chunks' sizes
 // (ErrInvalid). When CommitSnapshot returns nil, the snapshot and all its
 // chunks are durable.
+//
+// A commit with Time set is idempotent: committing again the same user,
+// source, device, Time and items returns the snapshot stored the first
+// time and stores nothing (publish is not called).
 func (s *Store) CommitSnapshot(ctx context.Context, snap Snapshot) (Snapshot, error) {
 	return s.CommitSnapshotWith(ctx, snap, nil)
 }
@@ -253,7 +257,8 @@ func (s *Store) CommitSnapshotWith(ctx context.Context, snap Snapshot, publish f
 	}
 
 	now := s.now().UTC()
-	if snap.Time.IsZero() {
+	timed := !snap.Time.IsZero()
+	if !timed {
 		snap.Time = now
 	}
 	snap.Time = snap.Time.UTC()
@@ -282,6 +287,12 @@ func (s *Store) CommitSnapshotWith(ctx context.Context, snap Snapshot, publish f
 	if err := s.hook("commit.chunks-durable"); err != nil {
 		return Snapshot{}, err
 	}
+	if timed {
+		if dup, ok, err := s.committed(ctx, a, rec); err != nil || ok {
+			dup.Items = snap.Items
+			return dup, err
+		}
+	}
 	write := func() error { return s.writeRecord(ctx, a, keys, rec) }
 	if publish == nil {
 		err = write()
@@ -295,6 +306,25 @@ func (s *Store) CommitSnapshotWith(ctx context.Context, snap Snapshot, publish f
 	a.snaps[snap.ID] = rec
 	a.snapMu.Unlock()
 	return snap, nil
+}
+
+// committed returns the snapshot already stored for the same commit as
+// rec: same user, source, device and time as the client gave it, and the
+// same items. A client that sends a commit again because its answer was
+// lost (the server died or a proxy dropped it) gets the snapshot it made,
+// not a second one.
+func (s *Store) committed(ctx context.Context, a *account, rec snapRecord) (Snapshot, bool, error) {
+	recs, err := s.records(ctx, a)
+	if err != nil {
+		return Snapshot{}, false, err
+	}
+	for _, r := range recs {
+		if r.UserID == rec.UserID && r.Source == rec.Source && r.Device == rec.Device && r.DeviceID == rec.DeviceID &&
+			r.Time.Equal(rec.Time) && r.ManifestSize == rec.ManifestSize && slices.Equal(r.Manifest, rec.Manifest) {
+			return r.Snapshot, true, nil
+		}
+	}
+	return Snapshot{}, false, nil
 }
 
 // writeRecord seals and writes a snapshot's record blob.

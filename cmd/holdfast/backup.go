@@ -128,8 +128,11 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "snapshot %s: %d items, %s; %d chunks, %d uploaded (%s) in %s\n", res.Snapshot.ID, res.Items,
-		backup.HumanBytes(res.Bytes), res.Chunks, res.Uploaded, backup.HumanBytes(res.UploadedBytes), res.Duration.Round(1e6))
+	fmt.Fprintf(stdout, "snapshot %s: %d items, %s; %d chunks: %d already stored, %d uploaded (%s) in %s\n", res.Snapshot.ID, res.Items,
+		backup.HumanBytes(res.Bytes), res.Chunks, res.Deduplicated, res.Uploaded, backup.HumanBytes(res.UploadedBytes), res.Duration.Round(1e6))
+	if res.Attempts > 1 {
+		fmt.Fprintf(stdout, "chunks the server had reported present were gone at the commit; read and committed %d times\n", res.Attempts)
+	}
 	return nil
 }
 

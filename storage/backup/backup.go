@@ -50,9 +50,16 @@ type Result struct {
 	Bytes         int64 // bytes of all items
 	ReadBytes     int64 // bytes read and chunked (the rest came from the cache)
 	Chunks        int   // distinct chunks of the snapshot
-	Uploaded      int   // chunks uploaded
+	Uploaded      int   // chunks uploaded, over every attempt
 	UploadedBytes int64
-	Duration      time.Duration
+	// Deduplicated is how many chunks of the snapshot the server already
+	// had when the committed attempt asked (from earlier backups, other
+	// devices or users of the account, or an earlier attempt of this run).
+	Deduplicated int
+	// Attempts is how many times the run cut and committed; more than one
+	// when a commit was refused for chunks gone meanwhile.
+	Attempts int
+	Duration time.Duration
 }
 
 // batchBytes is how much chunk data waits for one "which are missing"
@@ -95,9 +102,16 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			holdfast.ErrInvalid, strings.Join(opts.Paths, ", "), sourceNoun(src))
 	}
 	cache := loadCache(opts.CacheDir, t)
-	var res Result
+	// The commit names the run's start: sent again (its answer was lost),
+	// it returns the snapshot it made instead of a second one.
+	at := start.UTC()
+	var res, total Result
 	for attempt := 0; ; attempt++ {
-		res, err = runOnce(ctx, opts, t, entries, cache)
+		res, err = runOnce(ctx, opts, t, at, entries, cache)
+		total.Attempts++
+		total.Uploaded += res.Uploaded
+		total.UploadedBytes += res.UploadedBytes
+		total.ReadBytes += res.ReadBytes
 		if err != nil && isMissingChunks(err) && attempt == 0 {
 			// Chunks the server reported present went away before the
 			// commit (a compaction ran meanwhile): read everything again.
@@ -110,6 +124,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return res, fmt.Errorf("backup: %w", err)
 	}
 	saveCache(opts.CacheDir, t, entries)
+	res.Deduplicated = res.Chunks - res.Uploaded
+	res.Uploaded, res.UploadedBytes, res.ReadBytes = total.Uploaded, total.UploadedBytes, total.ReadBytes
+	res.Attempts = total.Attempts
 	res.Duration = time.Since(start)
 	return res, nil
 }
@@ -127,7 +144,7 @@ func sourceNoun(src storage.Source) string {
 	return "files"
 }
 
-func runOnce(ctx context.Context, opts Options, t Target, entries []entry, cache *fileCache) (Result, error) {
+func runOnce(ctx context.Context, opts Options, t Target, at time.Time, entries []entry, cache *fileCache) (Result, error) {
 	var res Result
 	prog := newProgress(opts.Progress, entries)
 	defer prog.stop()
@@ -152,20 +169,21 @@ func runOnce(ctx context.Context, opts Options, t Target, entries []entry, cache
 	if err == nil {
 		err = ctx.Err()
 	}
+	// Counted even when the run fails: a retried run's summary adds them.
 	res.ReadBytes = bt.readBytes
+	res.Uploaded, res.UploadedBytes = up.count, up.bytes
 	if err != nil {
 		return res, err
 	}
 	for _, it := range items {
 		res.Bytes += it.Size
 	}
-	sn, err := opts.Client.Commit(ctx, t, time.Time{}, items)
+	sn, err := opts.Client.Commit(ctx, t, at, items)
 	if err != nil {
 		return res, err
 	}
 	prog.stop()
 	res.Snapshot, res.Items, res.Chunks = sn, len(items), len(bt.seen)
-	res.Uploaded, res.UploadedBytes = up.count, up.bytes
 	return res, nil
 }
 

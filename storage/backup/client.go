@@ -19,8 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
-
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage"
 )
@@ -31,15 +29,24 @@ type Client struct {
 	base  string
 	token holdfast.Secret
 	http  *http.Client
-	// RetryFor bounds how long a request answered 503 (a dependency of
-	// the server is down) is retried, with exponential backoff and
-	// jitter, never sooner than the server's Retry-After. Zero means
-	// DefaultRetryFor; set it before the first request.
+	// RetryFor bounds how long a request that failed in transit, or was
+	// answered 429 or a transient 5xx, is retried, with exponential
+	// backoff and jitter, never sooner than the server's Retry-After (see
+	// retrying). Zero means DefaultRetryFor; set it before the first
+	// request.
 	RetryFor time.Duration
 }
 
-// DefaultRetryFor is how long a client retries a server that answers 503.
+// DefaultRetryFor is how long a client retries a server that is
+// unreachable or answers a transient failure.
 const DefaultRetryFor = 2 * time.Minute
+
+func (c *Client) retryFor() time.Duration {
+	if c.RetryFor <= 0 {
+		return DefaultRetryFor
+	}
+	return c.RetryFor
+}
 
 // NewClient returns a client of the server at baseURL (http or https).
 // A nil hc uses a client without overall timeout (uploads and restores run
@@ -57,7 +64,17 @@ func NewClient(baseURL string, token holdfast.Secret, hc *http.Client) (*Client,
 		tr.MaxIdleConnsPerHost = 16
 		hc = &http.Client{Transport: tr}
 	}
-	return &Client{base: strings.TrimRight(u.String(), "/"), token: token, http: hc}, nil
+	// Every request, streams included, goes through the retrying
+	// transport.
+	c := &Client{base: strings.TrimRight(u.String(), "/"), token: token}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	retried := *hc
+	retried.Transport = &retrying{base: base, retryFor: c.retryFor}
+	c.http = &retried
+	return c, nil
 }
 
 // APIError is an error answer of the server: its status and envelope.
@@ -105,46 +122,24 @@ func (e *APIError) Is(target error) bool {
 }
 
 // do sends a request with body (nil: none) and decodes a JSON answer into
-// out (nil: discard). A 503 is retried (see Client.RetryFor); any other
-// answer, 507 included, is final at once.
+// out (nil: discard). Transient failures are retried by the transport (see
+// Client.RetryFor); any other answer, 507 included, is final at once.
 func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
-	retryFor := c.RetryFor
-	if retryFor <= 0 {
-		retryFor = DefaultRetryFor
-	}
-	wait := &retryAfter{ExponentialBackOff: backoff.NewExponentialBackOff()}
-	wait.MaxInterval = 30 * time.Second
-	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		err := c.doOnce(ctx, method, path, contentType, body, out)
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable {
-			wait.floor = ae.RetryAfter
-			return struct{}{}, err
-		}
-		if err != nil {
-			return struct{}{}, backoff.Permanent(err)
-		}
-		return struct{}{}, nil
-	}, backoff.WithBackOff(wait), backoff.WithMaxElapsedTime(retryFor))
-	if errors.Is(err, holdfast.ErrUnavailable) {
-		return fmt.Errorf("server unavailable, still after retrying for up to %s: %w", retryFor, err)
+	err := c.send(ctx, method, path, contentType, body, out)
+	var transit *url.Error
+	switch {
+	case ctx.Err() != nil:
+		return err
+	case errors.Is(err, holdfast.ErrUnavailable):
+		return fmt.Errorf("server unavailable, still after retrying for up to %s: %w", c.retryFor(), err)
+	case errors.As(err, &transit):
+		return fmt.Errorf("server unreachable, still after retrying for up to %s: %w", c.retryFor(), err)
 	}
 	return err
 }
 
-// retryAfter is exponential backoff with jitter that never waits less
-// than the server's last Retry-After.
-type retryAfter struct {
-	*backoff.ExponentialBackOff
-	floor time.Duration
-}
-
-func (r *retryAfter) NextBackOff() time.Duration {
-	return max(r.ExponentialBackOff.NextBackOff(), r.floor)
-}
-
-// doOnce is one attempt of do.
-func (c *Client) doOnce(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+// send is do without its messages.
+func (c *Client) send(ctx context.Context, method, path, contentType string, body []byte, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
