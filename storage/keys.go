@@ -171,7 +171,10 @@ func (s *Store) loadKeys(ctx context.Context, account string) (k *accountKeys, o
 			k.current = max(k.current, uint32(id))
 		}
 	}
-	if !haveChunker && len(k.data) == 0 {
+	if len(k.data) == 0 {
+		// No keys, or only the chunker key: another process is creating
+		// the account's keys (createKeys writes the chunker key first).
+		// Either way the account holds no data yet.
 		return nil, false, nil
 	}
 	if !haveChunker || k.current == 0 {
@@ -210,8 +213,9 @@ func (s *Store) writeKey(ctx context.Context, account, kind string, id uint32, n
 	return s.blobs.Put(ctx, name, bytes.NewReader(b), int64(len(b)))
 }
 
-// createKeys makes the account's first keys. Two processes racing here both
-// end with the keys that won: create-only Puts, then a reload.
+// createKeys makes the account's first keys, or the ones missing of a
+// creation in progress elsewhere. Two processes racing here both end with
+// the keys that won: create-only Puts, then a reload.
 func (s *Store) createKeys(ctx context.Context, account string) (*accountKeys, error) {
 	for _, w := range []struct {
 		kind, name string

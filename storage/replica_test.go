@@ -255,3 +255,31 @@ func TestCommitWithTimeIsIdempotent(t *testing.T) {
 		t.Errorf("Snapshots = %d, %v; want 2", len(list), err)
 	}
 }
+
+// TestAccountKeysHalfCreatedElsewhere: another replica has written the
+// account's chunker key but not yet its data key (its creation is in
+// progress, or it died there). This replica neither fails nor replaces the
+// chunker key: the account has no data yet, and its first write completes
+// the keys.
+func TestAccountKeysHalfCreatedElsewhere(t *testing.T) {
+	blobs := newBlobs(t)
+	ctx := t.Context()
+	key, err := openStore(t, blobs, storage.Options{}).ChunkerKey(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := blobs.Delete(ctx, "keys/"+acct+"/data-00000001"); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, blobs, storage.Options{Index: sharedIndex(t)})
+	if missing, err := s.MissingChunks(ctx, acct, []holdfast.ChunkRef{{1}}); err != nil || len(missing) != 1 {
+		t.Errorf("MissingChunks = %v, %v; want the chunk missing", missing, err)
+	}
+	got, err := s.ChunkerKey(ctx, acct)
+	if err != nil || got != key {
+		t.Fatalf("ChunkerKey = %v; want the chunker key already written", err)
+	}
+	fl := corpus(3)
+	snap, _ := backup(t, s, acct, "u1", fl)
+	sameFiles(t, "restored", restore(t, openStore(t, blobs, storage.Options{}), acct, snap.ID), fl)
+}
