@@ -13,6 +13,16 @@
 // which refuses a snapshot naming a chunk it does not have). Readers list
 // snapshots (Snapshots, Snapshot) and stream items with Seek (OpenItem).
 //
+// # Replicas
+//
+// Processes serving one BlobStore share a holdfast.ChunkIndex
+// (Options.Index; serve uses its metadata store): a pack's chunks enter
+// it once the pack and its index file are stored, so a chunk one process
+// stored is present for all at once. Each process's in-memory index is a
+// cache of the index files; a chunk the shared index names and the cache
+// lacks is learned from the new index files. A commit with a Time set is
+// idempotent, so a client may send it again.
+//
 // # Read API (stable)
 //
 // Readers such as the legal-hold export use only these, which keep their
