@@ -28,14 +28,22 @@ func sharedIndex(tb testing.TB) holdfast.ChunkIndex {
 	return db
 }
 
+// twoReplicas opens two Stores with opts on one new BlobStore and, unless
+// opts has one, one new shared index.
+func twoReplicas(tb testing.TB, opts storage.Options) (*storage.Store, *storage.Store) {
+	tb.Helper()
+	if opts.Index == nil {
+		opts.Index = sharedIndex(tb)
+	}
+	blobs := newBlobs(tb)
+	return openStore(tb, blobs, opts), openStore(tb, blobs, opts)
+}
+
 // TestReplicasDedupAtOnce: a chunk one replica stored is present for the
 // other at once, though the other loaded the account before: a backup of
 // the same files through it uploads nothing.
 func TestReplicasDedupAtOnce(t *testing.T) {
-	blobs := newBlobs(t)
-	opts := storage.Options{Index: sharedIndex(t)}
-	a := openStore(t, blobs, opts)
-	b := openStore(t, blobs, opts)
+	a, b := twoReplicas(t, storage.Options{})
 	backup(t, a, acct, "u0", files{"seed": genData(9, 1000, true)})
 	backup(t, b, acct, "u0", files{"seed": genData(9, 1000, true)}) // b loads the account now
 	fl := corpus(1)
@@ -53,9 +61,8 @@ func TestReplicasDedupAtOnce(t *testing.T) {
 // TestReplicaRoundRobin: a client whose calls alternate between replicas
 // (asks A, uploads to B, commits on A) never gets a commit refused.
 func TestReplicaRoundRobin(t *testing.T) {
-	blobs := newBlobs(t)
-	opts := storage.Options{Index: sharedIndex(t)}
-	stores := []*storage.Store{openStore(t, blobs, opts), openStore(t, blobs, opts)}
+	a, b := twoReplicas(t, storage.Options{})
+	stores := []*storage.Store{a, b}
 	ctx := t.Context()
 	for round := range 4 {
 		fl := corpus(uint64(round % 2)) // every other round repeats data
@@ -84,10 +91,7 @@ func TestReplicaRoundRobin(t *testing.T) {
 // (kill -9), a client that asked it and commits through the other replica
 // has uploaded the chunk there, and the commit is not refused.
 func TestMissingChunksCountsOnlyDurable(t *testing.T) {
-	blobs := newBlobs(t)
-	opts := storage.Options{Index: sharedIndex(t)}
-	a := openStore(t, blobs, opts)
-	b := openStore(t, blobs, opts)
+	a, b := twoReplicas(t, storage.Options{})
 	ctx := t.Context()
 	fl := files{"f": genData(3, 300<<10, false)}
 	backup(t, a, acct, "u0", files{"seed": genData(9, 1000, true)})
@@ -159,11 +163,8 @@ func cutFiles(tb testing.TB, s *storage.Store, fl files) ([]storage.Item, map[ho
 // live chunk and none of the dropped ones, so the other replica reports
 // exactly the dropped ones missing.
 func TestPruneKeepsSharedIndexInStep(t *testing.T) {
-	blobs := newBlobs(t)
 	index := sharedIndex(t)
-	opts := storage.Options{Index: index, PruneGrace: -1, PinFor: -1}
-	a := openStore(t, blobs, opts)
-	b := openStore(t, blobs, opts)
+	a, b := twoReplicas(t, storage.Options{Index: index, PruneGrace: -1, PinFor: -1})
 	ctx := t.Context()
 	keep := files{"k1": genData(1, 400<<10, false), "k2": genData(3, 400<<10, false), "k3": genData(4, 400<<10, false)}
 	drop := files{"drop": genData(2, 400<<10, false)}
@@ -224,10 +225,7 @@ func TestSharedIndexLearnsOlderChunks(t *testing.T) {
 // stores no second one; a different time or different items is a new
 // snapshot.
 func TestCommitWithTimeIsIdempotent(t *testing.T) {
-	blobs := newBlobs(t)
-	opts := storage.Options{Index: sharedIndex(t)}
-	a := openStore(t, blobs, opts)
-	b := openStore(t, blobs, opts)
+	a, b := twoReplicas(t, storage.Options{})
 	ctx := t.Context()
 	fl := corpus(2)
 	items, chunks := cutFiles(t, a, fl)
