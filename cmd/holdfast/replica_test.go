@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/storagetest"
 )
 
@@ -488,4 +490,87 @@ func mustBackup(t *testing.T, env map[string]string, server, device, tree string
 		t.Fatal(err)
 	}
 	return res
+}
+
+// TestReplicaKilledMidWrite: replica 1 has accepted a chunk and is writing
+// its pack (the object store hangs) when another client asks it which
+// chunks are missing; it is then killed with SIGKILL before the write
+// ends. The chunk was never durable, so replica 1 must have answered it
+// missing: the client uploads it to replica 0, and its commit there is not
+// refused (422). A private MinIO is frozen for the hanging write.
+func TestReplicaKilledMidWrite(t *testing.T) {
+	minio := storagetest.StartPeer(t, "object-store", "S3_PORT")
+	env := replicaEnv(t)
+	env[envBlob] = "s3://" + minio.Env["S3_ENDPOINT_HOST"] + "/" + minio.Env["S3_BUCKET"] + "/midwrite?secure=false"
+	env[envS3AccessKey], env[envS3SecretKey] = minio.Env["S3_ACCESS_KEY"], minio.Env["S3_SECRET_KEY"]
+	env[envBlobTimeout] = "2m" // the write hangs rather than fails
+	replicas := []*replicaProc{startReplica(t, env, t.TempDir())}
+	replicas = append(replicas, startReplica(t, env, t.TempDir()))
+	faultUser(t, &instance{url: replicas[0].url})
+	var target struct {
+		DeviceID   string `json:"device_id"`
+		ChunkerKey []byte `json:"chunker_key"`
+	}
+	if code, body := call(t, "POST", replicas[0].url+"/api/v1/backups", testToken, map[string]any{"user": "ann@example.com", "device": "laptop"}, &target); code != http.StatusOK {
+		t.Fatalf("start backup = %d %s", code, body)
+	}
+	var key storage.ChunkerKey
+	copy(key[:], target.ChunkerKey)
+	data := []byte("one chunk that two clients back up at once\n")
+	ref := storage.NewChunker(key).Ref(data)
+	backups := "/api/v1/backups/" + target.DeviceID
+	missing := func(base string) []holdfast.ChunkRef {
+		var out struct {
+			Refs []holdfast.ChunkRef `json:"refs"`
+		}
+		if code, body := call(t, "POST", base+backups+"/missing", testToken, map[string]any{"refs": []holdfast.ChunkRef{ref}}, &out); code != http.StatusOK {
+			t.Fatalf("missing = %d %s", code, body)
+		}
+		return out.Refs
+	}
+	missing(replicas[1].url) // replica 1 loads the account while the store answers
+
+	minio.Freeze()
+	go putChunk(replicas[1].url+backups+"/chunks/"+ref.String(), data) // hangs in the pack write
+	time.Sleep(time.Second)
+	told := missing(replicas[1].url)
+	replicas[1].kill9(t)
+	minio.Thaw()
+	if len(told) != 1 {
+		t.Errorf("replica 1 answered %v missing while the chunk's pack was being written, want the chunk: it is not durable", told)
+	}
+	for range told {
+		if code, body := putChunk(replicas[0].url+backups+"/chunks/"+ref.String(), data); code != http.StatusNoContent {
+			t.Fatalf("upload to replica 0 = %d %s", code, body)
+		}
+	}
+	var snap struct {
+		ID string `json:"id"`
+	}
+	items := []map[string]any{{"path": "a.txt", "size": len(data), "chunks": []holdfast.ChunkRef{ref}}}
+	if code, body := call(t, "POST", replicas[0].url+backups+"/snapshots", testToken, map[string]any{"source": "device", "items": items}, &snap); code != http.StatusCreated {
+		t.Fatalf("commit on replica 0 = %d %s, want 201", code, body)
+	}
+	code, body := call(t, "GET", replicas[0].url+"/api/v1/snapshots/"+snap.ID+"/content?path=a.txt", testToken, nil, nil)
+	if code != http.StatusOK || body != string(data) {
+		t.Errorf("content = %d %q, want the chunk's bytes", code, body)
+	}
+}
+
+// putChunk uploads one chunk and returns the status and body; 0 when the
+// request failed (the replica died).
+func putChunk(url string, data []byte) (int, string) {
+	req, err := http.NewRequest("PUT", url, bytes.NewReader(data))
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
