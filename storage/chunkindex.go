@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -130,7 +131,6 @@ func (s *Store) learnIndex(ctx context.Context, a *account) error {
 	if err != nil {
 		return fmt.Errorf("storage: index of %s: %w", a.id, err)
 	}
-	keys := a.getKeys().data
 	files := make(map[string]indexFile, len(unknown))
 	for _, name := range unknown {
 		b, err := s.readBlob(ctx, name, maxIndexBody)
@@ -140,7 +140,11 @@ func (s *Store) learnIndex(ctx context.Context, a *account) error {
 		if err != nil {
 			return err
 		}
-		f, err := s.decodeIndex(b, keys, name)
+		keys := a.getKeys()
+		if len(b) >= len(indexMagic)+4 {
+			keys = s.keysFor(ctx, a, binary.LittleEndian.Uint32(b[len(indexMagic):]))
+		}
+		f, err := s.decodeIndex(b, keys.data, name)
 		if err != nil {
 			return fmt.Errorf("%w: index file %s: %v", ErrDamaged, name, err)
 		}

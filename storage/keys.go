@@ -264,6 +264,31 @@ func (s *Store) RotateKey(ctx context.Context, account string) (uint32, error) {
 	}
 }
 
+// keysFor returns the account's keys, reloaded first when they lack data
+// key id: another process (a replica) rotated the account's key since this
+// one loaded them, and sealed new data with the new key.
+func (s *Store) keysFor(ctx context.Context, a *account, id uint32) *accountKeys {
+	if k := a.getKeys(); k.data[id] != nil {
+		return k
+	}
+	a.keyMu.Lock()
+	defer a.keyMu.Unlock()
+	if k := a.getKeys(); k.data[id] != nil {
+		return k
+	}
+	if k, ok, err := s.loadKeys(ctx, a.id); err == nil && ok {
+		a.keys.Store(k)
+	}
+	return a.getKeys()
+}
+
+// latestKeys returns the account's keys reloaded from the store, with
+// every data key it holds, for jobs that read all of the account's data
+// (a full index load, Prune).
+func (s *Store) latestKeys(ctx context.Context, a *account) *accountKeys {
+	return s.keysFor(ctx, a, a.getKeys().current+1)
+}
+
 // ChunkerKey returns the account's chunker secret, creating the account's
 // keys on first use. Backup clients of the account need it to cut and name
 // chunks; it must not reach anyone else.

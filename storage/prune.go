@@ -434,7 +434,7 @@ func (s *Store) deleteSuperseded(ctx context.Context, a *account, w *pruneWork, 
 // stores them. Each chunk is opened first: Prune must not carry damage
 // forward and then delete the only evidence.
 func (s *Store) rewrite(ctx context.Context, a *account, packs []*packInfo, live map[holdfast.ChunkRef]bool) ([]*packInfo, error) {
-	keys := a.getKeys()
+	keys := s.latestKeys(ctx, a)
 	var out []*packInfo
 	b := &packBuilder{}
 	emit := func() error {
@@ -491,7 +491,7 @@ func (s *Store) rewrite(ctx context.Context, a *account, packs []*packInfo, live
 // it either, and it is deleted only once it has been an orphan for
 // Options.PruneGrace (at once when the grace is negative).
 func (s *Store) deleteOrphans(ctx context.Context, a *account, res *PruneResult) error {
-	stored, err := s.loadIndex(ctx, a.id, a.getKeys().data)
+	stored, err := s.loadIndex(ctx, a.id, s.latestKeys(ctx, a).data)
 	if err != nil {
 		return err
 	}

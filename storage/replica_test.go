@@ -281,3 +281,28 @@ func TestAccountKeysHalfCreatedElsewhere(t *testing.T) {
 	snap, _ := backup(t, s, acct, "u1", fl)
 	sameFiles(t, "restored", restore(t, openStore(t, blobs, storage.Options{}), acct, snap.ID), fl)
 }
+
+// TestKeyRotatedByAnotherReplica: one replica rotates the account's data
+// key and stores data under it; the other, which loaded the keys before,
+// finds that data present, reads it, prunes it and checks it clean.
+func TestKeyRotatedByAnotherReplica(t *testing.T) {
+	a, b := twoReplicas(t, storage.Options{PruneGrace: -1, PinFor: -1})
+	ctx := t.Context()
+	backup(t, b, acct, "u0", files{"seed": genData(9, 1000, true)}) // b loads the keys
+	if _, err := a.RotateKey(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	fl := corpus(4)
+	snap, _ := backup(t, a, acct, "u1", fl)
+	if _, n := backup(t, b, acct, "u2", fl); n != 0 {
+		t.Errorf("the other replica uploaded %d chunks stored under the new key, want 0", n)
+	}
+	sameFiles(t, "restored through the other replica", restore(t, b, acct, snap.ID), fl)
+	if _, err := b.Forget(ctx, storage.SnapshotFilter{AccountID: acct, UserID: "u0"}, holdfast.Retention{KeepLast: 1}, &holdSet{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Prune(ctx, &holdSet{}); err != nil {
+		t.Errorf("Prune on the other replica = %v", err)
+	}
+	mustCheck(t, b)
+}

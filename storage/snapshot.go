@@ -359,7 +359,8 @@ func (s *Store) readRecord(ctx context.Context, a *account, name string) (snapRe
 	if len(b) < len(snapMagic)+4 || string(b[:len(snapMagic)]) != snapMagic {
 		return rec, fmt.Errorf("%w: snapshot %s: not a snapshot blob", ErrDamaged, name)
 	}
-	aead := a.getKeys().data[binary.LittleEndian.Uint32(b[len(snapMagic):])]
+	id := binary.LittleEndian.Uint32(b[len(snapMagic):])
+	aead := s.keysFor(ctx, a, id).data[id]
 	if aead == nil {
 		return rec, fmt.Errorf("%w: snapshot %s: sealed with an unknown key", ErrDamaged, name)
 	}

@@ -902,7 +902,7 @@ func (s *Store) readChunkInto(ctx context.Context, a *account, ref holdfast.Chun
 // pack is no longer in force moves to the place the store names now; pins
 // are kept.
 func (s *Store) refreshIndex(ctx context.Context, a *account) error {
-	v, err := s.loadIndex(ctx, a.id, a.getKeys().data)
+	v, err := s.loadIndex(ctx, a.id, s.latestKeys(ctx, a).data)
 	if err != nil {
 		return err
 	}
@@ -968,7 +968,7 @@ func (s *Store) readSealed(ctx context.Context, a *account, packID string, e pac
 		}
 		return nil, buf, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, name, e.ref, err)
 	}
-	data, err := s.openChunk(a.getKeys(), a.id, e, sealed, true)
+	data, err := s.openChunk(s.keysFor(ctx, a, e.keyID), a.id, e, sealed, true)
 	if err != nil {
 		return nil, buf, fmt.Errorf("%w: pack %s: chunk %s: %v", ErrDamaged, name, e.ref, err)
 	}
