@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/httpapi"
 )
 
 // Errors of the HTTP layer itself; the table below maps them like the
@@ -21,7 +22,8 @@ import (
 var (
 	// errBadRequest is a request the server cannot read: malformed JSON, a
 	// wrong content type, a bad query parameter.
-	errBadRequest = errors.New("bad request")
+	// The handler packages the server mounts (scim) return it too.
+	errBadRequest = httpapi.ErrBadRequest
 	// errTooLarge is a body over maxBodyBytes.
 	errTooLarge = errors.New("request body too large")
 	// errUpstream is an identity provider that cannot be reached or

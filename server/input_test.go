@@ -15,6 +15,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/legalhold"
+	"github.com/holdfast/holdfast/scim"
 	"github.com/holdfast/holdfast/storage"
 	"github.com/holdfast/holdfast/storage/fs"
 )
@@ -206,7 +207,7 @@ func TestStrictInputOnEveryRoute(t *testing.T) {
 			}
 			target := fillPath(path, ids)
 			for ct, media := range op.RequestBody.Content {
-				if ct != "application/json" && ct != scimMediaType {
+				if ct != "application/json" && ct != scim.MediaType {
 					continue
 				}
 				for _, field := range doc.stringFields(media.Schema, "", func(s string) string { return s }) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/scim"
 )
 
 // refusedLockout checks that w is the 409 of a change that would lock the
@@ -148,15 +149,15 @@ func TestInactivePolicyKeepsTheLastPlatformAdministrator(t *testing.T) {
 func TestSCIMCannotLockOut(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	scim := "Content-Type"
-	w := f.do("POST", "/scim/v2/Users", `{"schemas":["`+scimUserSchema+`"],"userName":"`+f.admin.Email+`","active":true}`, scim, scimMediaType)
+	contentType := "Content-Type"
+	w := f.do("POST", "/scim/v2/Users", `{"schemas":["`+scim.UserSchema+`"],"userName":"`+f.admin.Email+`","active":true}`, contentType, scim.MediaType)
 	if w.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
-	var u scimUser
+	var u scim.User
 	decode(t, w, &u)
-	patch := `{"schemas":["` + scimPatchSchema + `"],"Operations":[{"op":"replace","path":"active","value":false}]}`
-	if w := f.do("PATCH", "/scim/v2/Users/"+u.ID, patch, scim, scimMediaType); w.Code != http.StatusOK {
+	patch := `{"schemas":["` + scim.PatchSchema + `"],"Operations":[{"op":"replace","path":"active","value":false}]}`
+	if w := f.do("PATCH", "/scim/v2/Users/"+u.ID, patch, contentType, scim.MediaType); w.Code != http.StatusOK {
 		t.Fatalf("deactivate: %d %s", w.Code, w.Body)
 	}
 	if w := f.do("DELETE", "/scim/v2/Users/"+u.ID, nil); w.Code != http.StatusNoContent {

@@ -165,7 +165,7 @@ func (s *Server) route(pattern string, next http.Handler) http.Handler {
 		if !dav {
 			if err := checkRequestStrings(r); err != nil {
 				if scim {
-					s.writeSCIMError(w, r, err)
+					s.scim.WriteError(w, r, err)
 				} else {
 					s.writeError(w, r, err)
 				}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/scim"
 )
 
 // scimErr is a SCIM error body.
@@ -19,29 +20,29 @@ type scimErr struct {
 }
 
 type scimList struct {
-	Schemas      []string   `json:"schemas"`
-	TotalResults int        `json:"totalResults"`
-	StartIndex   int        `json:"startIndex"`
-	ItemsPerPage int        `json:"itemsPerPage"`
-	Resources    []scimUser `json:"Resources"`
+	Schemas      []string    `json:"schemas"`
+	TotalResults int         `json:"totalResults"`
+	StartIndex   int         `json:"startIndex"`
+	ItemsPerPage int         `json:"itemsPerPage"`
+	Resources    []scim.User `json:"Resources"`
 }
 
 func TestSCIMUsers(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	scim := "Content-Type"
+	contentType := "Content-Type"
 
 	// Create (as Okta sends it), then a duplicate.
 	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"Ann@Example.com","externalId":"00u1",
 		"name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"value":"Ann@Example.com","primary":true,"type":"work"}],"active":true}`
-	w := f.do("POST", "/scim/v2/Users", body, scim, scimMediaType)
+	w := f.do("POST", "/scim/v2/Users", body, contentType, scim.MediaType)
 	if w.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
-	if ct := w.Header().Get("Content-Type"); ct != scimMediaType {
+	if ct := w.Header().Get("Content-Type"); ct != scim.MediaType {
 		t.Errorf("content type %q", ct)
 	}
-	var ann scimUser
+	var ann scim.User
 	decode(t, w, &ann)
 	if ann.ID == "" || ann.UserName != "ann@example.com" || ann.ExternalID != "00u1" || ann.DisplayName != "Ann Lee" ||
 		ann.Active == nil || !bool(*ann.Active) || ann.Meta == nil || ann.Meta.ResourceType != "User" {
@@ -54,10 +55,10 @@ func TestSCIMUsers(t *testing.T) {
 	if err != nil || stored.State != holdfast.UserActive || stored.Email != "ann@example.com" {
 		t.Fatalf("stored %+v %v", stored, err)
 	}
-	w = f.do("POST", "/scim/v2/Users", body, scim, scimMediaType)
+	w = f.do("POST", "/scim/v2/Users", body, contentType, scim.MediaType)
 	var se scimErr
 	decode(t, w, &se)
-	if w.Code != http.StatusConflict || se.Status != "409" || se.ScimType != "uniqueness" || se.Schemas[0] != scimErrorSchema {
+	if w.Code != http.StatusConflict || se.Status != "409" || se.ScimType != "uniqueness" || se.Schemas[0] != scim.ErrorSchema {
 		t.Errorf("duplicate: %d %+v", w.Code, se)
 	}
 
@@ -66,7 +67,7 @@ func TestSCIMUsers(t *testing.T) {
 	var list scimList
 	decode(t, w, &list)
 	if w.Code != 200 || list.TotalResults != 1 || len(list.Resources) != 1 || list.Resources[0].ID != ann.ID ||
-		list.StartIndex != 1 || list.ItemsPerPage != 1 || list.Schemas[0] != scimListSchema {
+		list.StartIndex != 1 || list.ItemsPerPage != 1 || list.Schemas[0] != scim.ListSchema {
 		t.Fatalf("filter: %d %s", w.Code, w.Body)
 	}
 	w = f.do("GET", "/scim/v2/Users?"+url.Values{"filter": {`userName eq "nobody@example.com"`}}.Encode(), nil)
@@ -82,7 +83,7 @@ func TestSCIMUsers(t *testing.T) {
 
 	// PATCH active false as Microsoft Entra sends it: PascalCase op,
 	// the boolean as a string.
-	w = f.do("PATCH", "/scim/v2/Users/"+ann.ID, `{"schemas":["`+scimPatchSchema+`"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`, scim, scimMediaType)
+	w = f.do("PATCH", "/scim/v2/Users/"+ann.ID, `{"schemas":["`+scim.PatchSchema+`"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`, contentType, scim.MediaType)
 	decode(t, w, &ann)
 	if w.Code != 200 || bool(*ann.Active) {
 		t.Fatalf("deactivate: %d %s", w.Code, w.Body)
@@ -91,7 +92,7 @@ func TestSCIMUsers(t *testing.T) {
 		t.Errorf("after active=false the user is %s, want preserved", u.State)
 	}
 	// Without a path, value is an object.
-	w = f.do("PATCH", "/scim/v2/Users/"+ann.ID, `{"schemas":["`+scimPatchSchema+`"],"Operations":[{"op":"replace","value":{"active":true,"displayName":"Ann B. Lee"}}]}`)
+	w = f.do("PATCH", "/scim/v2/Users/"+ann.ID, `{"schemas":["`+scim.PatchSchema+`"],"Operations":[{"op":"replace","value":{"active":true,"displayName":"Ann B. Lee"}}]}`)
 	decode(t, w, &ann)
 	if w.Code != 200 || !bool(*ann.Active) || ann.DisplayName != "Ann B. Lee" {
 		t.Fatalf("reactivate: %d %s", w.Code, w.Body)
@@ -124,7 +125,7 @@ func TestSCIMUsers(t *testing.T) {
 	}
 
 	// PUT replaces; userName is immutable.
-	w = f.do("PUT", "/scim/v2/Users/"+ann.ID, `{"schemas":["`+scimUserSchema+`"],"userName":"ann@example.com","displayName":"Ann Lee","externalId":"00u2","active":true}`)
+	w = f.do("PUT", "/scim/v2/Users/"+ann.ID, `{"schemas":["`+scim.UserSchema+`"],"userName":"ann@example.com","displayName":"Ann Lee","externalId":"00u2","active":true}`)
 	decode(t, w, &ann)
 	if w.Code != 200 || ann.DisplayName != "Ann Lee" || ann.ExternalID != "00u2" {
 		t.Fatalf("put: %d %s", w.Code, w.Body)
@@ -230,7 +231,7 @@ func TestSCIMTakesOnlyBearerTokens(t *testing.T) {
 	} {
 		var body any
 		if tc.method == "POST" {
-			body = map[string]any{"schemas": []string{scimUserSchema}, "userName": "eve@example.com"}
+			body = map[string]any{"schemas": []string{scim.UserSchema}, "userName": "eve@example.com"}
 		}
 		a := b.do(tc.method, tc.path, body, csrfHeader, b.csrf)
 		wantStatus(t, tc.method+" "+tc.path+" with a session", a, http.StatusUnauthorized)

@@ -29,6 +29,7 @@ import (
 	"github.com/holdfast/holdfast/legalhold"
 	"github.com/holdfast/holdfast/lockout"
 	"github.com/holdfast/holdfast/policies"
+	"github.com/holdfast/holdfast/scim"
 	"github.com/holdfast/holdfast/snapshots"
 )
 
@@ -140,6 +141,8 @@ type Server struct {
 	trustedProxies []netip.Prefix
 	// faults limits the logging of dependency failures.
 	faults faultLog
+	// scim serves /scim/v2; set by registerSCIM.
+	scim *scim.Handler
 	// settings caches identity settings (the geofence) per revision.
 	settings settingsCache
 }
