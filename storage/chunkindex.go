@@ -19,6 +19,9 @@ import (
 // Prune's index and its deletions, until the next Prune deletes the
 // orphans; that is why a hit in the shared index is confirmed against the
 // index files (learnIndex) before MissingChunks or a commit counts on it.
+// A process loading an account records the packs the shared index lacks
+// (recordUnindexed): those of a store that had none, or of a process that
+// died between a pack's index file and its record.
 
 // missingShared returns the refs of refs (distinct) that are not present:
 // not in the shared index, or named there but in no index file this
@@ -96,6 +99,40 @@ func (s *Store) recordPack(ctx context.Context, a *account, p *packInfo) error {
 	}
 	if err := s.opts.Index.AddChunks(ctx, a.id, p.id, refs); err != nil {
 		return fmt.Errorf("storage: chunk index: %w", err)
+	}
+	return nil
+}
+
+// recordUnindexed adds to the shared index the packs of the account's
+// index files that it lacks: packs stored before the store had a shared
+// index, or by a process that died between a pack's index file and its
+// record. A pack counts as recorded when the shared index holds its first
+// chunk; the rest of a pack that escapes this is recorded when a client
+// uploads it (recordKnown).
+func (s *Store) recordUnindexed(ctx context.Context, a *account, packs []*packInfo) error {
+	if s.opts.Index == nil || len(packs) == 0 {
+		return nil
+	}
+	first := make([]holdfast.ChunkRef, 0, len(packs))
+	for _, p := range packs {
+		if len(p.entries) > 0 {
+			first = append(first, p.entries[0].ref)
+		}
+	}
+	have, err := s.opts.Index.HaveChunks(ctx, a.id, first)
+	if err != nil {
+		return fmt.Errorf("storage: chunk index: %w", err)
+	}
+	recorded := make(map[holdfast.ChunkRef]bool, len(have))
+	for _, r := range have {
+		recorded[r] = true
+	}
+	for _, p := range packs {
+		if len(p.entries) > 0 && !recorded[p.entries[0].ref] {
+			if err := s.recordPack(ctx, a, p); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

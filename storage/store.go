@@ -351,6 +351,9 @@ func (s *Store) account(ctx context.Context, id string, create bool) (*account, 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.recordUnindexed(ctx, a, v.packs); err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	for _, p := range v.packs {
 		a.addPackLocked(p, 0)
