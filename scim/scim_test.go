@@ -12,8 +12,12 @@ import (
 	"github.com/holdfast/holdfast/httpapi"
 )
 
-// fakeEdge maps the errors these tests use like the server's table does.
-type fakeEdge struct{ wrote []error }
+// fakeEdge maps the errors these tests use like the server's table does;
+// the other methods of the edge are not used here.
+type fakeEdge struct {
+	httpapi.Edge
+	wrote []error
+}
 
 func (e *fakeEdge) Describe(_ *http.Request, err error) (int, string) {
 	switch {
@@ -31,9 +35,6 @@ func (e *fakeEdge) WriteError(w http.ResponseWriter, _ *http.Request, err error)
 	e.wrote = append(e.wrote, err)
 	w.WriteHeader(http.StatusInternalServerError)
 }
-
-func (e *fakeEdge) ReadJSON(http.ResponseWriter, *http.Request, any) error { return nil }
-func (e *fakeEdge) BaseURL(*http.Request) string                           { return "https://hf.example" }
 
 // TestWriteError: a SCIM refusal carries its scimType, a domain
 // validation error is invalidValue, the status comes from the edge's

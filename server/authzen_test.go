@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/holdfast/holdfast/authzen"
 )
 
 // AuthZEN conformance (spec/protocols.md §1.7): the cases the
@@ -74,7 +76,7 @@ func TestAuthZENEvaluation(t *testing.T) {
 				}
 				return
 			}
-			var res evaluationResponse
+			var res authzen.Response
 			decode(t, w, &res)
 			if res.Decision != tt.decision {
 				t.Errorf("decision = %v, want %v", res.Decision, tt.decision)
@@ -117,7 +119,7 @@ func TestAuthZENSingleContextAndAccount(t *testing.T) {
 
 func decisionOf(t *testing.T, w *httptest.ResponseRecorder) bool {
 	t.Helper()
-	var res evaluationResponse
+	var res authzen.Response
 	decode(t, w, &res)
 	return res.Decision
 }
@@ -275,7 +277,7 @@ func TestAuthZENDiscovery(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		var doc authzenConfig
+		var doc authzen.Config
 		if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
 			t.Fatal(err)
 		}

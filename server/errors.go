@@ -194,20 +194,9 @@ func (l *faultLog) note(condition string, now time.Time) (bool, int) {
 	return true, n
 }
 
-// writeJSON encodes v into a buffer first, so an encoding failure can
-// still become a clean 500, then writes the status and the body. It
-// returns only encoding errors, before anything is written.
+// writeJSON writes v as the JSON answer (httpapi.WriteJSON).
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		return fmt.Errorf("encode response: %w", err)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	// A failed write means the client is gone; the status is already out,
-	// so there is nothing left to tell anyone.
-	_, _ = w.Write(buf.Bytes())
-	return nil
+	return httpapi.WriteJSON(w, status, v)
 }
 
 // decodeJSON reads one JSON value of at most maxBodyBytes from r's body

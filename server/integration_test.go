@@ -13,6 +13,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
+	"github.com/holdfast/holdfast/authzen"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/setup"
 )
@@ -162,7 +163,7 @@ func TestIntegrationAdministratorsAndAudit(t *testing.T) {
 // Wasm evaluator while topdown failed) is a clear denial, not an answer.
 func TestIntegrationAuthZENOddContext(t *testing.T) {
 	f := newRealFixture(t)
-	ask := func(context string) evaluationResponse {
+	ask := func(context string) authzen.Response {
 		t.Helper()
 		body := `{"subject":{"type":"administrator","id":"root@example.com"},"action":{"name":"users.view"},` +
 			`"resource":{"type":"account","id":"` + f.account.ID + `"},"context":` + context + `}`
@@ -170,7 +171,7 @@ func TestIntegrationAuthZENOddContext(t *testing.T) {
 		if w.Code != http.StatusOK {
 			t.Fatalf("%s: %d %s", context, w.Code, w.Body)
 		}
-		var r evaluationResponse
+		var r authzen.Response
 		decode(t, w, &r)
 		return r
 	}

@@ -222,9 +222,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // registerRoutes is the route table.
 func (s *Server) registerRoutes() {
 	s.public("GET /metrics", s.metrics.handler)
-	s.public("GET /.well-known/authzen-configuration", http.HandlerFunc(s.authzenConfiguration))
-	s.authed("POST /access/v1/evaluation", s.evaluation)
-	s.authed("POST /access/v1/evaluations", s.evaluations)
+	s.registerAuthZEN()
 
 	s.public("GET /api/v1/openapi.json", http.HandlerFunc(s.openAPI))
 

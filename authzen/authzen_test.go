@@ -1,0 +1,90 @@
+package authzen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/httpapi"
+)
+
+// fakeEdge reads bodies as they come; the other methods are not used.
+type fakeEdge struct{ httpapi.Edge }
+
+func (fakeEdge) ReadBody(_ http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return io.ReadAll(r.Body)
+}
+func (fakeEdge) CheckJSON([]byte) error           { return nil }
+func (fakeEdge) RequestID(context.Context) string { return "req-1" }
+
+// fakeEngine allows users.view only and records what it was asked.
+type fakeEngine struct{ asked []holdfast.DecisionRequest }
+
+func (e *fakeEngine) Decide(_ context.Context, req holdfast.DecisionRequest) (holdfast.Decision, error) {
+	e.asked = append(e.asked, req)
+	if req.Action.Name == "users.view" {
+		return holdfast.Decision{ID: "d1", Allow: true}, nil
+	}
+	return holdfast.Decision{ID: "d2", Reasons: []string{"cannot view legal holds"}}, nil
+}
+
+func post(t *testing.T, h *Handler, fn func(w http.ResponseWriter, r *http.Request) error, body string) (*httptest.ResponseRecorder, error) {
+	t.Helper()
+	r := httptest.NewRequest("POST", EvaluationsPath, strings.NewReader(body))
+	r = r.WithContext(holdfast.WithPrincipal(r.Context(), holdfast.Principal{AccountID: "acct-1", AdminID: "a1"}))
+	w := httptest.NewRecorder()
+	return w, fn(w, r)
+}
+
+// TestEvaluations: a batch is decided in the caller's account item by
+// item, a subject that is not an administrator is denied without asking
+// the engine, deny_on_first_deny stops at the first deny, and every
+// answer is counted.
+func TestEvaluations(t *testing.T) {
+	engine := &fakeEngine{}
+	var counted []bool
+	h := New(Options{Engine: engine, Authorize: func(context.Context) error { return nil }, Edge: fakeEdge{},
+		Decided: func(allow bool) { counted = append(counted, allow) }})
+	body := `{"subject":{"type":"administrator","id":"root@example.com"},"resource":{"type":"account","id":"x"},
+		"options":{"evaluations_semantic":"deny_on_first_deny"},
+		"evaluations":[{"action":{"name":"users.view"}},{"subject":{"type":"user","id":"u"},"action":{"name":"users.view"}},
+		{"action":{"name":"legal_holds.view"}}]}`
+	w, err := post(t, h, h.Evaluations, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got BatchResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Evaluations) != 2 || !got.Evaluations[0].Decision || got.Evaluations[1].Decision {
+		t.Fatalf("evaluations = %+v, want allow, then the user subject denied and the batch stopped there", got.Evaluations)
+	}
+	if len(engine.asked) != 1 || engine.asked[0].AccountID != "acct-1" {
+		t.Errorf("engine asked %+v, want one request in acct-1", engine.asked)
+	}
+	if len(counted) != 2 {
+		t.Errorf("counted %v, want two decisions", counted)
+	}
+}
+
+// TestEvaluationRefused: a caller who may not ask gets the refusal, and
+// the engine is not asked; a body that is not an object is a bad request.
+func TestEvaluationRefused(t *testing.T) {
+	engine := &fakeEngine{}
+	denied := &holdfast.DeniedError{}
+	h := New(Options{Engine: engine, Authorize: func(context.Context) error { return denied }, Edge: fakeEdge{}})
+	if _, err := post(t, h, h.Evaluation, `{}`); !errors.Is(err, denied) || len(engine.asked) != 0 {
+		t.Errorf("refused caller: err %v, engine asked %d times", err, len(engine.asked))
+	}
+	h = New(Options{Engine: engine, Authorize: func(context.Context) error { return nil }, Edge: fakeEdge{}})
+	if _, err := post(t, h, h.Evaluation, `[1]`); !errors.Is(err, httpapi.ErrBadRequest) {
+		t.Errorf("array body: err %v, want a bad request", err)
+	}
+}
