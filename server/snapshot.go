@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,11 @@ const (
 	maxRefsBody = snapshots.MaxRefsPerCall*70 + 4096
 	// maxManifestBody bounds a snapshot commit: about 250,000 items.
 	maxManifestBody = 64 << 20
+	// maxChunkBatch bounds a batch upload: sixteen of the largest chunks,
+	// or thousands of small files' chunks, with their frames.
+	maxChunkBatch = 16*storage.MaxChunk + 16*chunkFrameHeader
+	// chunkFrameHeader is a batch frame's ref (32 bytes) and length (4).
+	chunkFrameHeader = 36
 )
 
 // registerSnapshotRoutes registers the backup and restore API (the
@@ -28,10 +34,13 @@ func (s *Server) registerSnapshotRoutes() {
 	s.authed("POST /api/v1/backups", s.withData(s.startBackup))
 	s.authed("POST /api/v1/backups/{id}/missing", s.withData(s.missingChunks))
 	s.authed("PUT /api/v1/backups/{id}/chunks/{ref}", s.withData(s.putChunk))
+	s.authed("POST /api/v1/backups/{id}/chunks", s.withData(s.putChunks))
 	s.authed("POST /api/v1/backups/{id}/snapshots", s.withData(s.commitSnapshot))
 	s.authed("GET /api/v1/snapshots", s.withData(s.listSnapshots))
 	s.authed("GET /api/v1/snapshots/{id}", s.withData(s.getSnapshot))
 	s.authed("GET /api/v1/snapshots/{id}/content", s.withData(s.snapshotContent))
+	s.authed("POST /api/v1/snapshots/{id}/restore", s.withData(s.restoreStream))
+	s.authed("GET /api/v1/snapshots/{id}/zip", s.withData(s.downloadZip))
 }
 
 // errNoData answers the backup and restore API of a server without a data
@@ -123,6 +132,80 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// putChunks serves POST /api/v1/backups/{id}/chunks (backups.perform): a
+// batch of chunks in one request, application/octet-stream, each framed as
+// its 32-byte ref, its length (4 bytes, big-endian) and its plaintext. It
+// answers 204 once every chunk is durable. A malformed body is 400, a
+// chunk that does not hash to its ref 422, and then nothing of the batch
+// is stored.
+func (s *Server) putChunks(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if err := s.snaps.Authorize(ctx, principal(ctx), r.PathValue("id")); err != nil {
+		return err
+	}
+	buf := batchBufs.Get().(*[]byte)
+	defer batchBufs.Put(buf)
+	chunks, err := readChunkBatch(w, r, *buf)
+	if err != nil {
+		return err
+	}
+	if err := s.snaps.PutChunks(ctx, principal(ctx), chunks); err != nil {
+		return err
+	}
+	var n int
+	for _, c := range chunks {
+		n += len(c.Data)
+	}
+	s.metrics.chunkData.Add(float64(n))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// readChunkBatch reads and splits a batch upload's frames; the chunks'
+// data lie in buf.
+func readChunkBatch(w http.ResponseWriter, r *http.Request, buf []byte) ([]storage.Chunk, error) {
+	if r.ContentLength > maxChunkBatch {
+		return nil, fmt.Errorf("%w: a chunk batch is at most %d bytes, not %d", errTooLarge, maxChunkBatch, r.ContentLength)
+	}
+	n, err := io.ReadFull(http.MaxBytesReader(w, r.Body, maxChunkBatch), buf[:maxChunkBatch])
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, fmt.Errorf("%w: a chunk batch is at most %d bytes", errTooLarge, maxChunkBatch)
+	case err == nil:
+		// Exactly the limit: more may follow.
+		if _, err := r.Body.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: a chunk batch is at most %d bytes", errTooLarge, maxChunkBatch)
+		}
+	case !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("read chunk batch: %w", err)
+	}
+	body := buf[:n]
+	var chunks []storage.Chunk
+	for len(body) > 0 {
+		if len(body) < chunkFrameHeader {
+			return nil, fmt.Errorf("%w: chunk batch: frame %d is cut short", errBadRequest, len(chunks))
+		}
+		var c storage.Chunk
+		copy(c.Ref[:], body)
+		size := binary.BigEndian.Uint32(body[32:])
+		body = body[chunkFrameHeader:]
+		if size == 0 || size > storage.MaxChunk || int(size) > len(body) {
+			return nil, fmt.Errorf("%w: chunk batch: frame %d: a chunk is 1 to %d bytes and within the body, not %d", errBadRequest, len(chunks), storage.MaxChunk, size)
+		}
+		c.Data, body = body[:size], body[size:]
+		chunks = append(chunks, c)
+	}
+	if len(chunks) == 0 {
+		return nil, fmt.Errorf("%w: chunk batch: no chunk", errBadRequest)
+	}
+	return chunks, nil
+}
+
+// batchBufs holds batch upload buffers; the store keeps no reference to
+// a batch's data once PutChunks returns.
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, maxChunkBatch); return &b }}
 
 // readChunk reads a chunk body of exactly its Content-Length into buf.
 func readChunk(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, error) {

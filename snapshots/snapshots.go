@@ -23,6 +23,7 @@ type Data interface {
 	ChunkerKey(ctx context.Context, account string) (storage.ChunkerKey, error)
 	MissingChunks(ctx context.Context, account string, refs []holdfast.ChunkRef) ([]holdfast.ChunkRef, error)
 	PutChunk(ctx context.Context, account string, ref holdfast.ChunkRef, plaintext []byte) error
+	PutChunks(ctx context.Context, account string, chunks []storage.Chunk) error
 	CommitSnapshotWith(ctx context.Context, snap storage.Snapshot, publish func(sn storage.Snapshot, write func() error) error) (storage.Snapshot, error)
 	Snapshots(ctx context.Context, f storage.SnapshotFilter) ([]storage.Snapshot, error)
 	Snapshot(ctx context.Context, account, id string) (storage.Snapshot, error)
@@ -223,6 +224,13 @@ func (s *Service) Authorize(ctx context.Context, p holdfast.Principal, deviceID 
 // upload with Authorize. The store keeps no reference to data.
 func (s *Service) PutChunk(ctx context.Context, p holdfast.Principal, ref holdfast.ChunkRef, data []byte) error {
 	return s.data.PutChunk(ctx, p.AccountID, ref, data)
+}
+
+// PutChunks stores a batch of chunks of p's account, each checked against
+// its ref before any is stored; the caller has authorized the upload with
+// Authorize. It returns once all are durable.
+func (s *Service) PutChunks(ctx context.Context, p holdfast.Principal, chunks []storage.Chunk) error {
+	return s.data.PutChunks(ctx, p.AccountID, chunks)
 }
 
 // Commit is a snapshot as a backup client commits it.
@@ -442,4 +450,77 @@ func (s *Service) Open(ctx context.Context, p holdfast.Principal, id, path strin
 			Outcome: holdfast.OutcomeSuccess, Detail: map[string]any{"path": path, "user_id": sn.UserID}})
 	}
 	return sn, item, nil
+}
+
+// Download is the items of one snapshot a caller may download at once (a
+// restore, or a folder as a zip), with the reader of each.
+type Download struct {
+	Snapshot storage.Snapshot
+	Items    []storage.Item // in path order, chunk refs included
+	data     Data
+}
+
+// Open opens one of the download's items. The caller closes the reader.
+func (d *Download) Open(ctx context.Context, it storage.Item) (*storage.ItemReader, error) {
+	return d.data.OpenItem(ctx, d.Snapshot.AccountID, d.Snapshot.ID, it.Path)
+}
+
+// MaxDownloadPaths bounds the paths one download names; a client restoring
+// more asks in several requests.
+const MaxDownloadPaths = 100_000
+
+// Download authorizes a download of many items of a snapshot at once
+// (restores.manage and user_data.download, which the user's privacy
+// setting may refuse) and writes one snapshot.download record for it,
+// naming the prefix or how many paths. The items are those named in
+// paths, or when paths is empty all under prefix (directories and links
+// included); a path the snapshot does not hold is refused (422) before
+// anything is recorded.
+func (s *Service) Download(ctx context.Context, p holdfast.Principal, id, prefix string, paths []string) (*Download, error) {
+	if len(paths) > MaxDownloadPaths {
+		var v holdfast.ValidationError
+		v.Add("paths", "at most %d paths per download, not %d", MaxDownloadPaths, len(paths))
+		return nil, v.Err()
+	}
+	sn, err := s.snapshotOf(ctx, p, id, rightRestore, rightDownload)
+	if err != nil {
+		return nil, err
+	}
+	d := &Download{Snapshot: sn, data: s.data}
+	if len(paths) == 0 {
+		for _, it := range sn.Items {
+			if strings.HasPrefix(it.Path, prefix) {
+				d.Items = append(d.Items, it)
+			}
+		}
+	} else if d.Items, err = pick(sn.Items, paths); err != nil {
+		return nil, err
+	}
+	d.Snapshot.Items = nil
+	detail := map[string]any{"user_id": sn.UserID, "items": len(d.Items)}
+	if len(paths) == 0 {
+		detail["prefix"] = prefix
+	}
+	s.changes.Log(ctx, p, change.Record{Action: "snapshot.download", ResourceType: ResourceSnapshot, ResourceID: sn.ID,
+		Outcome: holdfast.OutcomeSuccess, Detail: detail})
+	return d, nil
+}
+
+// pick returns the items at paths, in the order of paths.
+func pick(items []storage.Item, paths []string) ([]storage.Item, error) {
+	byPath := make(map[string]int, len(items))
+	for i, it := range items {
+		byPath[it.Path] = i
+	}
+	out := make([]storage.Item, 0, len(paths))
+	for i, p := range paths {
+		j, ok := byPath[p]
+		if !ok {
+			var v holdfast.ValidationError
+			v.Add(fmt.Sprintf("paths[%d]", i), "the snapshot holds no item %q", p)
+			return nil, v.Err()
+		}
+		out = append(out, items[j])
+	}
+	return out, nil
 }

@@ -55,8 +55,43 @@ type Item struct {
 	Deleted  time.Time `json:"deleted,omitzero"`
 	// Mode is a file's permission bits (0 when the source has none, as
 	// SaaS items do); a restore gives the file these bits back.
-	Mode   uint32              `json:"mode,omitempty"`
+	Mode uint32 `json:"mode,omitempty"`
+	// Type is ItemFile ("", a file, message, event or contact),
+	// ItemDir (a directory) or ItemSymlink (a symbolic link to Link).
+	// Directories and links have no content.
+	Type   string              `json:"type,omitempty"`
+	Link   string              `json:"link,omitempty"`
 	Chunks []holdfast.ChunkRef `json:"chunks,omitempty"`
+}
+
+// Item types. Only a file has content.
+const (
+	ItemFile    = ""
+	ItemDir     = "dir"
+	ItemSymlink = "symlink"
+)
+
+// IsFile reports whether the item is a file (has content), not a
+// directory or link.
+func (it Item) IsFile() bool { return it.Type == ItemFile }
+
+// checkType adds the problems of an item's type and link to v.
+func (it Item) checkType(v *holdfast.ValidationError, f string) {
+	switch it.Type {
+	case ItemFile, ItemDir:
+		if it.Link != "" {
+			v.Add(f+".link", "only a symlink has a link target")
+		}
+	case ItemSymlink:
+		if it.Link == "" || len(it.Link) > 4096 || !utf8.ValidString(it.Link) || strings.ContainsRune(it.Link, 0) {
+			v.Add(f+".link", "a symlink's target: required, at most 4096 bytes of UTF-8 without NUL")
+		}
+	default:
+		v.Add(f+".type", "must be empty (a file), dir or symlink, not %q", it.Type)
+	}
+	if !it.IsFile() && it.Size != 0 {
+		v.Add(f+".size", "a %s has no content", it.Type)
+	}
 }
 
 // Snapshot is an immutable manifest of one backup of one source of a user.
@@ -175,6 +210,7 @@ func validateSnapshot(snap *Snapshot) error {
 		if slices.Contains(it.Chunks, holdfast.ChunkRef{}) {
 			v.Add(f+".chunks", "the zero ref names no chunk")
 		}
+		it.checkType(&v, f)
 	}
 	return v.Err()
 }

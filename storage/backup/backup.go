@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,10 +37,10 @@ type Options struct {
 	// Progress receives a progress line several times a second, and a
 	// final one; nil shows none.
 	Progress io.Writer
-	// Workers is the number of parallel uploads (default 16). The server
-	// answers an upload once the pack holding it is written, and the
-	// uploads in flight together share one pack write, so more workers
-	// mean larger packs and fewer round trips per chunk.
+	// Workers is the number of parallel upload requests (default 4),
+	// each a batch of up to 8 MiB of chunks. The server answers an
+	// upload once the pack holding it is written, and the uploads in
+	// flight together share one pack write.
 	Workers int
 }
 
@@ -81,7 +82,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, errors.New("backup: no client")
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 16
+		opts.Workers = 4
 	}
 	src := opts.Source
 	if opts.Device != "" {
@@ -95,7 +96,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("backup: %w", err)
 	}
-	if len(entries) == 0 {
+	if !slices.ContainsFunc(entries, func(e entry) bool { return e.item.Type != storage.ItemDir }) {
 		// An empty snapshot would become the newest and hide the last
 		// real one from a restore of "the newest".
 		return Result{}, fmt.Errorf("backup: %w: nothing to back up in %s (no %s found); no snapshot was made",
@@ -278,6 +279,8 @@ func splitAll(entries []entry, reuse map[int]bool, cache *fileCache, bt *batcher
 				it.Size, it.Chunks = 0, nil
 				var err error
 				switch {
+				case !it.IsFile():
+					// A directory or link: no content.
 				case reuse[i]:
 					c := cache.Files[it.Path]
 					it.Chunks, it.Size = c.Chunks, c.Size
@@ -396,50 +399,76 @@ func (u *uploader) close() error {
 	return u.firstErr()
 }
 
+// loop asks which chunks of each batch are missing and hands those, in
+// upload batches of at most maxUploadBatch bytes, to the workers; the
+// next batch's question overlaps the uploads of this one.
 func (u *uploader) loop(workers int) {
 	defer close(u.done)
+	groups := make(chan []pendingChunk, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for g := range groups {
+				if u.ctx.Err() != nil {
+					continue // drain after a failure
+				}
+				u.upload(g)
+			}
+		})
+	}
+	defer wg.Wait()
+	defer close(groups)
 	for b := range u.batches {
 		if u.ctx.Err() != nil {
 			continue // drain after a failure
 		}
 		refs := make([]holdfast.ChunkRef, len(b))
-		byRef := make(map[holdfast.ChunkRef][]byte, len(b))
 		for i, c := range b {
 			refs[i] = c.ref
-			byRef[c.ref] = c.data
 		}
 		missing, err := u.client.Missing(u.ctx, u.deviceID, refs)
 		if err != nil {
 			u.fail(err)
 			continue
 		}
-		work := make(chan holdfast.ChunkRef)
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(func() {
-				for r := range work {
-					data := byRef[r]
-					if err := u.client.PutChunk(u.ctx, u.deviceID, r, data); err != nil {
-						u.fail(fmt.Errorf("upload chunk %s: %w", r, err))
-						continue
-					}
-					u.mu.Lock()
-					u.count++
-					u.bytes += int64(len(data))
-					u.mu.Unlock()
-					u.prog.uploaded(int64(len(data)))
-				}
-			})
-		}
+		want := make(map[holdfast.ChunkRef]bool, len(missing))
 		for _, r := range missing {
-			if u.ctx.Err() != nil {
-				break
-			}
-			work <- r
+			want[r] = true
 		}
-		close(work)
-		wg.Wait()
+		var g []pendingChunk
+		n := 0
+		for _, c := range b {
+			if !want[c.ref] {
+				continue
+			}
+			if n+len(c.data) > maxUploadBatch && len(g) > 0 {
+				groups <- g
+				g, n = nil, 0
+			}
+			g = append(g, c)
+			n += len(c.data)
+		}
+		if len(g) > 0 {
+			groups <- g
+		}
 	}
+}
+
+// upload sends one upload batch and counts it.
+func (u *uploader) upload(g []pendingChunk) {
+	if err := u.client.PutChunks(u.ctx, u.deviceID, g); err != nil {
+		u.fail(fmt.Errorf("upload %d chunks: %w", len(g), err))
+		return
+	}
+	var n int64
+	for _, c := range g {
+		n += int64(len(c.data))
+	}
+	u.mu.Lock()
+	u.count += len(g)
+	u.bytes += n
+	u.mu.Unlock()
+	u.prog.uploaded(n)
 }
 
 // fileCache is what a client remembers of the files it backed up to one

@@ -9,6 +9,7 @@ package backup
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -261,6 +262,31 @@ func (c *Client) PutChunk(ctx context.Context, deviceID string, ref holdfast.Chu
 		"application/octet-stream", data, nil)
 }
 
+// PutChunks uploads a batch of chunks in one request (POST
+// .../chunks, each framed as ref, big-endian length and plaintext); the
+// server answers once all are durable.
+func (c *Client) PutChunks(ctx context.Context, deviceID string, chunks []pendingChunk) error {
+	n := 0
+	for _, ch := range chunks {
+		n += chunkFrameHeader + len(ch.data)
+	}
+	body := make([]byte, 0, n)
+	for _, ch := range chunks {
+		body = append(body, ch.ref[:]...)
+		body = binary.BigEndian.AppendUint32(body, uint32(len(ch.data)))
+		body = append(body, ch.data...)
+	}
+	return c.do(ctx, "POST", "/api/v1/backups/"+url.PathEscape(deviceID)+"/chunks", "application/octet-stream", body, nil)
+}
+
+// chunkFrameHeader is a batch frame's ref and length; maxUploadBatch the
+// bytes of chunk data the client puts in one batch (the server takes up to
+// 16 MaxChunk).
+const (
+	chunkFrameHeader = 36
+	maxUploadBatch   = 8 << 20
+)
+
 // Commit stores a snapshot of the target's items.
 func (c *Client) Commit(ctx context.Context, t Target, at time.Time, items []storage.Item) (storage.Snapshot, error) {
 	var sn storage.Snapshot
@@ -294,6 +320,26 @@ func (c *Client) Content(ctx context.Context, snapID, path string) (io.ReadClose
 	if err != nil {
 		return nil, err
 	}
+	return c.stream(req)
+}
+
+// RestoreStream opens a tar stream of a snapshot's items at paths, in that
+// order (POST .../restore). The caller closes the reader.
+func (c *Client) RestoreStream(ctx context.Context, snapID string, paths []string) (io.ReadCloser, error) {
+	body, err := json.Marshal(map[string]any{"paths": paths})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.base+"/api/v1/snapshots/"+url.PathEscape(snapID)+"/restore", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return c.stream(req)
+}
+
+// stream sends req and returns the body of a 200 answer.
+func (c *Client) stream(req *http.Request) (io.ReadCloser, error) {
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	resp, err := c.http.Do(req)
 	if err != nil {

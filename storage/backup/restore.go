@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/holdfast/holdfast"
@@ -103,56 +102,26 @@ func Restore(ctx context.Context, opts RestoreOptions) (RestoreResult, error) {
 	}
 	prog := newRestoreProgress(opts.Progress, todo)
 	defer prog.stop()
-	work := make(chan storage.Item)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range opts.Workers {
-		wg.Go(func() {
-			for it := range work {
-				err := restoreItem(ctx, opts.Client, sn.ID, it, opts.Target, opts.Overwrite)
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
-					cancel()
-				}
-				if err == nil {
-					res.Items++
-					res.Bytes += it.Size
-					prog.read(it.Size)
-					prog.item()
-				}
-				mu.Unlock()
-			}
-		})
+	rs := &restorer{client: opts.Client, snapID: sn.ID, target: opts.Target, overwrite: opts.Overwrite, prog: prog}
+	if err := rs.run(ctx, todo, opts.Workers); err != nil {
+		return res, fmt.Errorf("restore: %w", err)
 	}
+	prog.stop()
+	res.Items = len(todo)
 	for _, it := range todo {
-		if ctx.Err() != nil {
-			break
-		}
-		work <- it
-	}
-	close(work)
-	wg.Wait()
-	if first != nil {
-		return res, fmt.Errorf("restore: %w", first)
-	}
-	if err := ctx.Err(); err != nil {
-		return res, err
+		res.Bytes += it.Size
 	}
 	res.Duration = time.Since(start)
 	return res, nil
 }
 
-// refuseExisting refuses a restore that would replace files under target.
+// refuseExisting refuses a restore that would replace files under target
+// (a directory that exists as a directory is not replaced).
 func refuseExisting(target string, items []storage.Item) error {
 	var taken []string
 	for _, it := range items {
-		if _, err := os.Lstat(filepath.Join(target, filepath.FromSlash(it.Path))); err == nil {
+		fi, err := os.Lstat(filepath.Join(target, filepath.FromSlash(it.Path)))
+		if err == nil && !(it.Type == storage.ItemDir && fi.IsDir()) {
 			taken = append(taken, it.Path)
 		}
 	}
@@ -166,63 +135,6 @@ func refuseExisting(target string, items []storage.Item) error {
 	}
 	return fmt.Errorf("restore: %w: %s%s already exist under %s; restore into an empty directory, or pass --overwrite to replace them",
 		holdfast.ErrConflict, strings.Join(taken, ", "), more, target)
-}
-
-func restoreItem(ctx context.Context, c *Client, snapID string, it storage.Item, target string, overwrite bool) error {
-	dest := filepath.Join(target, filepath.FromSlash(it.Path))
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".restore-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after the rename: nothing to remove
-	var n int64
-	if it.Size > 0 {
-		body, err := c.Content(ctx, snapID, it.Path)
-		if err != nil {
-			tmp.Close()
-			return fmt.Errorf("%s: %w", it.Path, err)
-		}
-		n, err = io.Copy(tmp, body)
-		body.Close()
-		if err != nil {
-			tmp.Close()
-			return fmt.Errorf("%s: %w", it.Path, err)
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if n != it.Size {
-		return fmt.Errorf("%s: %w: %d bytes received, the snapshot says %d", it.Path, errShort, n, it.Size)
-	}
-	mode := os.FileMode(it.Mode).Perm()
-	if mode == 0 {
-		mode = defaultMode
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		return fmt.Errorf("%s: %w", it.Path, err)
-	}
-	if !it.Modified.IsZero() {
-		if err := os.Chtimes(tmp.Name(), it.Modified, it.Modified); err != nil {
-			return fmt.Errorf("%s: %w", it.Path, err)
-		}
-	}
-	if !overwrite {
-		// Link fails on an existing name, so a file that appeared since
-		// the check is not replaced either.
-		err := os.Link(tmp.Name(), dest)
-		if err == nil {
-			return nil
-		}
-		if _, serr := os.Lstat(dest); errors.Is(err, os.ErrExist) || serr == nil {
-			return fmt.Errorf("%w: %s already exists; pass --overwrite to replace it", holdfast.ErrConflict, dest)
-		}
-		// A file system without hard links: the check above stands.
-	}
-	return os.Rename(tmp.Name(), dest)
 }
 
 var errShort = errors.New("short item")

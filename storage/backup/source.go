@@ -107,17 +107,55 @@ func walkFiles(p string, fn func(file, itemPath string, info fs.FileInfo) error)
 	})
 }
 
+// fileEntries returns the files, directories and symbolic links under p
+// (or p itself). A link is kept as a link (its target, not what it points
+// to), except p itself, which is followed.
 func fileEntries(p string) ([]entry, error) {
-	var out []entry
-	err := walkFiles(p, func(file, ip string, info fs.FileInfo) error {
-		ct := mime.TypeByExtension(filepath.Ext(file))
-		if ct == "" {
-			ct = "application/octet-stream"
+	root := rootName(p)
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
 		}
-		out = append(out, entry{
-			item: storage.Item{Path: ip, Folder: path.Dir(ip), ContentType: ct, Modified: info.ModTime().UTC(), Mode: uint32(info.Mode().Perm())},
-			file: file, size: info.Size(), mtime: info.ModTime().UnixNano(),
-		})
+	}
+	var out []entry
+	err := filepath.WalkDir(p, func(file string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("read %s: %w", file, err)
+		}
+		typ := d.Type()
+		if !typ.IsRegular() && !typ.IsDir() && typ&fs.ModeSymlink == 0 {
+			return nil // devices, sockets and pipes are not data
+		}
+		info, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", file, err)
+		}
+		rel, err := filepath.Rel(p, file)
+		if err != nil {
+			return err
+		}
+		ip := root
+		if rel != "." {
+			ip = root + "/" + filepath.ToSlash(rel)
+		}
+		it := storage.Item{Path: ip, Folder: path.Dir(ip), Modified: info.ModTime().UTC(), Mode: uint32(info.Mode().Perm())}
+		switch {
+		case typ.IsDir():
+			it.Type = storage.ItemDir
+			out = append(out, entry{item: it})
+		case typ&fs.ModeSymlink != 0:
+			if it.Link, err = os.Readlink(file); err != nil {
+				return fmt.Errorf("read link %s: %w", file, err)
+			}
+			it.Type = storage.ItemSymlink
+			out = append(out, entry{item: it})
+		default:
+			it.ContentType = mime.TypeByExtension(filepath.Ext(file))
+			if it.ContentType == "" {
+				it.ContentType = "application/octet-stream"
+			}
+			out = append(out, entry{item: it, file: file, size: info.Size(), mtime: info.ModTime().UnixNano()})
+		}
 		return nil
 	})
 	return out, err
