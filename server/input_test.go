@@ -328,6 +328,8 @@ var bodyLimits = map[string]int{
 	"POST /api/v1/backups/{id}/snapshots":             maxManifestBody,
 	"POST /api/v1/backups/{id}/missing":               maxRefsBody,
 	"PUT /api/v1/backups/{id}/chunks/{ref}":           storage.MaxChunk,
+	"POST /api/v1/backups/{id}/chunks":                maxChunkBatch,
+	"POST /api/v1/snapshots/{id}/restore":             maxManifestBody,
 	"POST /api/v1/legal-holds/{id}/custodians/import": legalhold.MaxCSVBytes,
 }
 

@@ -185,7 +185,8 @@ func TestFaultDiskFull(t *testing.T) {
 		if !strings.Contains(line, "msg=request ") {
 			continue
 		}
-		if strings.Contains(line, "method=PUT") && strings.Contains(line, "/chunks/") {
+		// One chunk (PUT .../chunks/{ref}) or a batch (POST .../chunks).
+		if strings.Contains(line, "/chunks") && (strings.Contains(line, "method=PUT") || strings.Contains(line, "method=POST")) {
 			switch {
 			case strings.Contains(line, "status=507"):
 				refused++
