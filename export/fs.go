@@ -447,8 +447,8 @@ func (f *holdFS) build(ctx context.Context, u holdfast.User, snaps []storage.Sna
 			}
 			v := latest[p]
 			it := v.item
-			if !legalhold.Exposes(f.hold, it.Created, it.Modified, it.Deleted) {
-				continue
+			if !it.IsFile() || !legalhold.Exposes(f.hold, it.Created, it.Modified, it.Deleted) {
+				continue // directories and links are not held data; folders come from paths
 			}
 			n, segs, err := f.itemNode(ctx, s.source, v.snap, it)
 			if err != nil {

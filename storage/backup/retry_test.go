@@ -1,7 +1,10 @@
 package backup_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +30,13 @@ func (f *firstCommit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == "PUT" && strings.Contains(r.URL.Path, "/chunks/"):
 		f.puts.Add(1)
+	case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/chunks"):
+		// A batch: frames of ref (32 bytes), length (4), data.
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		for b := body; len(b) >= 36; b = b[36+binary.BigEndian.Uint32(b[32:36]):] {
+			f.puts.Add(1)
+		}
 	case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/snapshots"):
 		if f.commits.Add(1) == 1 {
 			f.fn(w, r, f.next)
