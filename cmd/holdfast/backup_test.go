@@ -122,7 +122,8 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 
 	restoreTo := t.TempDir()
 	out, errOut, err = runCmd(t, env, append(append([]string{"restore"}, client...), "--device", "laptop", "--to", restoreTo)...)
-	if err != nil || !strings.Contains(out, "restored 6 items") {
+	// 6 files and 7 directories: home, docs, bin, deep, deep/a, deep/a/b, deep/a/b/c.
+	if err != nil || !strings.Contains(out, "restored 13 items") {
 		t.Fatalf("restore: %v %q %s", err, out, errOut)
 	}
 	for p, want := range files {
