@@ -24,6 +24,7 @@ type item struct {
 	path                       string
 	data                       string
 	created, modified, deleted time.Time
+	typ, link                  string // storage.ItemDir or ItemSymlink and its target; "" a file
 }
 
 type env struct {
@@ -74,7 +75,7 @@ func (e *env) backup(src storage.Source, device string, at time.Time, items ...i
 	c := storage.NewChunker(key)
 	var its []storage.Item
 	for _, i := range items {
-		it := storage.Item{Path: i.path, Size: int64(len(i.data)), Created: i.created, Modified: i.modified, Deleted: i.deleted}
+		it := storage.Item{Path: i.path, Size: int64(len(i.data)), Created: i.created, Modified: i.modified, Deleted: i.deleted, Type: i.typ, Link: i.link}
 		if src == storage.SourceMail {
 			it.ContentType = storage.ContentTypeMail
 		}
@@ -198,6 +199,25 @@ func TestDataAccessRules(t *testing.T) {
 }
 
 func ptr(t time.Time) *time.Time { return &t }
+
+// TestDirectoriesAndLinksAreNotHeldFiles: a device snapshot's directory
+// and symbolic link items are not exported as files; the folders come
+// from the files' paths.
+func TestDirectoriesAndLinksAreNotHeldFiles(t *testing.T) {
+	e := newEnv(t)
+	e.backup(storage.SourceDevice, "laptop", day(1),
+		item{path: "home", typ: storage.ItemDir, modified: day(1)},
+		item{path: "home/docs", typ: storage.ItemDir, modified: day(1)},
+		item{path: "home/docs/a.txt", data: "a", modified: day(1)},
+		item{path: "home/empty", typ: storage.ItemDir, modified: day(1)},
+		item{path: "home/link", typ: storage.ItemSymlink, link: "docs/a.txt", modified: day(1)})
+	exp := export.New(export.Options{Data: e.data, Meta: e.meta, Parent: func(string) string { return "" }})
+	h := e.hold(holdfast.LegalHold{})
+	got := files(t, exp.FS(h, "/dav/holds/"+h.ID), "/dav/holds/"+h.ID)
+	if k := keys(got); !slices.Equal(k, []string{"/ann@example.com/laptop/home/docs/a.txt"}) {
+		t.Errorf("held files:\n%s\nwant only home/docs/a.txt", strings.Join(k, "\n"))
+	}
+}
 
 func TestFSRefusesWritesAndOutsiders(t *testing.T) {
 	e := newEnv(t)
