@@ -186,7 +186,8 @@ type IdentityStore interface {
 
 	CreateLink(ctx context.Context, l *Link) error
 	// UseLink marks the link used at t and returns it. An unknown, used or
-	// expired link is ErrNotFound, and then nothing changes.
+	// expired link is ErrNotFound; an expired one is marked used as well,
+	// so that it stays dead when the clock is later stepped back.
 	UseLink(ctx context.Context, id string, t time.Time) (Link, error)
 	// RevokeLinks marks every unused link of the administrator for purpose
 	// used, so that only the newest one works.

@@ -31,10 +31,13 @@ type PolicyRule struct {
 //     audit key, set when it is opened) atomically.
 //   - Tx runs fn in one transaction: all of its writes land or none does.
 //   - Implementations are safe for concurrent use.
-//   - It keeps the legal holds' WebDAV credentials too (HoldAccessStore),
-//     and the store Tx hands to fn does as well, inside the transaction.
+//   - It keeps the legal holds' WebDAV credentials too (HoldAccessStore)
+//     and the sign-in state (IdentityStore), and the store Tx hands to fn
+//     does as well, inside the transaction, so that a change and the
+//     sign-in state it touches land together.
 type MetaStore interface {
 	HoldAccessStore
+	IdentityStore
 
 	// Tx runs fn with a store whose reads and writes share one transaction.
 	// An error from fn rolls everything back. Nested Tx calls join the outer

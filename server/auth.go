@@ -26,12 +26,12 @@ import (
 )
 
 // AuthOptions configure sign-in: sessions, password login with MFA, SSO
-// through OIDC and SAML, links, geofencing and SCIM. With a nil Identity
-// none of it is served and only API tokens authenticate.
+// through OIDC and SAML, links, geofencing and SCIM. Unless Enabled none
+// of it is served and only API tokens authenticate. The sign-in state
+// lives in the metadata store (holdfast.IdentityStore).
 type AuthOptions struct {
-	// Identity keeps sessions and sign-in state (usually the metadata
-	// store itself).
-	Identity holdfast.IdentityStore
+	// Enabled turns sign-in on.
+	Enabled bool
 	// Mailer sends reset and invitation links; nil only logs that a
 	// message was dropped.
 	Mailer Mailer
@@ -74,7 +74,6 @@ const (
 
 // authState is the sign-in machinery of a Server; nil when sign-in is off.
 type authState struct {
-	ids     holdfast.IdentityStore
 	mailer  Mailer
 	client  *http.Client
 	idle    time.Duration
@@ -120,13 +119,13 @@ var (
 	errWrongMFA     = fmt.Errorf("%w: wrong or reused code", holdfast.ErrUnauthenticated)
 )
 
-// initAuth sets up sign-in when opts.Identity is set: it registers the
+// initAuth sets up sign-in when opts.Enabled: it registers the
 // routes and the session authenticator.
 func (s *Server) initAuth(opts AuthOptions) error {
-	if opts.Identity == nil {
+	if !opts.Enabled {
 		return nil
 	}
-	a := &authState{ids: opts.Identity, mailer: opts.Mailer, client: opts.HTTPClient,
+	a := &authState{mailer: opts.Mailer, client: opts.HTTPClient,
 		idle: opts.IdleTimeout, maxAge: opts.MaxAge, samlKey: opts.SAMLKey, samlCrt: opts.SAMLCertificate, clock: s.clock}
 	if a.client == nil {
 		a.client = egress.NewClient(egress.Options{AllowPrivate: opts.AllowPrivateIdP})
@@ -279,7 +278,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	// The session, the login time and the sign-in's audit record land
 	// together or not at all: a sign-in that cannot be audited is refused.
 	err := s.store.Tx(ctx, func(tx holdfast.MetaStore) error {
-		ids := s.identityIn(tx)
+		ids := tx
 		if old := s.sessionSecret(r); old != "" {
 			if err := ids.DeleteSession(ctx, hashID(old)); err != nil {
 				return err
@@ -325,7 +324,7 @@ func (s *Server) currentSession(r *http.Request) (holdfast.Session, error) {
 		return holdfast.Session{}, errSessionOver
 	}
 	ctx := r.Context()
-	se, err := s.auth.ids.GetSession(ctx, hashID(secret))
+	se, err := s.store.GetSession(ctx, hashID(secret))
 	if errors.Is(err, holdfast.ErrNotFound) {
 		return holdfast.Session{}, errSessionOver
 	}
@@ -334,7 +333,7 @@ func (s *Server) currentSession(r *http.Request) (holdfast.Session, error) {
 	}
 	now := s.now()
 	if !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) >= s.auth.idle {
-		if err := s.auth.ids.DeleteSession(ctx, se.ID); err != nil {
+		if err := s.store.DeleteSession(ctx, se.ID); err != nil {
 			return holdfast.Session{}, err
 		}
 		return holdfast.Session{}, errSessionOver
@@ -395,7 +394,7 @@ func (s *Server) sessionAuth(r *http.Request) (holdfast.Principal, error) {
 	admin, err := s.activeAdmin(ctx, se.AccountID, se.AdminID)
 	if err != nil {
 		if errors.Is(err, errSessionOver) {
-			_ = s.auth.ids.DeleteSession(ctx, se.ID)
+			_ = s.store.DeleteSession(ctx, se.ID)
 		}
 		return holdfast.Principal{}, err
 	}
@@ -411,7 +410,7 @@ func (s *Server) sessionAuth(r *http.Request) (holdfast.Principal, error) {
 	// that the idle timeout counts from now, not from a future instant.
 	if changed || now.Sub(se.LastSeenAt) >= touchEvery || now.Before(se.LastSeenAt) {
 		se.LastSeenAt = now
-		if err := s.auth.ids.UpdateSession(ctx, &se); err != nil {
+		if err := s.store.UpdateSession(ctx, &se); err != nil {
 			return holdfast.Principal{}, fmt.Errorf("touch session: %w", err)
 		}
 	}
@@ -502,13 +501,3 @@ func localPath(p string) string {
 
 // defaultLanding is where a sign-in without a return address lands.
 const defaultLanding = "/console"
-
-// identityIn returns the identity store bound to tx when the metadata
-// store also keeps identity (the SQL stores do), so that writes to both
-// land together; otherwise the separate identity store.
-func (s *Server) identityIn(tx holdfast.MetaStore) holdfast.IdentityStore {
-	if ids, ok := tx.(holdfast.IdentityStore); ok {
-		return ids
-	}
-	return s.auth.ids
-}

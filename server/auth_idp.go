@@ -153,7 +153,7 @@ func (s *Server) listIdPs(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.decide(ctx, s.ssoCheck(ctx)); err != nil {
 		return err
 	}
-	list, err := s.auth.ids.ListIdPs(ctx, principal(ctx).AccountID)
+	list, err := s.store.ListIdPs(ctx, principal(ctx).AccountID)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (s *Server) getIdP(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.decide(ctx, s.ssoCheck(ctx)); err != nil {
 		return err
 	}
-	c, err := s.auth.ids.GetIdP(ctx, principal(ctx).AccountID, r.PathValue("id"))
+	c, err := s.store.GetIdP(ctx, principal(ctx).AccountID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func (s *Server) saveIdP(w http.ResponseWriter, r *http.Request, id string) erro
 	}
 	var old *holdfast.IdPConfig
 	if id != "" {
-		o, err := s.auth.ids.GetIdP(ctx, acct, id)
+		o, err := s.store.GetIdP(ctx, acct, id)
 		if err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (s *Server) saveIdP(w http.ResponseWriter, r *http.Request, id string) erro
 	}
 	ch := change{action: action, resourceType: "identity_provider", resourceID: c.ID, checks: []check{s.ssoCheck(ctx)}}
 	if _, err := s.apply(ctx, ch, func(tx holdfast.MetaStore) (string, any, error) {
-		if err := s.identityIn(tx).PutIdP(ctx, &c); err != nil {
+		if err := tx.PutIdP(ctx, &c); err != nil {
 			return "", nil, err
 		}
 		return c.ID, map[string]any{"kind": c.Kind, "name": c.Name, "issuer": c.Issuer, "enabled": c.Enabled}, nil
@@ -242,7 +242,7 @@ func (s *Server) deleteIdP(w http.ResponseWriter, r *http.Request) error {
 	acct := principal(ctx).AccountID
 	ch := change{action: "identity_provider.delete", resourceType: "identity_provider", resourceID: id, checks: []check{s.ssoCheck(ctx)}}
 	if _, err := s.apply(ctx, ch, func(tx holdfast.MetaStore) (string, any, error) {
-		return id, nil, s.identityIn(tx).DeleteIdP(ctx, acct, id)
+		return id, nil, tx.DeleteIdP(ctx, acct, id)
 	}); err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func (s *Server) deleteIdP(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) signInWithIdP(w http.ResponseWriter, r *http.Request, c holdfast.IdPConfig, subject, email string, emailVerified bool) (holdfast.Administrator, error) {
 	ctx := r.Context()
 	var admin holdfast.Administrator
-	link, err := s.auth.ids.GetIdentityLink(ctx, c.Issuer, subject)
+	link, err := s.store.GetIdentityLink(ctx, c.Issuer, subject)
 	switch {
 	case err == nil:
 		if link.AccountID != c.AccountID {
@@ -285,7 +285,7 @@ func (s *Server) signInWithIdP(w http.ResponseWriter, r *http.Request, c holdfas
 		// Once linked to this IdP, an administrator is matched by its
 		// subject only: another subject asserting the same email is a
 		// different person.
-		links, err := s.auth.ids.ListIdentityLinks(ctx, admin.AccountID, admin.ID)
+		links, err := s.store.ListIdentityLinks(ctx, admin.AccountID, admin.ID)
 		if err != nil {
 			return admin, err
 		}
@@ -297,7 +297,7 @@ func (s *Server) signInWithIdP(w http.ResponseWriter, r *http.Request, c holdfas
 		}
 		nl := holdfast.IdentityLink{AccountID: admin.AccountID, AdminID: admin.ID, Issuer: c.Issuer, Subject: subject,
 			CreatedAt: s.now().UTC()}
-		if err := s.auth.ids.CreateIdentityLink(ctx, &nl); err != nil {
+		if err := s.store.CreateIdentityLink(ctx, &nl); err != nil {
 			return admin, err
 		}
 	default:

@@ -103,7 +103,7 @@ func (s *Server) issueLink(ctx context.Context, base string, admin holdfast.Admi
 	l := holdfast.Link{ID: hashID(secret), AccountID: admin.AccountID, AdminID: admin.ID, Purpose: purpose,
 		CreatedAt: now, ExpiresAt: now.Add(linkValidity)}
 	err := s.store.Tx(ctx, func(tx holdfast.MetaStore) error {
-		ids := s.identityIn(tx)
+		ids := tx
 		if err := ids.RevokeLinks(ctx, admin.AccountID, admin.ID, purpose, now); err != nil {
 			return err
 		}
@@ -206,7 +206,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	now := s.now().UTC()
 	var admin holdfast.Administrator
 	err = s.store.Tx(ctx, func(tx holdfast.MetaStore) error {
-		l, err := s.identityIn(tx).UseLink(ctx, hashID(in.get("token")), now)
+		l, err := tx.UseLink(ctx, hashID(in.get("token")), now)
 		if errors.Is(err, holdfast.ErrNotFound) {
 			return errBadLink
 		}

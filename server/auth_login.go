@@ -148,7 +148,7 @@ func (s *Server) checkPassword(r *http.Request, email, password string) (holdfas
 	if err != nil {
 		return admin, "", err
 	}
-	creds, err := credentialsOf(ctx, s.auth.ids, admin)
+	creds, err := credentialsOf(ctx, s.store, admin)
 	if err != nil {
 		return admin, "", err
 	}
@@ -195,7 +195,7 @@ func (s *Server) checkPassword(r *http.Request, email, password string) (holdfas
 	}
 	if creds.FailedLogins != 0 || creds.LockedUntil != nil {
 		creds.FailedLogins, creds.LockedUntil, creds.UpdatedAt = 0, nil, now
-		if err := s.auth.ids.PutCredentials(ctx, &creds); err != nil {
+		if err := s.store.PutCredentials(ctx, &creds); err != nil {
 			return admin, "", err
 		}
 	}
@@ -218,7 +218,7 @@ func (s *Server) nextStep(ctx context.Context, admin holdfast.Administrator, cre
 			return holdfast.SessionMFA, nil
 		}
 	}
-	st, err := s.auth.ids.GetIdentitySettings(ctx, admin.AccountID)
+	st, err := s.store.GetIdentitySettings(ctx, admin.AccountID)
 	if err != nil {
 		return "", err
 	}
@@ -237,7 +237,7 @@ func (s *Server) countFailure(ctx context.Context, admin holdfast.Administrator,
 	mu := s.auth.failureLock(admin.ID)
 	mu.Lock()
 	defer mu.Unlock()
-	creds, err := credentialsOf(ctx, s.auth.ids, admin)
+	creds, err := credentialsOf(ctx, s.store, admin)
 	if err != nil {
 		return err
 	}
@@ -246,12 +246,12 @@ func (s *Server) countFailure(ctx context.Context, admin holdfast.Administrator,
 		until := now.Add(idp.LockoutDuration)
 		creds.FailedLogins, creds.LockedUntil = 0, &until
 		reason += ", locked"
-		if err := s.auth.ids.DeleteAdminSessions(ctx, admin.AccountID, admin.ID); err != nil {
+		if err := s.store.DeleteAdminSessions(ctx, admin.AccountID, admin.ID); err != nil {
 			return err
 		}
 	}
 	creds.UpdatedAt = now
-	if err := s.auth.ids.PutCredentials(ctx, &creds); err != nil {
+	if err := s.store.PutCredentials(ctx, &creds); err != nil {
 		return err
 	}
 	s.auditSignIn(ctx, admin, "password", holdfast.OutcomeFailed, reason)
@@ -285,7 +285,7 @@ func (s *Server) beginMFAStep(w http.ResponseWriter, r *http.Request, step strin
 	if err != nil {
 		return nil, s.failStep(w, r, in, "", err)
 	}
-	creds, err := credentialsOf(r.Context(), s.auth.ids, admin)
+	creds, err := credentialsOf(r.Context(), s.store, admin)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +302,7 @@ func (s *Server) beginMFAStep(w http.ResponseWriter, r *http.Request, step strin
 func (s *Server) finishMFAStep(w http.ResponseWriter, r *http.Request, st *mfaStepState, creds holdfast.Credentials) (string, error) {
 	ctx := r.Context()
 	creds.FailedLogins, creds.UpdatedAt = 0, st.now
-	if err := s.auth.ids.PutCredentials(ctx, &creds); err != nil {
+	if err := s.store.PutCredentials(ctx, &creds); err != nil {
 		return "", err
 	}
 	pending, err := s.nextStep(ctx, st.admin, creds, holdfast.SessionMFA)
@@ -368,7 +368,7 @@ func (s *Server) mfaEnrollStart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) enrollment(ctx context.Context, admin holdfast.Administrator) (mfaEnrollment, error) {
-	creds, err := credentialsOf(ctx, s.auth.ids, admin)
+	creds, err := credentialsOf(ctx, s.store, admin)
 	if err != nil {
 		return mfaEnrollment{}, err
 	}
@@ -378,7 +378,7 @@ func (s *Server) enrollment(ctx context.Context, admin holdfast.Administrator) (
 			return mfaEnrollment{}, err
 		}
 		creds.TOTPPending, creds.UpdatedAt = secret, s.now().UTC()
-		if err := s.auth.ids.PutCredentials(ctx, &creds); err != nil {
+		if err := s.store.PutCredentials(ctx, &creds); err != nil {
 			return mfaEnrollment{}, err
 		}
 	}
@@ -528,7 +528,7 @@ func (s *Server) setPassword(ctx context.Context, store holdfast.MetaStore, admi
 	}
 	c := change{action: "administrator.password_change", resourceType: holdfast.ResourceAdministrator, resourceID: admin.ID}
 	return store.Tx(ctx, func(tx holdfast.MetaStore) error {
-		ids := s.identityIn(tx)
+		ids := tx
 		a, err := tx.GetAdmin(ctx, admin.AccountID, admin.ID)
 		if err != nil {
 			return err
@@ -585,7 +585,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		if se.Pending == "" && !secretEqual(csrfOf(r), se.CSRF.Reveal()) && !secretEqual(in.get("csrf"), se.CSRF.Reveal()) {
 			return errCSRF
 		}
-		if err := s.auth.ids.DeleteSession(r.Context(), se.ID); err != nil {
+		if err := s.store.DeleteSession(r.Context(), se.ID); err != nil {
 			return err
 		}
 	} else if !errors.Is(err, errSessionOver) {
@@ -615,7 +615,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
 	out := sessionInfo{AccountID: p.AccountID, AdminID: p.AdminID, Email: p.Email, Method: "api_token"}
 	if p.SessionID != "" {
-		se, err := s.auth.ids.GetSession(r.Context(), p.SessionID)
+		se, err := s.store.GetSession(r.Context(), p.SessionID)
 		if err != nil {
 			return err
 		}

@@ -70,7 +70,7 @@ func (oc *oidcCache) forget(id string) {
 // enabledIdP returns the account's IdP id of kind, enabled; anything else
 // is not found.
 func (s *Server) enabledIdP(ctx context.Context, accountID, id, kind string) (holdfast.IdPConfig, error) {
-	c, err := s.auth.ids.GetIdP(ctx, accountID, id)
+	c, err := s.store.GetIdP(ctx, accountID, id)
 	if err != nil {
 		return c, err
 	}
@@ -98,7 +98,7 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	ar := holdfast.AuthRequest{ID: hashID(state), AccountID: c.AccountID, IdPID: c.ID, Nonce: holdfast.Secret(nonce),
 		Verifier: holdfast.Secret(verifier), ReturnTo: localPath(q.Get("return_to")),
 		ExpiresAt: s.now().UTC().Add(authRequestValidity)}
-	if err := s.auth.ids.CreateAuthRequest(ctx, &ar); err != nil {
+	if err := s.store.CreateAuthRequest(ctx, &ar); err != nil {
 		return err
 	}
 	// Lax: the provider's redirect back is a top-level GET, which carries
@@ -125,7 +125,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	if state == "" || cookie == nil || !secretEqual(cookie.Value, state) {
 		return s.ssoRefused(w, r, holdfast.IdPOIDC, "state missing or not this browser's")
 	}
-	ar, err := s.auth.ids.TakeAuthRequest(ctx, hashID(state), s.now().UTC())
+	ar, err := s.store.TakeAuthRequest(ctx, hashID(state), s.now().UTC())
 	if errors.Is(err, holdfast.ErrNotFound) {
 		return s.ssoRefused(w, r, holdfast.IdPOIDC, "unknown, used or expired state")
 	}

@@ -127,7 +127,7 @@ func TestOIDCRealIdPSignInLinksThenMatchesBySubject(t *testing.T) {
 	if got := b.sessionEmail(); got != f.alice.Email {
 		t.Fatalf("session of %q, want alice", got)
 	}
-	links, err := f.store.(holdfast.IdentityStore).ListIdentityLinks(ctx, f.account.ID, f.alice.ID)
+	links, err := f.store.ListIdentityLinks(ctx, f.account.ID, f.alice.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestOIDCRealIdPSignInLinksThenMatchesBySubject(t *testing.T) {
 	if a.LastLoginAt == nil {
 		t.Error("SSO sign-in did not record the last login")
 	}
-	s, _ := f.store.(holdfast.IdentityStore).GetSession(ctx, hashID(b.cookie(sessionCookie)))
+	s, _ := f.store.GetSession(ctx, hashID(b.cookie(sessionCookie)))
 	if s.Method != holdfast.IdPOIDC {
 		t.Errorf("session method %q", s.Method)
 	}
@@ -171,7 +171,7 @@ func TestOIDCRealIdPSignInLinksThenMatchesBySubject(t *testing.T) {
 
 func TestOIDCRealIdPRefusals(t *testing.T) {
 	f := newOIDCFixture(t)
-	ids := f.store.(holdfast.IdentityStore)
+	ids := f.store
 	refused := func(t *testing.T, b *browser, a answer, reason string) {
 		t.Helper()
 		if !strings.Contains(f.log.String(), reason) {

@@ -196,9 +196,9 @@ func (s *Server) loginIdPs(ctx context.Context, account string) ([]holdfast.IdPC
 	var all []holdfast.IdPConfig
 	var err error
 	if account != "" {
-		all, err = s.auth.ids.ListIdPs(ctx, account)
+		all, err = s.store.ListIdPs(ctx, account)
 	} else {
-		all, err = s.auth.ids.ListEnabledIdPs(ctx)
+		all, err = s.store.ListEnabledIdPs(ctx)
 	}
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ type passwordPolicy struct {
 }
 
 func (s *Server) policyOf(ctx context.Context, accountID string) (passwordPolicy, error) {
-	st, err := s.auth.ids.GetIdentitySettings(ctx, accountID)
+	st, err := s.store.GetIdentitySettings(ctx, accountID)
 	if err != nil {
 		return passwordPolicy{}, err
 	}
@@ -80,7 +80,7 @@ func (s *Server) updatePasswordPolicy(w http.ResponseWriter, r *http.Request) er
 	c := change{action: "account.password_policy.update", resourceType: holdfast.ResourceAccount, resourceID: acct,
 		checks: []check{{right: "account.password_policy.manage", resource: accountEntity(ctx)}}}
 	_, err := s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
-		ids := s.identityIn(tx)
+		ids := tx
 		st, err := ids.GetIdentitySettings(ctx, acct)
 		if err != nil {
 			return "", nil, err
@@ -191,7 +191,7 @@ func (s *Server) SweepInactiveAdmins(ctx context.Context) (int, error) {
 		}
 	}
 	if s.auth != nil {
-		if _, err := s.auth.ids.DeleteExpiredSessions(ctx, now); err != nil {
+		if _, err := s.store.DeleteExpiredSessions(ctx, now); err != nil {
 			return n, err
 		}
 	}

@@ -192,7 +192,7 @@ func TestIdentityProviderAPI(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("put: %d %s", w.Code, w.Body)
 	}
-	c, err := f.store.(holdfast.IdentityStore).GetIdP(context.Background(), f.account.ID, v.ID)
+	c, err := f.store.GetIdP(context.Background(), f.account.ID, v.ID)
 	if err != nil || c.ClientSecret.Reveal() != "s3cret-value" || c.Name != "Okta 2" || c.Enabled {
 		t.Fatalf("stored %+v %v", c, err)
 	}

@@ -188,7 +188,7 @@ func (s *Server) samlStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	ar := holdfast.AuthRequest{ID: hashID(relay), AccountID: c.AccountID, IdPID: c.ID, RequestID: requestID,
 		ReturnTo: localPath(q.Get("return_to")), ExpiresAt: s.now().UTC().Add(authRequestValidity)}
-	if err := s.auth.ids.CreateAuthRequest(ctx, &ar); err != nil {
+	if err := s.store.CreateAuthRequest(ctx, &ar); err != nil {
 		return err
 	}
 	// The IdP posts the answer cross-site: over TLS the cookie must be
@@ -232,7 +232,7 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 		requestIDs []string
 		returnTo   = "/"
 	)
-	ar, err := s.auth.ids.TakeAuthRequest(ctx, hashID(relay), s.now().UTC())
+	ar, err := s.store.TakeAuthRequest(ctx, hashID(relay), s.now().UTC())
 	switch {
 	case err == nil && relay != "":
 		cookie, _ := r.Cookie(samlStateCookie)
@@ -277,7 +277,7 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	if min := s.now().Add(crewjam.MaxIssueDelay + crewjam.MaxClockSkew); expires.Before(min) {
 		expires = min
 	}
-	if err := s.auth.ids.UseAssertion(ctx, c.Issuer, assertion.ID, expires.UTC()); err != nil {
+	if err := s.store.UseAssertion(ctx, c.Issuer, assertion.ID, expires.UTC()); err != nil {
 		if errors.Is(err, holdfast.ErrConflict) {
 			return s.ssoRefused(w, r, holdfast.IdPSAML, "replayed assertion "+assertion.ID)
 		}
@@ -305,7 +305,7 @@ func (s *Server) unsolicitedIdP(ctx context.Context, raw []byte) (holdfast.IdPCo
 	if issuer == "" {
 		return holdfast.IdPConfig{}, notFound
 	}
-	idps, err := s.auth.ids.ListEnabledIdPs(ctx)
+	idps, err := s.store.ListEnabledIdPs(ctx)
 	if err != nil {
 		return holdfast.IdPConfig{}, err
 	}

@@ -113,7 +113,7 @@ func TestSAMLRealIdPSignIn(t *testing.T) {
 	if got := b.sessionEmail(); got != f.alice.Email {
 		t.Fatalf("session of %q, want alice", got)
 	}
-	links, err := f.store.(holdfast.IdentityStore).ListIdentityLinks(ctx, f.account.ID, f.alice.ID)
+	links, err := f.store.ListIdentityLinks(ctx, f.account.ID, f.alice.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func unsolicitedSAML(t *testing.T, f *authFixture, p *samltest.IdP) func(b *brow
 func TestSSOLinkingByEmailThenSubject(t *testing.T) {
 	f := newAuthFixture(t)
 	ctx := context.Background()
-	ids := f.store.(holdfast.IdentityStore)
+	ids := f.store
 	p := samltest.New(t)
 	post := unsolicitedSAML(t, f, p)
 	alice := f.addAdmin("alice@example.test", "cloud_admin", "")

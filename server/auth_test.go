@@ -90,7 +90,7 @@ func newAuthFixture(tb testing.TB, configure ...func(*fixture, *Options)) *authF
 	log := &lockedBuffer{}
 	all := append([]func(*fixture, *Options){func(_ *fixture, o *Options) {
 		// Test identity providers listen on 127.0.0.1.
-		o.Auth = AuthOptions{Identity: o.Store.(holdfast.IdentityStore), Mailer: mail, AllowPrivateIdP: true}
+		o.Auth = AuthOptions{Enabled: true, Mailer: mail, AllowPrivateIdP: true}
 		o.Logger = slog.New(slog.NewJSONHandler(log, nil))
 	}}, configure...)
 	f := newFixture(tb, all...)
@@ -534,7 +534,7 @@ func TestChangePasswordPolicyAndHistory(t *testing.T) {
 		return a
 	}
 	wantStatus(t, "wrong current", change("Wrong-Current-1", "Brand-New-Pass-1", "Brand-New-Pass-1"), http.StatusUnprocessableEntity)
-	if c, _ := f.store.(holdfast.IdentityStore).GetCredentials(context.Background(), f.account.ID, admin.ID); c.FailedLogins != 1 {
+	if c, _ := f.store.GetCredentials(context.Background(), f.account.ID, admin.ID); c.FailedLogins != 1 {
 		t.Errorf("a wrong current password is not counted as a failure: %d", c.FailedLogins)
 	}
 	wantStatus(t, "no special character", change(testPassword, "BrandNewPass12", "BrandNewPass12"), http.StatusUnprocessableEntity)
@@ -664,7 +664,7 @@ func TestNewAdministratorIsInvited(t *testing.T) {
 func TestLoginPageSSOButtonsStayWithinTheirAccount(t *testing.T) {
 	f := newAuthFixture(t)
 	ctx := context.Background()
-	ids := f.store.(holdfast.IdentityStore)
+	ids := f.store
 	put := func(acct, id, name string) {
 		c := holdfast.IdPConfig{ID: id, AccountID: acct, Kind: holdfast.IdPOIDC, Name: name, Issuer: "https://idp.example/" + id,
 			ClientID: "c", Enabled: true, CreatedAt: f.now, UpdatedAt: f.now}

@@ -45,7 +45,7 @@ func startConsoleServer(t *testing.T) string {
 	if _, err := demo.Load(ctx, store, engine, setup.BootstrapOptions{AdminPassword: consolePassword}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Store: store, Engine: engine, Auth: server.AuthOptions{Identity: store},
+	srv, err := server.New(server.Options{Store: store, Engine: engine, Auth: server.AuthOptions{Enabled: true},
 		Audit: newAudit(t, store)})
 	if err != nil {
 		t.Fatal(err)
@@ -547,7 +547,7 @@ func TestSetupAndTokensInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Store: store, Engine: engine, Auth: server.AuthOptions{Identity: store}})
+	srv, err := server.New(server.Options{Store: store, Engine: engine, Auth: server.AuthOptions{Enabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

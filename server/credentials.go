@@ -11,7 +11,7 @@ import (
 // once a password is set, or the administrator is disabled, no older link
 // may set another one.
 func (s *Server) voidLinks(ctx context.Context, tx holdfast.MetaStore, admin holdfast.Administrator, now time.Time) error {
-	ids := s.identityIn(tx)
+	ids := tx
 	for _, purpose := range []string{holdfast.LinkReset, holdfast.LinkInvite} {
 		if err := ids.RevokeLinks(ctx, admin.AccountID, admin.ID, purpose, now); err != nil {
 			return err
@@ -27,7 +27,7 @@ func (s *Server) voidCredentials(ctx context.Context, tx holdfast.MetaStore, adm
 	if err := s.voidLinks(ctx, tx, admin, now); err != nil {
 		return err
 	}
-	if err := s.identityIn(tx).DeleteAdminSessions(ctx, admin.AccountID, admin.ID); err != nil {
+	if err := tx.DeleteAdminSessions(ctx, admin.AccountID, admin.ID); err != nil {
 		return err
 	}
 	tokens, err := tx.ListTokens(ctx, admin.AccountID, admin.ID)

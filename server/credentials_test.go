@@ -107,7 +107,7 @@ func TestSettingAPasswordVoidsOtherLinks(t *testing.T) {
 // marked used.
 func assertLinksUsed(tb testing.TB, f *authFixture, a holdfast.Administrator, sent time.Time, tokens ...string) {
 	tb.Helper()
-	ids := f.store.(holdfast.IdentityStore)
+	ids := f.store
 	for _, tok := range tokens {
 		// UseLink at the time the link was sent succeeds only for an
 		// unused link: expiry does not count then.
@@ -196,7 +196,7 @@ func TestRecover(t *testing.T) {
 	f := newAuthFixture(t)
 	ctx := context.Background()
 	a, invite, reset := f.outstandingLinks("sofia@example.com")
-	ids := f.store.(holdfast.IdentityStore)
+	ids := f.store
 	until := f.now.Add(time.Hour)
 	if err := ids.PutCredentials(ctx, &holdfast.Credentials{AccountID: a.AccountID, AdminID: a.ID, TOTPSecret: "JBSWY3DPEHPK3PXP",
 		FailedLogins: 5, LockedUntil: &until, UpdatedAt: f.now}); err != nil {

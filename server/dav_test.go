@@ -426,9 +426,9 @@ func TestDAVMalformedPropfind(t *testing.T) {
 // account's geofence, as it is on the API.
 func TestDAVTokenRespectsGeofence(t *testing.T) {
 	f := newDAVFixture(t)
-	ids := f.store.(holdfast.IdentityStore)
+	ids := f.store
 	srv, err := New(Options{Store: f.store, Engine: f.srv.engine, Logger: f.srv.log, Data: f.data,
-		Auth: AuthOptions{Identity: ids}})
+		Auth: AuthOptions{Enabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

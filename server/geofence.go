@@ -76,7 +76,7 @@ func fenceAllows(rules []string, ip net.IP) bool {
 
 // fenceSignIn refuses a sign-in from outside the account's geofence.
 func (s *Server) fenceSignIn(ctx context.Context, admin holdfast.Administrator, ip net.IP) error {
-	st, err := s.auth.ids.GetIdentitySettings(ctx, admin.AccountID)
+	st, err := s.store.GetIdentitySettings(ctx, admin.AccountID)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Server) fenceSignIn(ctx context.Context, admin holdfast.Administrator, 
 // fenceSession applies the geofence to a session request, with the grace
 // rules; it reports whether se.OutsideSince changed.
 func (s *Server) fenceSession(ctx context.Context, r *http.Request, se *holdfast.Session, now time.Time) (bool, error) {
-	st, err := s.settings.get(ctx, s.store, s.auth.ids, se.AccountID)
+	st, err := s.settings.get(ctx, s.store, s.store, se.AccountID)
 	if err != nil {
 		return false, err
 	}
@@ -142,7 +142,7 @@ func (s *Server) fenceToken(r *http.Request, accountID string) error {
 	if s.auth == nil {
 		return nil // sign-in, and with it the geofence, is off
 	}
-	st, err := s.settings.get(r.Context(), s.store, s.auth.ids, accountID)
+	st, err := s.settings.get(r.Context(), s.store, s.store, accountID)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (s *Server) getGeofence(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.decide(ctx, check{right: "settings.view", resource: settingsEntity(acct)}); err != nil {
 		return err
 	}
-	st, err := s.auth.ids.GetIdentitySettings(ctx, acct)
+	st, err := s.store.GetIdentitySettings(ctx, acct)
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (s *Server) putGeofence(w http.ResponseWriter, r *http.Request) error {
 	c := change{action: "account.geofence.update", resourceType: holdfast.ResourceAccount, resourceID: acct,
 		checks: []check{{right: "account.geofencing.manage", resource: accountEntity(ctx)}}}
 	_, err := s.apply(ctx, c, func(tx holdfast.MetaStore) (string, any, error) {
-		ids := s.identityIn(tx)
+		ids := tx
 		st, err := ids.GetIdentitySettings(ctx, acct)
 		if err != nil {
 			return "", nil, err

@@ -103,7 +103,7 @@ func TestGeofence(t *testing.T) {
 	f.engine.mu.Lock()
 	delete(f.engine.deny, "account.geofencing.manage")
 	f.engine.mu.Unlock()
-	st, _ := f.store.(holdfast.IdentityStore).GetIdentitySettings(context.Background(), f.account.ID)
+	st, _ := f.store.GetIdentitySettings(context.Background(), f.account.ID)
 	if st.GeofenceEnabled {
 		t.Fatal("a refused request turned the fence on")
 	}

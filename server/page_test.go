@@ -65,7 +65,7 @@ func TestAdminListPages(t *testing.T) {
 // and a cursor too.
 func TestListsPage(t *testing.T) {
 	f := newFixture(t, func(_ *fixture, o *Options) {
-		o.Auth = AuthOptions{Identity: o.Store.(holdfast.IdentityStore), Mailer: &fakeMailer{got: make(chan struct{}, 10)}}
+		o.Auth = AuthOptions{Enabled: true, Mailer: &fakeMailer{got: make(chan struct{}, 10)}}
 	})
 	for i := range 3 {
 		if w := f.do("POST", "/api/v1/tokens", map[string]any{"name": fmt.Sprintf("t%d", i)}); w.Code != 201 {

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/server"
 )
 
@@ -27,11 +26,7 @@ const sweepEvery = time.Hour
 // authOptions builds the sign-in configuration: the store keeps the
 // sign-in state, mail goes by SMTP or into the outbox, and the SAML SP
 // key pair is loaded or kept in the data directory.
-func authOptions(cfg Config, store holdfast.MetaStore) (server.AuthOptions, error) {
-	ids, ok := store.(holdfast.IdentityStore)
-	if !ok {
-		return server.AuthOptions{}, errors.New("serve: the metadata store does not keep sign-in state")
-	}
+func authOptions(cfg Config) (server.AuthOptions, error) {
 	var mailer server.Mailer = server.OutboxMailer{Dir: filepath.Join(cfg.DataDir, "outbox"), From: cfg.SMTPFrom}
 	if cfg.SMTPAddr != "" {
 		mailer = server.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
@@ -40,7 +35,7 @@ func authOptions(cfg Config, store holdfast.MetaStore) (server.AuthOptions, erro
 	if err != nil {
 		return server.AuthOptions{}, err
 	}
-	return server.AuthOptions{Identity: ids, Mailer: mailer, SAMLKey: key, SAMLCertificate: crt, AllowPrivateIdP: cfg.AllowPrivateIdP}, nil
+	return server.AuthOptions{Enabled: true, Mailer: mailer, SAMLKey: key, SAMLCertificate: crt, AllowPrivateIdP: cfg.AllowPrivateIdP}, nil
 }
 
 // samlKeyPair loads the SP key pair from the configured files, or from

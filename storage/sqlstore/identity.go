@@ -217,11 +217,25 @@ func (s *Store) CreateLink(ctx context.Context, l *holdfast.Link) error {
 // UseLink marks an unused, unexpired link used at t and returns it.
 func (s *Store) UseLink(ctx context.Context, id string, t time.Time) (holdfast.Link, error) {
 	t = normTime(t)
-	var l holdfast.Link
+	var (
+		l       holdfast.Link
+		expired bool
+	)
 	err := s.write(ctx, func(s *Store) error {
+		// An expired link is spent for good, so that a clock stepped back
+		// later cannot bring it back.
+		res, err := s.exec(ctx, `UPDATE admin_links SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at <= ?`,
+			micros(t), id, micros(t))
+		if err != nil {
+			return s.fail("link", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n > 0 {
+			expired = true
+			return nil
+		}
 		// The guarded UPDATE is the single-use check: of two concurrent
 		// callers only one changes the row.
-		err := s.execOne(ctx, "link", `UPDATE admin_links SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?`,
+		err = s.execOne(ctx, "link", `UPDATE admin_links SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?`,
 			micros(t), id, micros(t))
 		if err != nil {
 			return err
@@ -232,6 +246,9 @@ func (s *Store) UseLink(ctx context.Context, id string, t time.Time) (holdfast.L
 		}
 		return nil
 	})
+	if err == nil && expired {
+		err = fmt.Errorf("link: %w", holdfast.ErrNotFound)
+	}
 	return l, err
 }
 

@@ -129,6 +129,9 @@ func testIdentityLink(t *testing.T, s IdentityMetaStore) {
 	metaMust(t, s.CreateLink(ctx, &exp))
 	_, err = s.UseLink(ctx, exp.ID, metaAt(24*time.Hour))
 	metaAssertErr(t, "UseLink at expiry", err, holdfast.ErrNotFound)
+	// The clock stepped back inside the validity: the expired link stays dead.
+	_, err = s.UseLink(ctx, exp.ID, metaAt(time.Hour))
+	metaAssertErr(t, "UseLink after expiry, clock stepped back", err, holdfast.ErrNotFound)
 	_, err = s.UseLink(ctx, "missing", metaAt(0))
 	metaAssertErr(t, "UseLink unknown", err, holdfast.ErrNotFound)
 
