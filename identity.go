@@ -2,6 +2,7 @@ package holdfast
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -225,4 +226,62 @@ type IdentityStore interface {
 	// PutIdentitySettings stores them and moves the account's Revision
 	// on, so a reader may keep them under the revision.
 	PutIdentitySettings(ctx context.Context, s *IdentitySettings) error
+}
+
+// The endpoints of this server that identity providers are told about
+// (registered once by the IdP's administrator, so they never change).
+const (
+	OIDCCallbackPath = "/auth/oidc/callback"
+	SAMLMetadataPath = "/auth/saml/metadata"
+	SAMLACSPath      = "/auth/saml/acs"
+)
+
+// ErrIdPRefused matches every answer of an identity provider that failed
+// its checks; the message says why, for the log, never for the browser.
+var ErrIdPRefused = errors.New("identity provider answer refused")
+
+// IdPStart is a sign-in begun at an identity provider: where the browser
+// goes, and what its answer is checked against later.
+type IdPStart struct {
+	URL       string
+	Nonce     Secret // OIDC nonce
+	Verifier  Secret // OIDC PKCE code verifier
+	RequestID string // SAML AuthnRequest id
+}
+
+// IdPIdentity is whom an identity provider's answer vouches for.
+type IdPIdentity struct {
+	Subject       string
+	Email         string
+	EmailVerified bool
+	// AssertionID, when set, is an id never to accept again before
+	// ReplayUntil (SAML).
+	AssertionID string
+	ReplayUntil time.Time
+}
+
+// IdentityProviders signs administrators in through the identity providers
+// their accounts configured (IdPConfig, OIDC or SAML). The implementation
+// (idp/sso over idp/oidc and idp/saml) is wired in cmd/holdfast; the server
+// knows only this seam. base is the server's base URL, under which the
+// endpoints above are. Implementations are safe for concurrent use.
+type IdentityProviders interface {
+	// Start begins a sign-in at c, bound to state.
+	Start(ctx context.Context, c IdPConfig, base, state string) (IdPStart, error)
+	// Finish checks answer (OIDC: the authorization code; SAML: the
+	// decoded response) to the sign-in req (a zero req: an unsolicited
+	// SAML answer) and returns whom it vouches for. A refused answer
+	// matches ErrIdPRefused; any other error is the provider's failure.
+	Finish(ctx context.Context, c IdPConfig, base string, answer []byte, req AuthRequest) (IdPIdentity, error)
+	// Check fetches what c names (OIDC discovery, SAML metadata) and
+	// returns c completed (SAML: the issuer its metadata names). A refusal
+	// is a *ValidationError naming the field.
+	Check(ctx context.Context, c IdPConfig) (IdPConfig, error)
+	// Forget drops what is kept of the IdP id (it changed or went away).
+	Forget(id string)
+	// Metadata is this server's SAML service provider metadata.
+	Metadata(base string) ([]byte, error)
+	// Issuer is the issuer an unsolicited answer names, read before any
+	// check (it only picks the configuration to check against); "" none.
+	Issuer(answer []byte) string
 }

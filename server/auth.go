@@ -2,11 +2,9 @@ package server
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -21,7 +19,6 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
-	"github.com/holdfast/holdfast/egress"
 	"github.com/holdfast/holdfast/idp"
 )
 
@@ -35,19 +32,10 @@ type AuthOptions struct {
 	// Mailer sends reset and invitation links; nil only logs that a
 	// message was dropped.
 	Mailer Mailer
-	// SAMLKey and SAMLCertificate sign SAML requests and are published in
-	// the SP metadata; nil generates a pair per process (replicas then
-	// disagree: configure one).
-	SAMLKey         crypto.Signer
-	SAMLCertificate *x509.Certificate
-	// HTTPClient fetches OIDC discovery, keys and SAML metadata; nil uses
-	// an egress client (10 s timeout) that refuses private addresses
-	// unless AllowPrivateIdP.
-	HTTPClient *http.Client
-	// AllowPrivateIdP lets the default client reach identity providers on
-	// loopback, private and link-local addresses (serve
-	// --allow-private-idp).
-	AllowPrivateIdP bool
+	// Providers signs administrators in through the identity providers
+	// accounts configure (OIDC, SAML; idp/sso, wired in cmd/holdfast);
+	// nil: single sign-on is off, and configuring an IdP is refused.
+	Providers holdfast.IdentityProviders
 	// IdleTimeout ends a session unused this long (default 30 minutes);
 	// MaxAge ends any session this long after sign-in (default 12 hours).
 	IdleTimeout, MaxAge time.Duration
@@ -74,25 +62,19 @@ const (
 
 // authState is the sign-in machinery of a Server; nil when sign-in is off.
 type authState struct {
-	mailer  Mailer
-	client  *http.Client
-	idle    time.Duration
-	maxAge  time.Duration
-	samlKey crypto.Signer
-	samlCrt *x509.Certificate
+	mailer Mailer
+	sso    holdfast.IdentityProviders // nil: no single sign-on
+	idle   time.Duration
+	maxAge time.Duration
 	// clock is the server's clock (Options.Clock).
 	clock holdfast.Clock
 
-	oidc oidcCache // guarded by its own mutex
-	saml samlCache // guarded by its own mutex
 	// attempts limits sign-in attempts per client address.
 	attempts attemptLimiter
 
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a known one. Immutable.
 	dummyHash string
-
-	mu sync.Mutex // guards samlKey and samlCrt (created lazily when not configured)
 
 	// failureLocks serialize, per administrator (striped by id), the
 	// read-modify-write of the failed sign-in count (countFailure).
@@ -125,19 +107,12 @@ func (s *Server) initAuth(opts AuthOptions) error {
 	if !opts.Enabled {
 		return nil
 	}
-	a := &authState{mailer: opts.Mailer, client: opts.HTTPClient,
-		idle: opts.IdleTimeout, maxAge: opts.MaxAge, samlKey: opts.SAMLKey, samlCrt: opts.SAMLCertificate, clock: s.clock}
-	if a.client == nil {
-		a.client = egress.NewClient(egress.Options{AllowPrivate: opts.AllowPrivateIdP})
-	}
+	a := &authState{mailer: opts.Mailer, sso: opts.Providers, idle: opts.IdleTimeout, maxAge: opts.MaxAge, clock: s.clock}
 	if a.idle <= 0 {
 		a.idle = defaultIdleTimeout
 	}
 	if a.maxAge <= 0 {
 		a.maxAge = defaultMaxAge
-	}
-	if (a.samlKey == nil) != (a.samlCrt == nil) {
-		return errors.New("server: SAML key and certificate go together")
 	}
 	var err error
 	if a.dummyHash, err = idp.HashPassword("dummy password for unknown emails"); err != nil {
@@ -170,10 +145,10 @@ func (s *Server) registerAuthRoutes() {
 	s.authed("POST /auth/password", s.changePassword)
 
 	s.public("GET /auth/oidc/start", s.api(s.oidcStart))
-	s.public("GET /auth/oidc/callback", s.api(s.oidcCallback))
-	s.public("GET "+samlMetadataPath, s.api(s.samlMetadata))
+	s.public("GET "+holdfast.OIDCCallbackPath, s.api(s.oidcCallback))
+	s.public("GET "+holdfast.SAMLMetadataPath, s.api(s.samlMetadata))
 	s.public("GET "+samlStartPath, s.api(s.samlStart))
-	s.public("POST "+samlACSPath, s.api(s.samlACS))
+	s.public("POST "+holdfast.SAMLACSPath, s.api(s.samlACS))
 
 	s.authed("POST /api/v1/administrators/{id}/reset-password", s.sendResetLink)
 	s.authed("POST /api/v1/administrators/{id}/invite", s.sendInvite)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/egress"
-	"github.com/holdfast/holdfast/idp/oidc"
 )
 
 // idpInput is the body of POST and PUT /api/v1/identity-providers.
@@ -46,9 +45,9 @@ func (s *Server) viewIdP(r *http.Request, c holdfast.IdPConfig) idpView {
 	base := s.baseURL(r)
 	v.LoginURL = base + "/login?account=" + url.QueryEscape(c.AccountID)
 	if c.Kind == holdfast.IdPOIDC {
-		v.RedirectURI = base + oidcCallbackPath
+		v.RedirectURI = base + holdfast.OIDCCallbackPath
 	} else {
-		v.SPMetadataURL, v.ACSURL = base+samlMetadataPath, base+samlACSPath
+		v.SPMetadataURL, v.ACSURL = base+holdfast.SAMLMetadataPath, base+holdfast.SAMLACSPath
 	}
 	return v
 }
@@ -63,22 +62,12 @@ func absURL(s string) bool {
 	return err == nil && egress.CheckURL(u) == nil
 }
 
-// errIdPFetch is the one answer to a failed fetch from an identity
-// provider, whatever failed: a refused address, a closed port, a timeout,
-// a bad status or a document that does not parse all read the same, so
-// that the URL field is no probe of the server's network.
-const errIdPFetch = "cannot be fetched: the identity provider did not answer with a usable document (the server log has the reason)"
-
 // idpUnreachable logs why a fetch from c failed and returns the generic
 // upstream error.
 func (s *Server) idpUnreachable(ctx context.Context, c holdfast.IdPConfig, err error) error {
-	s.logIdPFetch(ctx, c, err)
-	return fmt.Errorf("%w: the identity provider cannot be reached", errUpstream)
-}
-
-func (s *Server) logIdPFetch(ctx context.Context, c holdfast.IdPConfig, err error) {
-	s.log.LogAttrs(ctx, slog.LevelWarn, "identity provider fetch failed", slog.String("request_id", requestIDFrom(ctx)),
+	s.log.LogAttrs(ctx, slog.LevelWarn, "identity provider failed", slog.String("request_id", requestIDFrom(ctx)),
 		slog.String("idp", c.ID), slog.String("kind", c.Kind), slog.String("error", err.Error()))
+	return fmt.Errorf("%w: the identity provider cannot be reached", errUpstream)
 }
 
 // validIdP checks in and builds the configuration; for SAML it reads the
@@ -118,29 +107,10 @@ func (s *Server) validIdP(ctx context.Context, in idpInput, old *holdfast.IdPCon
 	if err := v.Err(); err != nil {
 		return c, err
 	}
-	if c.Kind == holdfast.IdPSAML {
-		md, err := s.samlIdPMetadata(ctx, c)
-		if err != nil {
-			if c.MetadataURL == "" {
-				return c, fmt.Errorf("%w: metadata: %s", holdfast.ErrInvalid, err.Error())
-			}
-			s.logIdPFetch(ctx, c, err)
-			return c, invalidField("metadata_url", "%s", errIdPFetch)
-		}
-		if c.Issuer != "" && c.Issuer != md.EntityID {
-			return c, fmt.Errorf("%w: issuer: the metadata names entity %q", holdfast.ErrInvalid, md.EntityID)
-		}
-		c.Issuer = md.EntityID
+	if s.auth.sso == nil {
+		return c, fmt.Errorf("%w: single sign-on is not configured on this server", holdfast.ErrUnavailable)
 	}
-	if c.Kind == holdfast.IdPOIDC && c.Enabled {
-		// Discovery now, so that a wrong issuer (a missing or extra
-		// trailing slash is enough) is refused here, not at sign-in.
-		if _, err := oidc.New(ctx, oidc.Options{Issuer: c.Issuer, ClientID: c.ClientID, HTTPClient: s.auth.client}); err != nil {
-			s.logIdPFetch(ctx, c, err)
-			return c, invalidField("issuer", "the discovery document %s", errIdPFetch)
-		}
-	}
-	return c, nil
+	return s.auth.sso.Check(ctx, c)
 }
 
 func (s *Server) ssoCheck(ctx context.Context) check {
@@ -229,8 +199,7 @@ func (s *Server) saveIdP(w http.ResponseWriter, r *http.Request, id string) erro
 	}); err != nil {
 		return err
 	}
-	s.auth.oidc.forget(c.ID)
-	s.auth.saml.forget(c.ID)
+	s.auth.sso.Forget(c.ID)
 	return writeJSON(w, status, s.viewIdP(r, c))
 }
 
@@ -246,8 +215,9 @@ func (s *Server) deleteIdP(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	s.auth.oidc.forget(id)
-	s.auth.saml.forget(id)
+	if s.auth.sso != nil {
+		s.auth.sso.Forget(id)
+	}
 	return noContent(w)
 }
 

@@ -47,7 +47,7 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 	t.Helper()
 	peer := needOIDCPeer(t)
 	f := newAuthFixture(t)
-	runPeerScript(t, peerScript(t, "oidc", "oidc-idp/register-redirect-uri"), f.ts.URL+oidcCallbackPath)
+	runPeerScript(t, peerScript(t, "oidc", "oidc-idp/register-redirect-uri"), f.ts.URL+holdfast.OIDCCallbackPath)
 	of := &oidcFixture{authFixture: f, peer: peer}
 	of.alice = f.addAdmin("alice@example.test", "cloud_admin", "")
 	w := f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "oidc", "name": "Corporate SSO",
@@ -60,7 +60,7 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 	if strings.Contains(w.Body.String(), peer.clientSecret) || !v.HasClientSecret {
 		t.Fatalf("IdP view shows the client secret or lost it: %s", w.Body)
 	}
-	if v.RedirectURI != "http://example.com"+oidcCallbackPath {
+	if v.RedirectURI != "http://example.com"+holdfast.OIDCCallbackPath {
 		t.Errorf("redirect_uri = %q", v.RedirectURI)
 	}
 	of.idpID = v.ID
@@ -74,7 +74,7 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the provider does not accept redirect URI %s:\n%.2000s", f.ts.URL+oidcCallbackPath, page.body)
+			t.Fatalf("the provider does not accept redirect URI %s:\n%.2000s", f.ts.URL+holdfast.OIDCCallbackPath, page.body)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -83,11 +83,11 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 	// proves it is known everywhere.
 	for {
 		_, cb := of.signIn(f.browser(), "alice", "alice-password", true)
-		if strings.HasPrefix(cb, f.ts.URL+oidcCallbackPath+"?") && strings.Contains(cb, "code=") {
+		if strings.HasPrefix(cb, f.ts.URL+holdfast.OIDCCallbackPath+"?") && strings.Contains(cb, "code=") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the provider does not send sign-ins back to %s (last stop %s)", f.ts.URL+oidcCallbackPath, cb)
+			t.Fatalf("the provider does not send sign-ins back to %s (last stop %s)", f.ts.URL+holdfast.OIDCCallbackPath, cb)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -109,7 +109,7 @@ func (f *oidcFixture) signIn(b *browser, user, password string, stopAtCallback b
 	}
 	stop := func(u string) bool {
 		if stopAtCallback {
-			return strings.HasPrefix(u, f.ts.URL+oidcCallbackPath)
+			return strings.HasPrefix(u, f.ts.URL+holdfast.OIDCCallbackPath)
 		}
 		return strings.HasPrefix(u, f.ts.URL+"/api/v1/account") || strings.HasPrefix(u, f.ts.URL+"/login")
 	}
@@ -211,7 +211,7 @@ func TestOIDCRealIdPRefusals(t *testing.T) {
 		// cookie (the attacker replaying a captured URL has it at best).
 		b2 := f.browser()
 		u, _ := url.Parse(cb)
-		b2.client.Jar.SetCookies(u, []*http.Cookie{{Name: oidcStateCookie, Value: u.Query().Get("state"), Path: oidcCallbackPath}})
+		b2.client.Jar.SetCookies(u, []*http.Cookie{{Name: oidcStateCookie, Value: u.Query().Get("state"), Path: holdfast.OIDCCallbackPath}})
 		refused(t, b2, b2.do("GET", cb, nil), "unknown, used or expired state")
 	})
 
@@ -270,7 +270,7 @@ func TestOIDCRealIdPRefusals(t *testing.T) {
 		page, pageURL := b.follow(f.startURL("https://evil.example/steal"), nil)
 		_, loc := b.submit(page, pageURL, "user", map[string]string{"user": "alice", "password": "alice-password"},
 			func(u string) bool {
-				return !strings.HasPrefix(u, f.peer.issuer) && !strings.HasPrefix(u, f.ts.URL+oidcCallbackPath)
+				return !strings.HasPrefix(u, f.peer.issuer) && !strings.HasPrefix(u, f.ts.URL+holdfast.OIDCCallbackPath)
 			})
 		if loc != f.ts.URL+"/console" {
 			t.Fatalf("return_to to another site: ended at %s, want /console", loc)

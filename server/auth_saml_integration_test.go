@@ -39,7 +39,7 @@ func newSAMLFixture(t *testing.T) *samlFixture {
 	}
 	f := newAuthFixture(t)
 	// The IdP reads our metadata from this URL on every request.
-	runPeerScript(t, peerScript(t, "saml", "saml-idp/register-sp"), "--metadata-url", f.ts.URL+samlMetadataPath)
+	runPeerScript(t, peerScript(t, "saml", "saml-idp/register-sp"), "--metadata-url", f.ts.URL+holdfast.SAMLMetadataPath)
 	sf := &samlFixture{authFixture: f, metadataURL: md, ssoURL: sso}
 	sf.alice = f.addAdmin("alice@example.test", "cloud_admin", "")
 	w := f.do("POST", "/api/v1/identity-providers", map[string]any{"kind": "saml", "name": "Corporate SAML",
@@ -80,7 +80,7 @@ func (f *samlFixture) login(b *browser, start, user, password string) (answer, s
 func (f *samlFixture) post(b *browser, page answer, fields map[string]string) answer {
 	f.t.Helper()
 	action, values := findForm(f.t, page.body, "SAMLResponse")
-	if action != f.ts.URL+samlACSPath {
+	if action != f.ts.URL+holdfast.SAMLACSPath {
 		f.t.Fatalf("the IdP posts to %q, want our ACS", action)
 	}
 	for k, v := range fields {
@@ -93,9 +93,9 @@ func TestSAMLRealIdPSignIn(t *testing.T) {
 	f := newSAMLFixture(t)
 	ctx := context.Background()
 
-	md := f.browser().do("GET", samlMetadataPath, nil)
+	md := f.browser().do("GET", holdfast.SAMLMetadataPath, nil)
 	wantStatus(t, "SP metadata", md, http.StatusOK)
-	for _, want := range []string{`WantAssertionsSigned="true"`, `AuthnRequestsSigned="true"`, f.ts.URL + samlACSPath, `entityID="` + f.ts.URL + samlMetadataPath} {
+	for _, want := range []string{`WantAssertionsSigned="true"`, `AuthnRequestsSigned="true"`, f.ts.URL + holdfast.SAMLACSPath, `entityID="` + f.ts.URL + holdfast.SAMLMetadataPath} {
 		if !strings.Contains(md.body, want) {
 			t.Errorf("SP metadata lacks %s", want)
 		}
@@ -123,7 +123,7 @@ func TestSAMLRealIdPSignIn(t *testing.T) {
 
 	// The same answer again: its relay state is used up.
 	b2 := f.browser()
-	b2.client.Jar.SetCookies(mustURL(t, f.ts.URL+samlACSPath), []*http.Cookie{{Name: samlStateCookie, Value: formValue(t, page, "RelayState"), Path: samlACSPath}})
+	b2.client.Jar.SetCookies(mustURL(t, f.ts.URL+holdfast.SAMLACSPath), []*http.Cookie{{Name: samlStateCookie, Value: formValue(t, page, "RelayState"), Path: holdfast.SAMLACSPath}})
 	samlRefused(t, f, b2, f.post(b2, page, nil), "unsolicited response, or unknown, used or expired relay state")
 
 	// bob is nobody here.
@@ -262,7 +262,7 @@ func TestSAMLRealIdPRefusals(t *testing.T) {
 
 	t.Run("IdP-initiated is off by default", func(t *testing.T) {
 		b := f.browser()
-		page, _ := f.login(b, f.ssoURL+"?"+url.Values{"spentityid": {f.ts.URL + samlMetadataPath}}.Encode(), "alice", "alice-password")
+		page, _ := f.login(b, f.ssoURL+"?"+url.Values{"spentityid": {f.ts.URL + holdfast.SAMLMetadataPath}}.Encode(), "alice", "alice-password")
 		samlRefused(t, f, b, f.post(b, page, nil), "unsolicited response")
 	})
 
@@ -273,7 +273,7 @@ func TestSAMLRealIdPRefusals(t *testing.T) {
 			t.Fatalf("update IdP: %d %s", w.Code, w.Body)
 		}
 		b := f.browser()
-		page, _ := f.login(b, f.ssoURL+"?"+url.Values{"spentityid": {f.ts.URL + samlMetadataPath}}.Encode(), "alice", "alice-password")
+		page, _ := f.login(b, f.ssoURL+"?"+url.Values{"spentityid": {f.ts.URL + holdfast.SAMLMetadataPath}}.Encode(), "alice", "alice-password")
 		a := f.post(b, page, nil)
 		if a.status != http.StatusSeeOther || a.header.Get("Location") != "/" || b.sessionEmail() != f.alice.Email {
 			t.Fatalf("IdP-initiated sign-in: %d %s; log:\n%s", a.status, a.header.Get("Location"), f.log)

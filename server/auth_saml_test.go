@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp/saml/samltest"
@@ -25,9 +26,9 @@ func unsolicitedSAML(t *testing.T, f *authFixture, p *samltest.IdP) func(b *brow
 		t.Fatalf("create IdP: %d %s", w.Code, w.Body)
 	}
 	return func(b *browser, nameID, email string) answer {
-		a := samltest.NewAnswer(p, f.ts.URL+samlACSPath, f.ts.URL+samlMetadataPath)
+		a := samltest.NewAnswer(p, f.ts.URL+holdfast.SAMLACSPath, f.ts.URL+holdfast.SAMLMetadataPath)
 		a.InResponseTo, a.NameID, a.Email = "", nameID, email
-		return b.do("POST", samlACSPath, url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(a.XML(t))}})
+		return b.do("POST", holdfast.SAMLACSPath, url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(a.XML(t))}})
 	}
 }
 
@@ -96,20 +97,27 @@ func TestSSOLinkingByEmailThenSubject(t *testing.T) {
 	refused(t, b, post(b, "subject-1", "alice@example.test"))
 }
 
-func TestSAMLReplayRefused(t *testing.T) {
-	f := newAuthFixture(t)
+// aliceAnswer configures an IdP that allows IdP-initiated sign-in and
+// alice, and returns a good unsolicited answer for her, issued now.
+func aliceAnswer(t *testing.T, f *authFixture) url.Values {
+	t.Helper()
 	p := samltest.New(t)
 	unsolicitedSAML(t, f, p)
 	f.addAdmin("alice@example.test", "cloud_admin", "")
-	a := samltest.NewAnswer(p, f.ts.URL+samlACSPath, f.ts.URL+samlMetadataPath)
+	a := samltest.NewAnswer(p, f.ts.URL+holdfast.SAMLACSPath, f.ts.URL+holdfast.SAMLMetadataPath)
 	a.InResponseTo = ""
-	form := url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(a.XML(t))}}
+	return url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(a.XML(t))}}
+}
+
+func TestSAMLReplayRefused(t *testing.T) {
+	f := newAuthFixture(t)
+	form := aliceAnswer(t, f)
 	b := f.browser()
-	if got := b.do("POST", samlACSPath, form); got.status != 303 || got.header.Get("Location") != "/" || b.sessionEmail() != "alice@example.test" {
+	if got := b.do("POST", holdfast.SAMLACSPath, form); got.status != 303 || got.header.Get("Location") != "/" || b.sessionEmail() != "alice@example.test" {
 		t.Fatalf("first post: %d %s", got.status, got.header.Get("Location"))
 	}
 	other := f.browser()
-	got := other.do("POST", samlACSPath, form)
+	got := other.do("POST", holdfast.SAMLACSPath, form)
 	if got.status != 303 || !strings.HasPrefix(got.header.Get("Location"), "/login?error=sso") || other.sessionEmail() != "" {
 		t.Fatalf("replay: %d %s", got.status, got.header.Get("Location"))
 	}
@@ -118,7 +126,20 @@ func TestSAMLReplayRefused(t *testing.T) {
 	}
 	// An oversized body is refused before any parsing.
 	big := url.Values{"SAMLResponse": {strings.Repeat("A", maxACSBytes)}}
-	if got := f.browser().do("POST", samlACSPath, big); !strings.HasPrefix(got.header.Get("Location"), "/login?error=sso") {
+	if got := f.browser().do("POST", holdfast.SAMLACSPath, big); !strings.HasPrefix(got.header.Get("Location"), "/login?error=sso") {
 		t.Errorf("oversized answer: %d %s", got.status, got.header.Get("Location"))
+	}
+}
+
+// TestSAMLJudgedByServerClock: the ACS judges an assertion by the
+// server's clock (Options.Clock), not the wall clock: a good answer posted
+// once that clock has moved past the assertion's validity is refused.
+func TestSAMLJudgedByServerClock(t *testing.T) {
+	f := newAuthFixture(t)
+	form := aliceAnswer(t, f)
+	f.now = f.now.Add(time.Hour)
+	b := f.browser()
+	if got := b.do("POST", holdfast.SAMLACSPath, form); !strings.HasPrefix(got.header.Get("Location"), "/login?error=sso") || b.sessionEmail() != "" {
+		t.Fatalf("an assertion expired by the server's clock: %d %s", got.status, got.header.Get("Location"))
 	}
 }

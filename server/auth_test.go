@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/egress"
 	"github.com/holdfast/holdfast/idp"
+	"github.com/holdfast/holdfast/idp/sso"
 )
 
 // testPassword meets the administrator password policy.
@@ -90,8 +92,8 @@ func newAuthFixture(tb testing.TB, configure ...func(*fixture, *Options)) *authF
 	log := &lockedBuffer{}
 	all := append([]func(*fixture, *Options){func(_ *fixture, o *Options) {
 		// Test identity providers listen on 127.0.0.1.
-		o.Auth = AuthOptions{Enabled: true, Mailer: mail, AllowPrivateIdP: true}
 		o.Logger = slog.New(slog.NewJSONHandler(log, nil))
+		o.Auth = AuthOptions{Enabled: true, Mailer: mail, Providers: ssoProviders(tb, o, egress.NewClient(egress.Options{AllowPrivate: true}))}
 	}}, configure...)
 	f := newFixture(tb, all...)
 	ts := httptest.NewServer(f.handler)
@@ -819,4 +821,15 @@ func TestParallelWrongPasswordsLockOut(t *testing.T) {
 	wg.Wait()
 	a := f.browser().do("POST", "/auth/login", map[string]string{"email": admin.Email, "password": testPassword})
 	wantStatus(t, "right password after parallel failures", a, http.StatusUnauthorized)
+}
+
+// ssoProviders is the single sign-on cmd/holdfast wires (idp/sso over an
+// egress client) on o's clock and log, fetching through client.
+func ssoProviders(tb testing.TB, o *Options, client *http.Client) holdfast.IdentityProviders {
+	tb.Helper()
+	p, err := sso.New(sso.Options{HTTPClient: client, Clock: o.Clock, Logger: o.Logger})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }

@@ -43,7 +43,9 @@ func createSAMLFromURL(t *testing.T, f *authFixture, u string) (int, errorBody) 
 // Without --allow-private-idp, an IdP on a loopback address is not
 // fetched at all, however good its metadata.
 func TestIdPOnPrivateAddressRefused(t *testing.T) {
-	f := newAuthFixture(t, func(_ *fixture, o *Options) { o.Auth.AllowPrivateIdP = false })
+	f := newAuthFixture(t, func(_ *fixture, o *Options) {
+		o.Auth.Providers = ssoProviders(t, o, egress.NewClient(egress.Options{}))
+	})
 	ts := metadataServer(t, samltest.New(t))
 	code, e := createSAMLFromURL(t, f, ts.URL+"/metadata")
 	if code != http.StatusUnprocessableEntity || len(e.Fields) != 1 || e.Fields[0].Field != "metadata_url" {
@@ -66,7 +68,7 @@ func TestIdPRedirectDowngradeRefused(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(tlsTS.Certificate())
 	f := newAuthFixture(t, func(_ *fixture, o *Options) {
-		o.Auth.HTTPClient = egress.NewClient(egress.Options{AllowPrivate: true, TLSConfig: &tls.Config{RootCAs: pool}})
+		o.Auth.Providers = ssoProviders(t, o, egress.NewClient(egress.Options{AllowPrivate: true, TLSConfig: &tls.Config{RootCAs: pool}}))
 	})
 	if code, e := createSAMLFromURL(t, f, target.URL+"/metadata"); code != http.StatusCreated {
 		t.Fatalf("direct loopback metadata: %d %+v, want 201", code, e)

@@ -125,10 +125,3 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) restoreUser(w http.ResponseWriter, r *http.Request) error {
 	return s.moveUser(s.directory.RestoreUser)(w, r)
 }
-
-// invalidField returns a ValidationError for one field.
-func invalidField(field, format string, args ...any) error {
-	var v holdfast.ValidationError
-	v.Add(field, format, args...)
-	return &v
-}

@@ -208,15 +208,6 @@ func createSetupLink(ctx context.Context, ids holdfast.IdentityStore, admin hold
 	return Link{Secret: secret, AdminID: admin.ID, Email: admin.Email, ExpiresAt: l.ExpiresAt}, nil
 }
 
-// identityOf returns store's sign-in state, which the setup link needs.
-func identityOf(store holdfast.MetaStore) (holdfast.IdentityStore, error) {
-	ids, ok := store.(holdfast.IdentityStore)
-	if !ok {
-		return nil, errors.New("bootstrap: the metadata store does not keep sign-in state, so no setup link can be made: set the administrator's password")
-	}
-	return ids, nil
-}
-
 // renewSetup gives the platform administrator of opts.AdminEmail a fresh
 // setup link when it still has no way to sign in: no password, and no
 // single sign-on identity.
@@ -233,10 +224,7 @@ func renewSetup(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpt
 		if admin.PasswordHash != "" || admin.State != holdfast.AdminActive || !slices.Contains(opts.platformRoles, admin.RoleID) {
 			return nil
 		}
-		ids, err := identityOf(tx)
-		if err != nil {
-			return err
-		}
+		ids := tx
 		links, err := ids.ListIdentityLinks(ctx, admin.AccountID, admin.ID)
 		if err != nil {
 			return fmt.Errorf("bootstrap: look up administrator: %w", err)
@@ -348,11 +336,8 @@ func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts Bootstrap
 		return res, fmt.Errorf("bootstrap: create platform administrator %s: %w", admin.Email, err)
 	}
 	if cred.setup != "" {
-		ids, err := identityOf(tx)
-		if err != nil {
-			return res, err
-		}
-		if res.Setup, err = createSetupLink(ctx, ids, admin, cred.setup, now); err != nil {
+		var err error
+		if res.Setup, err = createSetupLink(ctx, tx, admin, cred.setup, now); err != nil {
 			return res, err
 		}
 	}

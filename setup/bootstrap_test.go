@@ -146,7 +146,7 @@ func TestBootstrapFirstStart(t *testing.T) {
 func TestBootstrapSetupLink(t *testing.T) {
 	ctx := context.Background()
 	store := newStore(t)
-	ids := store.(holdfast.IdentityStore)
+	ids := store
 	res, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{Clock: clock})
 	if err != nil {
 		t.Fatal(err)

@@ -75,10 +75,6 @@ func Recover(ctx context.Context, store holdfast.MetaStore, engine Engine, opts 
 	if err != nil {
 		return res, fmt.Errorf("recover: %w", err)
 	}
-	ids, ok := store.(holdfast.IdentityStore)
-	if !ok {
-		return res, errors.New("recover: the metadata store does not keep sign-in state")
-	}
 	t := now().UTC().Truncate(time.Microsecond)
 	secret := newSecret()
 	err = store.Tx(ctx, func(tx holdfast.MetaStore) error {
@@ -86,10 +82,7 @@ func Recover(ctx context.Context, store holdfast.MetaStore, engine Engine, opts 
 		if err != nil {
 			return err
 		}
-		txIDs := ids
-		if bound, ok := tx.(holdfast.IdentityStore); ok {
-			txIDs = bound
-		}
+		txIDs := holdfast.IdentityStore(tx)
 		if err := resetSecondFactor(ctx, txIDs, a, t); err != nil {
 			return err
 		}

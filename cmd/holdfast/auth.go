@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/holdfast/holdfast/egress"
+	"github.com/holdfast/holdfast/idp/sso"
 	"github.com/holdfast/holdfast/server"
 )
 
@@ -25,8 +27,9 @@ const sweepEvery = time.Hour
 
 // authOptions builds the sign-in configuration: the store keeps the
 // sign-in state, mail goes by SMTP or into the outbox, and the SAML SP
-// key pair is loaded or kept in the data directory.
-func authOptions(cfg Config) (server.AuthOptions, error) {
+// key pair is loaded or kept in the data directory; single sign-on is
+// OIDC and SAML (idp/sso) over the egress client.
+func authOptions(cfg Config, log *slog.Logger) (server.AuthOptions, error) {
 	var mailer server.Mailer = server.OutboxMailer{Dir: filepath.Join(cfg.DataDir, "outbox"), From: cfg.SMTPFrom}
 	if cfg.SMTPAddr != "" {
 		mailer = server.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
@@ -35,7 +38,12 @@ func authOptions(cfg Config) (server.AuthOptions, error) {
 	if err != nil {
 		return server.AuthOptions{}, err
 	}
-	return server.AuthOptions{Enabled: true, Mailer: mailer, SAMLKey: key, SAMLCertificate: crt, AllowPrivateIdP: cfg.AllowPrivateIdP}, nil
+	providers, err := sso.New(sso.Options{HTTPClient: egress.NewClient(egress.Options{AllowPrivate: cfg.AllowPrivateIdP}),
+		SAMLKey: key, SAMLCertificate: crt, Logger: log.With("component", "sso")})
+	if err != nil {
+		return server.AuthOptions{}, err
+	}
+	return server.AuthOptions{Enabled: true, Mailer: mailer, Providers: providers}, nil
 }
 
 // samlKeyPair loads the SP key pair from the configured files, or from

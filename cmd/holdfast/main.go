@@ -280,7 +280,7 @@ func serveData(ctx context.Context, cfg *Config, store holdfast.MetaStore, log *
 func newServer(cfg Config, store holdfast.MetaStore, engine *authz.Engine, data *storage.Store, auditSvc *audit.Service, log *slog.Logger) (*server.Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	auth, err := authOptions(cfg)
+	auth, err := authOptions(cfg, log)
 	if err != nil {
 		return nil, err
 	}

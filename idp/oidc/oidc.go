@@ -65,7 +65,7 @@ type Identity struct {
 
 // ErrRefused is the error of every refused answer of the provider:
 // errors.Is(err, ErrRefused) holds, and the message says why.
-var ErrRefused = errors.New("oidc: refused")
+var ErrRefused = fmt.Errorf("oidc: %w", holdfast.ErrIdPRefused)
 
 func refused(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))

@@ -25,7 +25,10 @@ import (
 	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
+	"github.com/jonboulle/clockwork"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/holdfast/holdfast"
 )
 
 const (
@@ -36,7 +39,7 @@ const (
 // ErrRefused is the error of every refused response: errors.Is(err,
 // ErrRefused) holds and the message says why (for logs, not for the
 // browser).
-var ErrRefused = errors.New("saml: refused")
+var ErrRefused = fmt.Errorf("saml: %w", holdfast.ErrIdPRefused)
 
 func refused(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
@@ -57,7 +60,21 @@ type Options struct {
 	// cannot be checked).
 	AllowIDPInitiated bool
 	HTTPClient        *http.Client
+	// Clock judges every time in a response (issue instant, validity,
+	// certificate dates); nil is the wall clock.
+	Clock holdfast.Clock
 }
+
+// libraryClock adapts a holdfast.Clock to the clock crewjam/saml and
+// goxmldsig read: only the readings of the time come from it.
+type libraryClock struct {
+	clockwork.Clock
+	c holdfast.Clock
+}
+
+func (l libraryClock) Now() time.Time                  { return l.c.Now() }
+func (l libraryClock) Since(t time.Time) time.Duration { return l.c.Now().Sub(t) }
+func (l libraryClock) Until(t time.Time) time.Duration { return t.Sub(l.c.Now()) }
 
 // SP is our service provider towards one IdP. It is cheap to build and
 // safe for concurrent use.
@@ -87,6 +104,7 @@ func New(opts Options) (*SP, error) {
 		SignatureMethod:   dsig.RSASHA256SignatureMethod,
 		AllowIDPInitiated: opts.AllowIDPInitiated,
 		HTTPClient:        opts.HTTPClient,
+		Clock:             dsig.NewFakeClock(libraryClock{Clock: clockwork.NewRealClock(), c: holdfast.ClockOrSystem(opts.Clock)}),
 	}
 	// An assertion without an audience restriction is not ours to accept.
 	sp.ValidateAudienceRestriction = func(a *crewjam.Assertion) error {

@@ -5,11 +5,13 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp/saml"
 	"github.com/holdfast/holdfast/idp/saml/samltest"
 )
@@ -20,6 +22,12 @@ const (
 )
 
 func newSP(t testing.TB, p *samltest.IdP) *saml.SP {
+	t.Helper()
+	return newSPWith(t, p, nil)
+}
+
+// newSPWith is newSP judging time by clock (nil: the wall clock).
+func newSPWith(t testing.TB, p *samltest.IdP, clock holdfast.Clock) *saml.SP {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -32,7 +40,7 @@ func newSP(t testing.TB, p *samltest.IdP) *saml.SP {
 		t.Fatal(err)
 	}
 	crt, _ := x509.ParseCertificate(der)
-	sp, err := saml.New(saml.Options{MetadataURL: metadataURL, ACSURL: acsURL, Key: key, Certificate: crt, IdP: p.Metadata()})
+	sp, err := saml.New(saml.Options{MetadataURL: metadataURL, ACSURL: acsURL, Key: key, Certificate: crt, IdP: p.Metadata(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,4 +160,34 @@ func FuzzParseResponse(f *testing.F) {
 			t.Fatalf("accepted an unsigned answer: %q", raw)
 		}
 	})
+}
+
+// fixedClock is a clock a test sets.
+type fixedClock struct{ t time.Time }
+
+func (c *fixedClock) Now() time.Time { return c.t }
+
+// TestParseResponseByInjectedClock: a response is judged by the SP's
+// clock, not the wall clock: an answer issued at T is taken at T, and
+// refused once the clock has moved past its validity or stepped back
+// before its issue.
+func TestParseResponseByInjectedClock(t *testing.T) {
+	p := samltest.New(t)
+	issued := time.Now().UTC().Add(3 * time.Hour).Truncate(time.Second)
+	clock := &fixedClock{t: issued}
+	sp := newSPWith(t, p, clock)
+	answer := func() []byte {
+		a := samltest.NewAnswer(p, acsURL, metadataURL)
+		a.Issued, a.NotOnOrAfter = issued, issued.Add(5*time.Minute)
+		return a.XML(t)
+	}
+	if _, err := sp.ParseResponse(answer(), []string{"id-req1"}); err != nil {
+		t.Fatalf("at its issue instant by the injected clock: %v", err)
+	}
+	for _, at := range []time.Time{issued.Add(time.Hour), issued.Add(-time.Hour)} {
+		clock.t = at
+		if _, err := sp.ParseResponse(answer(), []string{"id-req1"}); !errors.Is(err, saml.ErrRefused) {
+			t.Errorf("clock at %s (issued %s): %v, want refused", at, issued, err)
+		}
+	}
 }
