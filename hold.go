@@ -44,6 +44,13 @@ type LegalHold struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// HoldFilter narrows PageHolds. A nil TypeIDs does not filter; a non-nil
+// one keeps only the holds of those types ("" is an untyped hold), and an
+// empty one matches none.
+type HoldFilter struct {
+	TypeIDs []string
+}
+
 // Custodian is a user placed on a hold.
 type Custodian struct {
 	HoldID  string    `json:"hold_id"`

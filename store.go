@@ -115,12 +115,19 @@ type MetaStore interface {
 	CreateHoldType(ctx context.Context, t *LegalHoldType) error
 	GetHoldType(ctx context.Context, accountID, id string) (LegalHoldType, error)
 	ListHoldTypes(ctx context.Context, accountID string) ([]LegalHoldType, error)
+	// PageHoldTypes returns one page of the account's legal hold types, by
+	// name then ID, only those of ids when ids is not nil (an empty ids
+	// matches none), with the total matching.
+	PageHoldTypes(ctx context.Context, accountID string, ids []string, p Page) (Paged[LegalHoldType], error)
 	UpdateHoldType(ctx context.Context, t *LegalHoldType) error
 	DeleteHoldType(ctx context.Context, accountID, id string) error
 
 	CreateHold(ctx context.Context, h *LegalHold) error
 	GetHold(ctx context.Context, accountID, id string) (LegalHold, error)
 	ListHolds(ctx context.Context, accountID string) ([]LegalHold, error)
+	// PageHolds returns one page of the account's legal holds matching f,
+	// by name then ID, with the total matching f.
+	PageHolds(ctx context.Context, accountID string, f HoldFilter, p Page) (Paged[LegalHold], error)
 	UpdateHold(ctx context.Context, h *LegalHold) error
 	// DeleteHold removes the hold and its custodians.
 	DeleteHold(ctx context.Context, accountID, id string) error
@@ -128,6 +135,10 @@ type MetaStore interface {
 	AddCustodian(ctx context.Context, accountID string, c *Custodian) error
 	RemoveCustodian(ctx context.Context, accountID, holdID, userID string) error
 	ListCustodians(ctx context.Context, accountID, holdID string) ([]Custodian, error)
+	// PageCustodians returns one page of the hold's custodians in the order
+	// they were added (then by user ID), with the total; a missing hold has
+	// none.
+	PageCustodians(ctx context.Context, accountID, holdID string, p Page) (Paged[Custodian], error)
 	// HoldsForUser returns every hold the user is a custodian of.
 	HoldsForUser(ctx context.Context, accountID, userID string) ([]LegalHold, error)
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strconv"
 
 	"github.com/holdfast/holdfast"
 )
@@ -256,3 +257,49 @@ func (s *Store) HoldsForUser(ctx context.Context, accountID, userID string) ([]h
 
 // holdColumnsQualified is holdColumns qualified by the alias h.
 var holdColumnsQualified = qualify(holdColumns, "h")
+
+// PageHoldTypes returns one page of the account's legal hold types, by
+// name then ID, only those of ids when ids is not nil.
+func (s *Store) PageHoldTypes(ctx context.Context, accountID string, ids []string, p holdfast.Page) (holdfast.Paged[holdfast.LegalHoldType], error) {
+	var c conds
+	c.add("account_id = ?", accountID)
+	c.in("id", ids)
+	return pageOf(ctx, s, keyed[holdfast.LegalHoldType]{table: "hold_types", columns: holdTypeColumns, scan: scanHoldType,
+		key: func(t holdfast.LegalHoldType) (string, string) { return t.Name, t.ID }}, c, p)
+}
+
+// PageHolds returns one page of the account's legal holds matching f, by
+// name then ID. The type filter is part of the query, so the cursor and
+// the total count only the holds of those types.
+func (s *Store) PageHolds(ctx context.Context, accountID string, f holdfast.HoldFilter, p holdfast.Page) (holdfast.Paged[holdfast.LegalHold], error) {
+	var c conds
+	c.add("account_id = ?", accountID)
+	c.in("type_id", f.TypeIDs)
+	return pageOf(ctx, s, keyed[holdfast.LegalHold]{table: "holds", columns: holdColumns, scan: scanHold,
+		key: func(h holdfast.LegalHold) (string, string) { return h.Name, h.ID }}, c, p)
+}
+
+// PageCustodians returns one page of the hold's custodians in the order
+// they were added, then by user ID; the cursor is the last one's added
+// time (microseconds) and user ID.
+func (s *Store) PageCustodians(ctx context.Context, accountID, holdID string, p holdfast.Page) (holdfast.Paged[holdfast.Custodian], error) {
+	return pageBy(ctx, s, pageQuery[holdfast.Custodian]{
+		what: "custodians", columns: custodianColumns,
+		from: `custodians WHERE account_id = ? AND hold_id = ?`, args: []any{accountID, holdID},
+		order: `added_at, user_id`,
+		after: func(key []string) (string, []any, error) {
+			if len(key) != 2 {
+				return "", nil, badCursor()
+			}
+			at, err := strconv.ParseInt(key[0], 10, 64)
+			if err != nil {
+				return "", nil, badCursor()
+			}
+			return `(added_at > ? OR (added_at = ? AND user_id > ?))`, []any{at, at, key[1]}, nil
+		},
+		key: func(c holdfast.Custodian) []string {
+			return []string{strconv.FormatInt(micros(c.AddedAt), 10), c.UserID}
+		},
+		scan: scanCustodian,
+	}, p)
+}

@@ -55,6 +55,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"AdminPaging", testMetaAdminPaging},
 		{"UserFilter", testMetaUserFilter},
 		{"Paging", testMetaPaging},
+		{"HoldPaging", testMetaHoldPaging},
 		{"Audit", testMetaAudit},
 		{"AuditFilter", testMetaAuditFilter},
 		{"AuditPaging", testMetaAuditPaging},
