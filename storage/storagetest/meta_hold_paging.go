@@ -73,7 +73,9 @@ func testMetaHoldPaging(t *testing.T, s holdfast.MetaStore) {
 	hName, hID := func(h holdfast.LegalHold) string { return h.Name }, func(h holdfast.LegalHold) string { return h.ID }
 	tName, tID := func(h holdfast.LegalHoldType) string { return h.Name }, func(h holdfast.LegalHoldType) string { return h.ID }
 	holds := func(hf holdfast.HoldFilter) func(holdfast.Page) (holdfast.Paged[holdfast.LegalHold], error) {
-		return func(p holdfast.Page) (holdfast.Paged[holdfast.LegalHold], error) { return s.PageHolds(ctx, f.acct, hf, p) }
+		return func(p holdfast.Page) (holdfast.Paged[holdfast.LegalHold], error) {
+			return s.PageHolds(ctx, f.acct, hf, p)
+		}
 	}
 	types := func(ids []string) func(holdfast.Page) (holdfast.Paged[holdfast.LegalHoldType], error) {
 		return func(p holdfast.Page) (holdfast.Paged[holdfast.LegalHoldType], error) {
