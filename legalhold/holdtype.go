@@ -19,46 +19,25 @@ func TypeEntity(id string) holdfast.Entity {
 	return holdfast.Entity{Type: holdfast.ResourceLegalHoldType, ID: id}
 }
 
-// Types returns the legal hold types the engine lets p see under any legal
-// hold right or legal_hold_types.manage. Without any of them it is the
-// first refusal (the one about viewing legal holds).
-func (s *Service) Types(ctx context.Context, p holdfast.Principal) ([]holdfast.LegalHoldType, error) {
-	all, err := s.store.ListHoldTypes(ctx, p.AccountID)
+// ListTypes returns one page of the legal hold types p may see under any
+// legal hold right or legal_hold_types.manage, by name: the query runs
+// inside p's legal hold types, so the cursor and the total count only
+// those. Without any of the rights it is the first refusal (the one about
+// viewing legal holds).
+func (s *Service) ListTypes(ctx context.Context, p holdfast.Principal, page holdfast.Page) (holdfast.Paged[holdfast.LegalHoldType], error) {
+	empty := holdfast.Paged[holdfast.LegalHoldType]{Items: []holdfast.LegalHoldType{}}
+	if err := page.Validate(); err != nil {
+		return empty, err
+	}
+	rights, err := s.held(ctx, p, TypeEntity(""), typeViewRights)
 	if err != nil {
-		return nil, err
+		return empty, err
 	}
-	var first error
-	rights := make([]string, 0, len(typeViewRights))
-	for _, right := range typeViewRights {
-		_, err := s.changes.Decide(ctx, p, change.Check{Right: right, Resource: TypeEntity("")})
-		if err == nil {
-			rights = append(rights, right)
-			continue
-		}
-		if !change.IsDenied(err) {
-			return nil, err
-		}
-		if first == nil {
-			first = err
-		}
+	reach, err := s.typeReach(ctx, p, rights, TypeEntity)
+	if err != nil {
+		return empty, err
 	}
-	if len(rights) == 0 {
-		return nil, first
-	}
-	out := []holdfast.LegalHoldType{}
-	for _, t := range all {
-		for _, right := range rights {
-			ok, err := s.changes.Allowed(ctx, p, change.Check{Right: right, Resource: TypeEntity(t.ID)})
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				out = append(out, t)
-				break
-			}
-		}
-	}
-	return out, nil
+	return s.store.PageHoldTypes(ctx, p.AccountID, reach, page)
 }
 
 // typeName checks and trims a type name.
@@ -138,14 +117,12 @@ func (s *Service) DeleteType(ctx context.Context, p holdfast.Principal, id strin
 		if t.Predefined {
 			return "", nil, fmt.Errorf("%w: the predefined legal hold type %q cannot be deleted", holdfast.ErrConflict, t.Name)
 		}
-		holds, err := tx.ListHolds(ctx, p.AccountID)
+		used, err := tx.PageHolds(ctx, p.AccountID, holdfast.HoldFilter{TypeIDs: []string{id}}, holdfast.Page{Limit: 1})
 		if err != nil {
 			return "", nil, err
 		}
-		for _, h := range holds {
-			if h.TypeID == id {
-				return "", nil, fmt.Errorf("%w: legal hold type %q is used by legal hold %q", holdfast.ErrConflict, t.Name, h.Name)
-			}
+		if len(used.Items) > 0 {
+			return "", nil, fmt.Errorf("%w: legal hold type %q is used by legal hold %q", holdfast.ErrConflict, t.Name, used.Items[0].Name)
 		}
 		if err := tx.DeleteHoldType(ctx, p.AccountID, id); err != nil {
 			return "", nil, fmt.Errorf("legal hold type %s: %w", id, err)

@@ -66,30 +66,39 @@ func (s *Service) canRead(ctx context.Context, p holdfast.Principal, id string) 
 	return s.changes.AnyOf(ctx, p, Entity(id, nil), readRights...)
 }
 
-// List returns the holds p may read; holds of other types are left out as
-// if they did not exist. Without any read right at all it is the refusal.
-func (s *Service) List(ctx context.Context, p holdfast.Principal) ([]Info, error) {
-	if err := s.changes.AnyOf(ctx, p, holdfast.Entity{Type: holdfast.ResourceAccount, ID: p.AccountID}, readRights...); err != nil {
-		return nil, err
+// HoldQuery narrows ListHolds. Zero fields do not filter.
+type HoldQuery struct {
+	TypeID string
+}
+
+// ListHolds returns one page of the holds p may read, by name: the query
+// runs inside p's legal hold types, so the cursor and the total count only
+// those, and holds of other types are left out as if they did not exist.
+// Without any read right at all it is the refusal.
+func (s *Service) ListHolds(ctx context.Context, p holdfast.Principal, q HoldQuery, page holdfast.Page) (holdfast.Paged[Info], error) {
+	out := holdfast.Paged[Info]{Items: []Info{}}
+	if err := page.Validate(); err != nil {
+		return out, err
 	}
-	all, err := s.store.ListHolds(ctx, p.AccountID)
+	rights, err := s.held(ctx, p, holdfast.Entity{Type: holdfast.ResourceAccount, ID: p.AccountID}, readRights)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	out := []Info{}
-	for _, h := range all {
-		err := s.canRead(ctx, p, h.ID)
-		if change.IsDenied(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	reach, err := s.typeReach(ctx, p, rights, func(t string) holdfast.Entity { return Entity("", map[string]any{"type_id": t}) })
+	if err != nil {
+		return out, err
+	}
+	got, err := s.store.PageHolds(ctx, p.AccountID, holdfast.HoldFilter{TypeIDs: narrow(reach, q.TypeID)}, page)
+	if err != nil {
+		return out, err
+	}
+	out.Next, out.Total = got.Next, got.Total
+	for _, h := range got.Items {
 		v, err := s.info(ctx, h)
 		if err != nil {
-			return nil, err
+			return holdfast.Paged[Info]{Items: []Info{}}, err
 		}
-		out = append(out, v)
+		out.Items = append(out.Items, v)
 	}
 	return out, nil
 }
@@ -342,35 +351,32 @@ type CustodianInfo struct {
 	CollectedBytes int64              `json:"collected_bytes"`
 }
 
-// CustodianPage is one page of a hold's custodians.
-type CustodianPage struct {
-	Custodians []CustodianInfo `json:"custodians"`
-	Limit      int             `json:"limit"`
-	Offset     int             `json:"offset"`
-	Total      int             `json:"total"`
-}
-
-// Custodians returns the hold's custodians from offset, at most limit and
-// never more than MaxCustodiansPerCall (W24), if p may read the hold.
-func (s *Service) Custodians(ctx context.Context, p holdfast.Principal, id string, limit, offset int) (CustodianPage, error) {
-	limit = min(limit, MaxCustodiansPerCall)
+// ListCustodians returns one page of the hold's custodians in the order
+// they were added, if p may read the hold; a page holds at most
+// MaxCustodiansPerCall of them (W24), whatever its limit.
+func (s *Service) ListCustodians(ctx context.Context, p holdfast.Principal, id string, page holdfast.Page) (holdfast.Paged[CustodianInfo], error) {
+	out := holdfast.Paged[CustodianInfo]{Items: []CustodianInfo{}}
+	if err := page.Validate(); err != nil {
+		return out, err
+	}
 	if err := s.canRead(ctx, p, id); err != nil {
-		return CustodianPage{}, err
+		return out, err
 	}
 	if _, err := s.store.GetHold(ctx, p.AccountID, id); err != nil {
-		return CustodianPage{}, err
+		return out, err
 	}
-	cs, err := s.store.ListCustodians(ctx, p.AccountID, id)
+	page.Limit = min(page.Size(), MaxCustodiansPerCall)
+	got, err := s.store.PageCustodians(ctx, p.AccountID, id, page)
 	if err != nil {
-		return CustodianPage{}, err
+		return out, err
 	}
-	out := CustodianPage{Custodians: []CustodianInfo{}, Limit: limit, Offset: offset, Total: len(cs)}
-	for i := offset; i < len(cs) && i < offset+limit; i++ {
-		v, err := s.custodianInfo(ctx, p.AccountID, cs[i])
+	out.Next, out.Total = got.Next, got.Total
+	for _, c := range got.Items {
+		v, err := s.custodianInfo(ctx, p.AccountID, c)
 		if err != nil {
-			return CustodianPage{}, err
+			return holdfast.Paged[CustodianInfo]{Items: []CustodianInfo{}}, err
 		}
-		out.Custodians = append(out.Custodians, v)
+		out.Items = append(out.Items, v)
 	}
 	return out, nil
 }

@@ -3,23 +3,21 @@ package server
 import (
 	"net/http"
 
-	"github.com/holdfast/holdfast"
 )
 
-// holdTypeList is the body of GET /api/v1/legal-hold-types.
-type holdTypeList struct {
-	LegalHoldTypes []holdfast.LegalHoldType `json:"legal_hold_types"`
-}
-
-// listHoldTypes serves GET /api/v1/legal-hold-types: the types the engine
-// lets the caller see under any legal hold right or
-// legal_hold_types.manage (legalhold.Service.Types).
+// listHoldTypes serves GET /api/v1/legal-hold-types: one page (limit,
+// cursor) of the types the engine lets the caller see under any legal
+// hold right or legal_hold_types.manage (legalhold.Service.ListTypes).
 func (s *Server) listHoldTypes(w http.ResponseWriter, r *http.Request) error {
-	types, err := s.holds.Types(r.Context(), principal(r.Context()))
+	page, err := pageOf(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, holdTypeList{LegalHoldTypes: types})
+	got, err := s.holds.ListTypes(r.Context(), principal(r.Context()), page)
+	if err != nil {
+		return err
+	}
+	return writePage(w, "legal_hold_types", got)
 }
 
 // holdTypeInput is the body of POST and PATCH /api/v1/legal-hold-types.

@@ -44,10 +44,6 @@ type holdView struct {
 	WebDAVURL string `json:"webdav_url"`
 }
 
-type holdList struct {
-	LegalHolds []holdView `json:"legal_holds"`
-}
-
 func (s *Server) viewHold(r *http.Request, h legalhold.Info) holdView {
 	return holdView{Info: h, WebDAVURL: s.holdURL(r, h.ID)}
 }
@@ -57,19 +53,25 @@ func (s *Server) holdURL(r *http.Request, id string) string {
 	return s.baseURL(r) + "/dav/holds/" + id + "/"
 }
 
-// listHolds serves GET /api/v1/legal-holds: the holds the engine lets the
-// caller read; holds of other types are left out as if they did not
-// exist. Without any read right at all it is 403.
+// listHolds serves GET /api/v1/legal-holds: one page of the holds the
+// engine lets the caller read (limit, cursor; type_id narrows to one
+// type); holds of other types are left out as if they did not exist, from
+// the page and from its total. Without any read right at all it is 403.
 func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) error {
-	all, err := s.holds.List(r.Context(), principal(r.Context()))
+	q := r.URL.Query()
+	page, err := pageOf(q)
 	if err != nil {
 		return err
 	}
-	out := holdList{LegalHolds: make([]holdView, 0, len(all))}
-	for _, h := range all {
-		out.LegalHolds = append(out.LegalHolds, s.viewHold(r, h))
+	got, err := s.holds.ListHolds(r.Context(), principal(r.Context()), legalhold.HoldQuery{TypeID: q.Get("type_id")}, page)
+	if err != nil {
+		return err
 	}
-	return writeJSON(w, http.StatusOK, out)
+	views := holdfast.Paged[holdView]{Items: make([]holdView, 0, len(got.Items)), Next: got.Next, Total: got.Total}
+	for _, h := range got.Items {
+		views.Items = append(views.Items, s.viewHold(r, h))
+	}
+	return writePage(w, "legal_holds", views)
 }
 
 // getHold serves GET /api/v1/legal-holds/{id}.
@@ -148,18 +150,19 @@ func (s *Server) deleteHold(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w)
 }
 
-// listCustodians serves GET /api/v1/legal-holds/{id}/custodians, at most
-// 500 a page (W24).
+// listCustodians serves GET /api/v1/legal-holds/{id}/custodians: one page
+// (limit, cursor) of at most 500 custodians (W24), in the order they were
+// added.
 func (s *Server) listCustodians(w http.ResponseWriter, r *http.Request) error {
-	limit, offset, err := pageParams(r.URL.Query())
+	page, err := pageOf(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	page, err := s.holds.Custodians(r.Context(), principal(r.Context()), r.PathValue("id"), limit, offset)
+	got, err := s.holds.ListCustodians(r.Context(), principal(r.Context()), r.PathValue("id"), page)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page)
+	return writePage(w, "custodians", got)
 }
 
 // emailsInput is the body of the custodian add and remove calls.

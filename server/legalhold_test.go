@@ -96,9 +96,12 @@ func TestIntegrationLegalHolds(t *testing.T) {
 
 	// The Legal Administrator sees only holds of its type.
 	w := f.do("GET", "/api/v1/legal-holds", nil, "Authorization", lena)
-	var list holdList
+	var list struct {
+		LegalHolds []holdView `json:"legal_holds"`
+		Total      int        `json:"total"`
+	}
 	decode(t, w, &list)
-	if w.Code != 200 || len(list.LegalHolds) != 1 || list.LegalHolds[0].ID != id1 {
+	if w.Code != 200 || len(list.LegalHolds) != 1 || list.LegalHolds[0].ID != id1 || list.Total != 1 {
 		t.Errorf("legal admin lists: %d %s", w.Code, w.Body)
 	}
 	for _, tt := range []struct{ method, path string }{

@@ -106,33 +106,6 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// Paging limits of list endpoints.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
-
-// pageParams reads ?limit= (1 to maxLimit, default defaultLimit) and
-// ?offset= (0 or more).
-func pageParams(q url.Values) (limit, offset int, err error) {
-	limit, offset = defaultLimit, 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			return 0, 0, fmt.Errorf("%w: limit must be a whole number from 1 to %d", errBadRequest, maxLimit)
-		}
-		limit = n
-	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return 0, 0, fmt.Errorf("%w: offset must be a whole number, 0 or more", errBadRequest)
-		}
-		offset = n
-	}
-	return limit, offset, nil
-}
-
 // boolParam reads a true/false query parameter; absent is false.
 func boolParam(q url.Values, name string) (bool, error) {
 	v := q.Get(name)
