@@ -119,7 +119,9 @@ func TestListHoldsPagesInsideTypeScope(t *testing.T) {
 	ctx := t.Context()
 	holdID := func(h legalhold.Info) string { return h.ID }
 	holds := func(p holdfast.Principal, q legalhold.HoldQuery) func(holdfast.Page) (holdfast.Paged[legalhold.Info], error) {
-		return func(page holdfast.Page) (holdfast.Paged[legalhold.Info], error) { return f.svc.ListHolds(ctx, p, q, page) }
+		return func(page holdfast.Page) (holdfast.Paged[legalhold.Info], error) {
+			return f.svc.ListHolds(ctx, p, q, page)
+		}
 	}
 	all := slices.Concat(f.legalHolds, f.hrHolds, f.untyped)
 	for _, tt := range []struct {
@@ -159,7 +161,9 @@ func TestListTypesPagesInsideTypeScope(t *testing.T) {
 	ctx := t.Context()
 	typeID := func(ht holdfast.LegalHoldType) string { return ht.ID }
 	types := func(p holdfast.Principal) func(holdfast.Page) (holdfast.Paged[holdfast.LegalHoldType], error) {
-		return func(page holdfast.Page) (holdfast.Paged[holdfast.LegalHoldType], error) { return f.svc.ListTypes(ctx, p, page) }
+		return func(page holdfast.Page) (holdfast.Paged[holdfast.LegalHoldType], error) {
+			return f.svc.ListTypes(ctx, p, page)
+		}
 	}
 	if ids, total := walkPages(t, 1, typeID, types(f.root)); !slices.Equal(ids, []string{f.hr.ID, f.legal.ID}) || total != 2 {
 		t.Errorf("platform admin types = %v (total %d), want Human Resources, Legal", ids, total)

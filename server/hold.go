@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-
 )
 
 // listHoldTypes serves GET /api/v1/legal-hold-types: one page (limit,
