@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -297,5 +298,79 @@ func TestIntegrationHoldCredential(t *testing.T) {
 	raw, _ := json.Marshal(second)
 	if strings.Contains(f.logs.String(), second["password"].(string)) {
 		t.Errorf("logged: %s", raw)
+	}
+}
+
+// TestHoldListPages proves the hold list no longer returns everything at
+// once: 105 holds come back over two pages (100, 5), each once, with the
+// total on both; a Legal Administrator of one type walks only the holds
+// of that type, and its total excludes the others. A bad limit or an
+// offset is 422 naming the field.
+func TestHoldListPages(t *testing.T) {
+	f := newRealFixture(t)
+	legal, hr := f.holdTypeID("Legal"), f.holdTypeID("Human Resources")
+	for i := range 105 {
+		typeID := hr
+		if i%5 == 0 {
+			typeID = legal // 21 of them
+		}
+		h := holdfast.LegalHold{AccountID: f.account.ID, Name: fmt.Sprintf("Hold %03d", i), TypeID: typeID, DataAccess: holdfast.AccessAllData}
+		if err := f.store.CreateHold(t.Context(), &h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.mustCreate("/api/v1/administrators", map[string]any{"name": "Lena Legal", "email": "lena@example.com", "role": "legal_admin",
+		"scopes": map[string]any{"legal_hold_types": []string{legal}, "all_profiles": true, "all_workloads": true}}, http.StatusCreated)
+	lena := f.tokenFor("lena@example.com")
+	walk := func(header ...string) (sizes []int, types map[string]int, total int) {
+		t.Helper()
+		types = map[string]int{}
+		seen := map[string]bool{}
+		path := "/api/v1/legal-holds"
+		for range 20 {
+			w := f.do("GET", path, nil, header...)
+			if w.Code != 200 {
+				t.Fatalf("GET %s = %d: %s", path, w.Code, w.Body)
+			}
+			var p struct {
+				LegalHolds []holdView `json:"legal_holds"`
+				Total      int        `json:"total"`
+				NextCursor string     `json:"next_cursor"`
+			}
+			decode(t, w, &p)
+			total = p.Total
+			sizes = append(sizes, len(p.LegalHolds))
+			for _, h := range p.LegalHolds {
+				if seen[h.ID] {
+					t.Errorf("%s listed twice", h.Name)
+				}
+				seen[h.ID] = true
+				types[h.TypeID]++
+			}
+			if p.NextCursor == "" {
+				return sizes, types, total
+			}
+			path = "/api/v1/legal-holds?cursor=" + url.QueryEscape(p.NextCursor)
+		}
+		t.Fatal("the pages never end")
+		return nil, nil, 0
+	}
+	if sizes, types, total := walk(); fmt.Sprint(sizes) != "[100 5]" || total != 105 || types[legal] != 21 || types[hr] != 84 {
+		t.Errorf("platform admin: pages %v, total %d, types %v; want [100 5], 105", sizes, total, types)
+	}
+	if sizes, types, total := walk("Authorization", lena); fmt.Sprint(sizes) != "[21]" || total != 21 || types[hr] != 0 {
+		t.Errorf("legal admin: pages %v, total %d, types %v; want [21], 21, no HR hold", sizes, total, types)
+	}
+	w := f.do("GET", "/api/v1/legal-holds?type_id="+url.QueryEscape(hr)+"&limit=1", nil, "Authorization", lena)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"total":0`) {
+		t.Errorf("legal admin asks for HR holds: %d %s, want an empty page", w.Code, w.Body)
+	}
+	for _, path := range []string{"/api/v1/legal-holds", "/api/v1/legal-hold-types", "/api/v1/legal-holds/x/custodians"} {
+		for q, field := range map[string]string{"?limit=0": "limit", "?limit=1001": "limit", "?limit=ten": "limit", "?offset=100": "offset", "?cursor=bogus": "cursor"} {
+			w := f.do("GET", path+q, nil)
+			if w.Code != 422 || !strings.Contains(w.Body.String(), `"field":"`+field+`"`) {
+				t.Errorf("GET %s%s = %d %s, want 422 naming %s", path, q, w.Code, w.Body, field)
+			}
+		}
 	}
 }
