@@ -236,6 +236,42 @@
     return state.roles;
   }
 
+  // everything follows next_cursor through every page of a list and
+  // returns all of its items under key, for look-ups (choices in a form)
+  // that need the whole list.
+  async function everything(path, key) {
+    const items = [];
+    let cursor = '';
+    for (;;) {
+      const sep = path.includes('?') ? '&' : '?';
+      const out = await api('GET', path + sep + 'limit=1000' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+      items.push(...(out[key] || []));
+      if (!out.next_cursor) return items;
+      cursor = out.next_cursor;
+    }
+  }
+
+  // pager keeps a paged list: load(reset) fetches the first page (reset) or
+  // the next one, render gets every item loaded so far and the total, and
+  // the "Load more" button shows while a next page exists.
+  function pager(path, key, render) {
+    const more = el('button', { type: 'button', hidden: true }, 'Load more');
+    let items = [];
+    let total = 0;
+    let cursor = '';
+    async function load(reset) {
+      if (reset) cursor = '';
+      const sep = path.includes('?') ? '&' : '?';
+      const out = await api('GET', path + (cursor ? sep + 'cursor=' + encodeURIComponent(cursor) : ''));
+      items = (reset ? [] : items).concat(out[key] || []);
+      cursor = out.next_cursor || '';
+      more.hidden = !cursor;
+      total = out.total === undefined ? items.length : out.total;
+      render(items, total);
+    }
+    return { more, load, redraw: () => render(items, total) };
+  }
+
   // optional returns the answer of a look-up or null when it is refused,
   // so that a form still works with plain text inputs.
   async function optional(fn) {
@@ -291,8 +327,8 @@
     main.append(r.status, r.alert);
     const allRoles = await optional(roles);
     const lookups = {
-      profiles: await optional(async () => (await api('GET', '/api/v1/profiles')).profiles),
-      holdTypes: await optional(async () => (await api('GET', '/api/v1/legal-hold-types')).legal_hold_types),
+      profiles: await optional(() => everything('/api/v1/profiles', 'profiles')),
+      holdTypes: await optional(() => everything('/api/v1/legal-hold-types', 'legal_hold_types')),
     };
     const roleOptions = [['', 'Any role']].concat((allRoles || []).map((x) => [x.id, x.name]));
     const fRole = select(roleOptions, '', { name: 'role' });
@@ -599,23 +635,24 @@
   async function holdsPage(main) {
     const r = regions();
     main.append(r.status, r.alert);
-    // The list first: a refusal (403) is the page's answer, in the API's words.
-    const out = await api('GET', '/api/v1/legal-holds');
-    const types = await optional(async () => (await api('GET', '/api/v1/legal-hold-types')).legal_hold_types);
-    const typeName = (id) => ((types || []).find((t) => t.id === id) || { name: id }).name;
     const table = el('table', { id: 'holds' });
+    let types = null;
+    const typeName = (id) => ((types || []).find((t) => t.id === id) || { name: id }).name;
+    const pages = pager('/api/v1/legal-holds', 'legal_holds', render);
+    // The list first: a refusal (403) is the page's answer, in the API's words.
+    await pages.load(true);
+    types = await optional(() => everything('/api/v1/legal-hold-types', 'legal_hold_types'));
+    pages.redraw();
     const newBtn = el('button', { type: 'button', id: 'new-hold' }, 'New legal hold');
     const slot = el('div');
-    main.append(el('p', {}, newBtn), slot, table);
+    main.append(el('p', {}, newBtn), slot, table, el('p', {}, pages.more));
+    pages.more.addEventListener('click', () => guard(r, null, () => pages.load(false)));
 
     async function load() {
-      await guard(r, null, async () => {
-        const again = await api('GET', '/api/v1/legal-holds');
-        render(again.legal_holds || []);
-      });
+      await guard(r, null, () => pages.load(true));
     }
 
-    function render(holds) {
+    function render(holds, total) {
       const head = el('thead', {}, el('tr', {}, ['Name', 'Type', 'Data', 'Custodians', 'Created', 'Actions'].map((h) => el('th', { scope: 'col' }, h))));
       const body = el('tbody');
       for (const h of holds) {
@@ -628,7 +665,8 @@
             el('button', { type: 'button', 'aria-label': 'WebDAV access to ' + h.name, onclick: () => webdav(h) }, 'WebDAV access'),
             el('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + h.name, onclick: (ev) => askDelete(ev.target, h) }, 'Delete'))));
       }
-      table.replaceChildren(el('caption', {}, holds.length === 1 ? '1 legal hold' : holds.length + ' legal holds'), head, body);
+      const shown = holds.length < total ? holds.length + ' of ' : '';
+      table.replaceChildren(el('caption', {}, shown + (total === 1 ? '1 legal hold' : total + ' legal holds')), head, body);
     }
 
     function askDelete(btn, h) {
@@ -664,7 +702,6 @@
       }, () => slot.replaceChildren()));
       slot.querySelector('input').focus();
     });
-    render(out.legal_holds || []);
   }
 
   function holdForm(types, done, cancel) {
@@ -726,17 +763,21 @@
     const panel = el('section', { class: 'panel', 'aria-label': 'Custodians of ' + h.name },
       el('h2', { tabindex: '-1' }, 'Custodians of ' + h.name), r.status, r.alert, table, add);
 
+    const pages = pager('/api/v1/legal-holds/' + encodeURIComponent(h.id) + '/custodians?limit=500', 'custodians', (items, total) => {
+      const head = el('thead', {}, el('tr', {}, ['Email', 'Name', 'State', 'Added', 'Actions'].map((x) => el('th', { scope: 'col' }, x))));
+      const body = el('tbody');
+      for (const c of items) {
+        body.append(el('tr', {}, el('td', {}, c.email), el('td', {}, c.name || ''), el('td', {}, c.state || ''), el('td', {}, when(c.added_at)),
+          el('td', {}, el('button', { type: 'button', class: 'danger', 'aria-label': 'Remove ' + c.email, onclick: () => change('remove', [c.email], null) }, 'Remove'))));
+      }
+      const shown = items.length < total ? items.length + ' of ' : '';
+      table.replaceChildren(el('caption', {}, shown + total + ' custodians'), head, body);
+    });
+    table.after(el('p', {}, pages.more));
+    pages.more.addEventListener('click', () => guard(r, null, () => pages.load(false)));
+
     async function load() {
-      await guard(r, null, async () => {
-        const out = await api('GET', '/api/v1/legal-holds/' + encodeURIComponent(h.id) + '/custodians?limit=500');
-        const head = el('thead', {}, el('tr', {}, ['Email', 'Name', 'State', 'Added', 'Actions'].map((x) => el('th', { scope: 'col' }, x))));
-        const body = el('tbody');
-        for (const c of out.custodians || []) {
-          body.append(el('tr', {}, el('td', {}, c.email), el('td', {}, c.name || ''), el('td', {}, c.state || ''), el('td', {}, when(c.added_at)),
-            el('td', {}, el('button', { type: 'button', class: 'danger', 'aria-label': 'Remove ' + c.email, onclick: () => change('remove', [c.email], null) }, 'Remove'))));
-        }
-        table.replaceChildren(el('caption', {}, (out.total || 0) + ' custodians'), head, body);
-      });
+      await guard(r, null, () => pages.load(true));
     }
 
     async function change(kind, list, form) {
