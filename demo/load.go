@@ -99,15 +99,21 @@ func (l *loader) loadHoldTypes(ctx context.Context, names []string) (map[string]
 			return nil, fmt.Errorf("legal hold type %s: %w", name, err)
 		}
 	}
-	all, err := l.holds.Types(ctx, l.platform)
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]string{}
-	for _, t := range all {
-		out[t.Name] = t.ID
+	page := holdfast.Page{Limit: holdfast.MaxPageSize}
+	for {
+		got, err := l.holds.ListTypes(ctx, l.platform, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range got.Items {
+			out[t.Name] = t.ID
+		}
+		if got.Next == "" {
+			return out, nil
+		}
+		page.Cursor = got.Next
 	}
-	return out, nil
 }
 
 // loadRoles creates the custom roles and returns their ids by name.
