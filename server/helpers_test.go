@@ -79,11 +79,13 @@ type fakeEngine struct {
 	store holdfast.MetaStore
 	cat   *policies.Catalog
 
-	mu    sync.Mutex
-	deny  map[string]string // right -> reason
-	calls []holdfast.DecisionRequest
-	fail  error // returned by Decide when set
-	n     int
+	mu   sync.Mutex
+	deny map[string]string // right -> reason
+	// hidden are resource ids every decision about is refused.
+	hidden map[string]bool
+	calls  []holdfast.DecisionRequest
+	fail   error // returned by Decide when set
+	n      int
 }
 
 // predefinedRoles are the catalog roles the fake engine serves.
@@ -106,6 +108,16 @@ func (e *fakeEngine) denyRight(right, reason string) {
 	e.deny[right] = reason
 }
 
+// denyResource refuses every decision about the resource id.
+func (e *fakeEngine) denyResource(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.hidden == nil {
+		e.hidden = map[string]bool{}
+	}
+	e.hidden[id] = true
+}
+
 func (e *fakeEngine) requests() []holdfast.DecisionRequest {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -126,6 +138,9 @@ func (e *fakeEngine) Decide(_ context.Context, req holdfast.DecisionRequest) (ho
 			reason = e.deny["*"]
 		}
 		d.Allow, d.Reasons = false, []string{reason}
+	}
+	if e.hidden[req.Resource.ID] {
+		d.Allow, d.Reasons = false, []string{"outside the administrator's scope"}
 	}
 	return d, nil
 }

@@ -256,22 +256,22 @@ func (s *Server) commitSnapshot(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, snap)
 }
 
-// snapshotList is the body of GET /api/v1/snapshots.
-type snapshotList struct {
-	Snapshots []storage.Snapshot `json:"snapshots"`
-}
-
 // listSnapshots serves GET /api/v1/snapshots?user_id=&device_id=&source=
-// (restores.view on each snapshot's device): oldest first, without items.
-// user_id (a user id, or an email) is required.
+// (restores.view on each snapshot's device): one page (limit, cursor),
+// oldest first, without items. user_id (a user id, or an email) is
+// required.
 func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	list, err := s.snaps.List(r.Context(), principal(r.Context()), snapshots.Filter{User: q.Get("user_id"),
-		DeviceID: q.Get("device_id"), Source: storage.Source(q.Get("source"))})
+	page, err := pageOf(q)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, snapshotList{Snapshots: list})
+	got, err := s.snaps.ListSnapshots(r.Context(), principal(r.Context()), snapshots.Filter{User: q.Get("user_id"),
+		DeviceID: q.Get("device_id"), Source: storage.Source(q.Get("source"))}, page)
+	if err != nil {
+		return err
+	}
+	return writePage(w, "snapshots", got)
 }
 
 // getSnapshot serves GET /api/v1/snapshots/{id} (restores.view): the

@@ -8,9 +8,12 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage"
@@ -143,9 +146,12 @@ func TestBackupAndRestoreAPI(t *testing.T) {
 	}
 
 	w = f.do("GET", "/api/v1/snapshots?user_id="+sd.user, nil)
-	var list snapshotList
+	var list struct {
+		Snapshots []storage.Snapshot `json:"snapshots"`
+		Total     int                `json:"total"`
+	}
 	decode(t, w, &list)
-	if w.Code != 200 || len(list.Snapshots) != 1 || list.Snapshots[0].ID != snap.ID {
+	if w.Code != 200 || len(list.Snapshots) != 1 || list.Snapshots[0].ID != snap.ID || list.Total != 1 {
 		t.Fatalf("list = %d %s", w.Code, w.Body)
 	}
 	w = f.do("GET", "/api/v1/snapshots/"+snap.ID, nil)
@@ -352,5 +358,68 @@ func TestSnapshotCommitRefusedWithoutAudit(t *testing.T) {
 	recs, err := f.store.ListAudit(context.Background(), f.account.ID, holdfast.AuditFilter{Action: "snapshot.create", ResourceID: snap.ID})
 	if err != nil || len(recs) != 1 {
 		t.Errorf("snapshot.create records of %s: %d %v, want 1", snap.ID, len(recs), err)
+	}
+}
+
+// TestSnapshotListPages proves a user's snapshots page by next_cursor,
+// oldest first, each once, with the total on every page; snapshots of a
+// device the caller may not see are left out of the pages and the total;
+// a bad limit or cursor is 422 naming the field.
+func TestSnapshotListPages(t *testing.T) {
+	f, data, sd := dataFixture(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var want []string
+	for i := range 7 {
+		// Two snapshots at each time: ties break by id.
+		sn, err := data.CommitSnapshot(ctx, storage.Snapshot{AccountID: f.account.ID, UserID: sd.user, Source: storage.SourceDevice,
+			Device: "laptop", DeviceID: sd.device, Time: t0.Add(time.Duration(i/2) * time.Hour), Items: []storage.Item{{Path: fmt.Sprintf("a%d.txt", i)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, sn.ID)
+	}
+	other := holdfast.Device{AccountID: f.account.ID, UserID: sd.user, Name: "desk", Kind: holdfast.DeviceEndpoint, Workload: "endpoints", State: "enabled"}
+	if err := f.store.CreateDevice(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := data.CommitSnapshot(ctx, storage.Snapshot{AccountID: f.account.ID, UserID: sd.user, Source: storage.SourceDevice,
+		Device: "desk", DeviceID: other.ID, Time: t0, Items: []storage.Item{{Path: "b.txt"}}}); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.denyResource(other.ID)
+	var got []string
+	path := "/api/v1/snapshots?limit=3&user_id=" + sd.user
+	for range 10 {
+		w := f.do("GET", path, nil)
+		if w.Code != 200 {
+			t.Fatalf("GET %s = %d %s", path, w.Code, w.Body)
+		}
+		var p struct {
+			Snapshots  []storage.Snapshot `json:"snapshots"`
+			Total      int                `json:"total"`
+			NextCursor string             `json:"next_cursor"`
+		}
+		decode(t, w, &p)
+		if p.Total != len(want) {
+			t.Errorf("total = %d, want %d", p.Total, len(want))
+		}
+		for _, sn := range p.Snapshots {
+			got = append(got, sn.ID)
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		path = "/api/v1/snapshots?limit=3&user_id=" + sd.user + "&cursor=" + url.QueryEscape(p.NextCursor)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("paged %v, want %v", got, want)
+	}
+	for q, field := range map[string]string{"&limit=0": "limit", "&cursor=bogus": "cursor", "&offset=3": "offset",
+		"&cursor=" + holdfast.EncodeCursor("not a time", "x"): "cursor"} {
+		w := f.do("GET", "/api/v1/snapshots?user_id="+sd.user+q, nil)
+		if w.Code != 422 || !strings.Contains(w.Body.String(), `"field":"`+field+`"`) {
+			t.Errorf("GET %s = %d %s, want 422 naming %s", q, w.Code, w.Body, field)
+		}
 	}
 }

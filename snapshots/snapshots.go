@@ -26,6 +26,7 @@ type Data interface {
 	PutChunks(ctx context.Context, account string, chunks []storage.Chunk) error
 	CommitSnapshotWith(ctx context.Context, snap storage.Snapshot, publish func(sn storage.Snapshot, write func() error) error) (storage.Snapshot, error)
 	Snapshots(ctx context.Context, f storage.SnapshotFilter) ([]storage.Snapshot, error)
+	PageSnapshots(ctx context.Context, f storage.SnapshotFilter, p holdfast.Page) (holdfast.Paged[storage.Snapshot], error)
 	Snapshot(ctx context.Context, account, id string) (storage.Snapshot, error)
 	OpenItem(ctx context.Context, account, snapID, path string) (*storage.ItemReader, error)
 }
@@ -340,11 +341,13 @@ type Filter struct {
 	Source   storage.Source
 }
 
-// List returns the snapshots of the filter p may see (restores.view on
-// each snapshot's device), oldest first, without items. The user must be
-// one p may see restores of at all, which also keeps the listing from
-// telling which user ids exist.
-func (s *Service) List(ctx context.Context, p holdfast.Principal, f Filter) ([]storage.Snapshot, error) {
+// ListSnapshots returns one page of the snapshots of the filter p may see
+// (restores.view on each snapshot's device), oldest first, without items.
+// The user must be one p may see restores of at all, which also keeps the
+// listing from telling which user ids exist. The devices p may see narrow
+// the store's listing, so the cursor and the total count only those.
+func (s *Service) ListSnapshots(ctx context.Context, p holdfast.Principal, f Filter, page holdfast.Page) (holdfast.Paged[storage.Snapshot], error) {
+	empty := holdfast.Paged[storage.Snapshot]{Items: []storage.Snapshot{}}
 	sf := storage.SnapshotFilter{AccountID: p.AccountID, UserID: f.User, DeviceID: f.DeviceID, Source: f.Source}
 	var v holdfast.ValidationError
 	if sf.UserID == "" {
@@ -354,35 +357,45 @@ func (s *Service) List(ctx context.Context, p holdfast.Principal, f Filter) ([]s
 		v.Add("source", "%q is not device, mail, calendar, contacts or files", sf.Source)
 	}
 	if err := v.Err(); err != nil {
-		return nil, err
+		return empty, err
+	}
+	if err := page.Validate(); err != nil {
+		return empty, err
 	}
 	if strings.Contains(sf.UserID, "@") {
 		u, err := s.findUser(ctx, sf.AccountID, sf.UserID)
 		if err != nil {
-			return nil, err
+			return empty, err
 		}
 		sf.UserID = u.ID
 	}
 	if _, err := s.changes.Decide(ctx, p, change.Check{Right: rightView, Resource: holdfast.Entity{Type: holdfast.ResourceUser, ID: sf.UserID}}); err != nil {
-		return nil, err
+		return empty, err
 	}
-	all, err := s.data.Snapshots(ctx, sf)
+	var err error
+	if sf.DeviceIDs, err = s.visibleDevices(ctx, p, sf.UserID); err != nil {
+		return empty, err
+	}
+	return s.data.PageSnapshots(ctx, sf, page)
+}
+
+// visibleDevices returns the user's devices p may see restores of, and ""
+// for snapshots whose device is not recorded (decided on the user, which
+// the caller has already allowed). A user's devices are few; a snapshot
+// of a device since removed is seen by nobody, as entity decides.
+func (s *Service) visibleDevices(ctx context.Context, p holdfast.Principal, userID string) ([]string, error) {
+	devices, err := s.meta.ListDevices(ctx, p.AccountID, userID)
 	if err != nil {
 		return nil, err
 	}
-	out := []storage.Snapshot{}
-	allowed := map[string]bool{} // by resource type and id
-	for _, sn := range all {
-		ent := entity(sn)
-		ok, seen := allowed[ent.Type+"/"+ent.ID]
-		if !seen {
-			if ok, err = s.changes.Allowed(ctx, p, change.Check{Right: rightView, Resource: ent}); err != nil {
-				return nil, err
-			}
-			allowed[ent.Type+"/"+ent.ID] = ok
+	out := []string{""}
+	for _, d := range devices {
+		ok, err := s.changes.Allowed(ctx, p, change.Check{Right: rightView, Resource: deviceEntity(d.ID)})
+		if err != nil {
+			return nil, err
 		}
 		if ok {
-			out = append(out, sn)
+			out = append(out, d.ID)
 		}
 	}
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -131,6 +132,10 @@ type SnapshotFilter struct {
 	DeviceID  string
 	Since     time.Time // Time >= Since
 	Until     time.Time // Time < Until
+	// DeviceIDs, when not nil, keeps only the snapshots of these devices
+	// ("" keeps the snapshots whose device is not recorded): the devices a
+	// caller may see, so that a page and its total count only those.
+	DeviceIDs []string
 }
 
 func (f SnapshotFilter) match(s Snapshot) bool {
@@ -139,7 +144,8 @@ func (f SnapshotFilter) match(s Snapshot) bool {
 		(f.Device == "" || s.Device == f.Device) &&
 		(f.DeviceID == "" || s.DeviceID == f.DeviceID) &&
 		(f.Since.IsZero() || !s.Time.Before(f.Since)) &&
-		(f.Until.IsZero() || s.Time.Before(f.Until))
+		(f.Until.IsZero() || s.Time.Before(f.Until)) &&
+		(f.DeviceIDs == nil || slices.Contains(f.DeviceIDs, s.DeviceID))
 }
 
 // maxMissingNamed is how many refs a MissingChunksError's message names;
@@ -458,6 +464,60 @@ func (s *Store) records(ctx context.Context, a *account) ([]snapRecord, error) {
 		return cmp.Or(x.Time.Compare(y.Time), strings.Compare(x.ID, y.ID))
 	})
 	return out, nil
+}
+
+// PageSnapshots returns one page of the snapshots matching f, oldest first
+// (then by ID), without items, with the total matching f. The cursor is
+// the last snapshot's time and ID; a cursor it did not return is a
+// validation error naming the cursor.
+func (s *Store) PageSnapshots(ctx context.Context, f SnapshotFilter, p holdfast.Page) (holdfast.Paged[Snapshot], error) {
+	out := holdfast.Paged[Snapshot]{Items: []Snapshot{}}
+	if err := p.Validate(); err != nil {
+		return out, err
+	}
+	after, err := snapshotAfter(p.Cursor)
+	if err != nil {
+		return out, err
+	}
+	all, err := s.Snapshots(ctx, f)
+	if err != nil {
+		return out, err
+	}
+	out.Total = len(all)
+	// all is in (Time, ID) order: the page starts after the cursor's key.
+	start := 0
+	if after.ID != "" {
+		start = sort.Search(len(all), func(i int) bool {
+			return cmp.Or(all[i].Time.Compare(after.Time), strings.Compare(all[i].ID, after.ID)) > 0
+		})
+	}
+	end := min(start+p.Size(), len(all))
+	out.Items = append(out.Items, all[start:end]...)
+	if end < len(all) {
+		last := all[end-1]
+		out.Next = holdfast.EncodeCursor(last.Time.UTC().Format(time.RFC3339Nano), last.ID)
+	}
+	return out, nil
+}
+
+// snapshotAfter decodes a snapshot page's cursor into the key it names
+// (the zero Snapshot for none).
+func snapshotAfter(cursor string) (Snapshot, error) {
+	if cursor == "" {
+		return Snapshot{}, nil
+	}
+	key, err := holdfast.DecodeCursor(cursor)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if len(key) == 2 && key[1] != "" {
+		if t, err := time.Parse(time.RFC3339Nano, key[0]); err == nil {
+			return Snapshot{Time: t, ID: key[1]}, nil
+		}
+	}
+	var v holdfast.ValidationError
+	v.Add("cursor", "is not a cursor this list returned")
+	return Snapshot{}, &v
 }
 
 // Snapshots lists the snapshots matching f, oldest first, without items.

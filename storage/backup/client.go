@@ -298,13 +298,29 @@ func (c *Client) Commit(ctx context.Context, t Target, at time.Time, items []sto
 	return sn, err
 }
 
-// Snapshots lists a user's (id or email) snapshots, oldest first.
+// Snapshots lists a user's (id or email) snapshots, oldest first,
+// following the list's pages to the last.
 func (c *Client) Snapshots(ctx context.Context, user string) ([]storage.Snapshot, error) {
-	var out struct {
-		Snapshots []storage.Snapshot `json:"snapshots"`
+	var all []storage.Snapshot
+	cursor := ""
+	for {
+		var out struct {
+			Snapshots  []storage.Snapshot `json:"snapshots"`
+			NextCursor string             `json:"next_cursor"`
+		}
+		path := "/api/v1/snapshots?limit=1000&user_id=" + url.QueryEscape(user)
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if err := c.doJSON(ctx, "GET", path, nil, &out); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Snapshots...)
+		if out.NextCursor == "" {
+			return all, nil
+		}
+		cursor = out.NextCursor
 	}
-	err := c.doJSON(ctx, "GET", "/api/v1/snapshots?user_id="+url.QueryEscape(user), nil, &out)
-	return out.Snapshots, err
 }
 
 // Snapshot returns a snapshot with its items.
