@@ -12,6 +12,7 @@ import (
 	"github.com/holdfast/holdfast/change"
 	"github.com/holdfast/holdfast/legalhold"
 	"github.com/holdfast/holdfast/storage/sqlite"
+	"github.com/holdfast/holdfast/storage/storagetest"
 )
 
 // scopedFixture is the service over SQLite and the real engine, with holds
@@ -73,39 +74,6 @@ func (f *scopedFixture) admin(t *testing.T, email, role string, scopes holdfast.
 	return holdfast.Principal{Kind: holdfast.PrincipalAdmin, AccountID: f.acct, AdminID: a.ID, Email: email}
 }
 
-// walkPages follows the cursors of list with pages of limit and returns the
-// ids listed, failing on a repeated id or a total that differs between
-// pages.
-func walkPages[T any](t *testing.T, limit int, id func(T) string, list func(holdfast.Page) (holdfast.Paged[T], error)) (ids []string, total int) {
-	t.Helper()
-	p := holdfast.Page{Limit: limit}
-	for i := 0; ; i++ {
-		got, err := list(p)
-		must(t, err)
-		if i == 0 {
-			total = got.Total
-		} else if got.Total != total {
-			t.Fatalf("page %d: total %d, first page said %d", i, got.Total, total)
-		}
-		if len(got.Items) > limit {
-			t.Fatalf("page %d: %d items for a limit of %d", i, len(got.Items), limit)
-		}
-		for _, v := range got.Items {
-			if slices.Contains(ids, id(v)) {
-				t.Fatalf("%s listed twice", id(v))
-			}
-			ids = append(ids, id(v))
-		}
-		if got.Next == "" {
-			return ids, total
-		}
-		if i > 100 {
-			t.Fatal("the pages never end")
-		}
-		p.Cursor = got.Next
-	}
-}
-
 func sameSet(got, want []string) bool {
 	return slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want)))
 }
@@ -138,7 +106,7 @@ func TestListHoldsPagesInsideTypeScope(t *testing.T) {
 		{"legal admin, another type", f.lena, legalhold.HoldQuery{TypeID: f.hr.ID}, 2, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ids, total := walkPages(t, tt.limit, holdID, holds(tt.p, tt.q))
+			ids, total := storagetest.WalkPages(t, tt.limit, holdID, holds(tt.p, tt.q))
 			if !sameSet(ids, tt.want) || total != len(tt.want) {
 				t.Errorf("listed %d holds (total %d), want %d: %v", len(ids), total, len(tt.want), ids)
 			}
@@ -165,10 +133,10 @@ func TestListTypesPagesInsideTypeScope(t *testing.T) {
 			return f.svc.ListTypes(ctx, p, page)
 		}
 	}
-	if ids, total := walkPages(t, 1, typeID, types(f.root)); !slices.Equal(ids, []string{f.hr.ID, f.legal.ID}) || total != 2 {
+	if ids, total := storagetest.WalkPages(t, 1, typeID, types(f.root)); !slices.Equal(ids, []string{f.hr.ID, f.legal.ID}) || total != 2 {
 		t.Errorf("platform admin types = %v (total %d), want Human Resources, Legal", ids, total)
 	}
-	if ids, total := walkPages(t, 1, typeID, types(f.lena)); !slices.Equal(ids, []string{f.legal.ID}) || total != 1 {
+	if ids, total := storagetest.WalkPages(t, 1, typeID, types(f.lena)); !slices.Equal(ids, []string{f.legal.ID}) || total != 1 {
 		t.Errorf("legal admin types = %v (total %d), want Legal only", ids, total)
 	}
 	if _, err := f.svc.ListTypes(ctx, f.helpdesk, holdfast.Page{}); !errors.Is(err, holdfast.ErrDenied) {
@@ -195,7 +163,7 @@ func TestListCustodiansPages(t *testing.T) {
 		t.Fatalf("added %v", rep)
 	}
 	email := func(c legalhold.CustodianInfo) string { return c.Email }
-	ids, total := walkPages(t, 2, email, func(p holdfast.Page) (holdfast.Paged[legalhold.CustodianInfo], error) {
+	ids, total := storagetest.WalkPages(t, 2, email, func(p holdfast.Page) (holdfast.Paged[legalhold.CustodianInfo], error) {
 		return f.svc.ListCustodians(ctx, f.lena, f.legalHolds[0], p)
 	})
 	if !sameSet(ids, want) || total != len(want) {

@@ -111,7 +111,7 @@ func testMetaHoldPaging(t *testing.T, s holdfast.MetaStore) {
 		}
 		uid := func(c holdfast.Custodian) string { return c.UserID }
 		for _, limit := range []int{1, 2, 3, 50} {
-			ids, total := walk(t, limit, uid, func(p holdfast.Page) (holdfast.Paged[holdfast.Custodian], error) {
+			ids, total := WalkPages(t, limit, uid, func(p holdfast.Page) (holdfast.Paged[holdfast.Custodian], error) {
 				return s.PageCustodians(ctx, f.acct, f.holds[0].ID, p)
 			})
 			if !slices.Equal(ids, wantIDs) || total != len(wantIDs) {

@@ -58,10 +58,11 @@ func newPageFixture(t *testing.T, s holdfast.MetaStore) pageFixture {
 	return f
 }
 
-// walk pages through a list with limit-sized pages and returns the ids
-// in the order given, failing on a repeated id, a wrong total or a last
-// page that is not marked as last.
-func walk[T any](t *testing.T, limit int, id func(T) string, fetch func(holdfast.Page) (holdfast.Paged[T], error)) (ids []string, total int) {
+// WalkPages pages through a list with limit-sized pages and returns the
+// ids in the order given and the total, failing on a repeated id, a total
+// that changes between pages, a page over limit or pages that never end.
+// Domain services' tests walk their paged lists with it too.
+func WalkPages[T any](t *testing.T, limit int, id func(T) string, fetch func(holdfast.Page) (holdfast.Paged[T], error)) (ids []string, total int) {
 	t.Helper()
 	seen := map[string]bool{}
 	p := holdfast.Page{Limit: limit}
@@ -109,7 +110,7 @@ func checkWalk[T any](t *testing.T, items []T, keep func(T) bool, name, id func(
 	t.Helper()
 	want := wantIDs(items, keep, name, id)
 	for _, limit := range []int{1, 3, holdfast.MaxPageSize} {
-		got, total := walk(t, limit, id, fetch)
+		got, total := WalkPages(t, limit, id, fetch)
 		if got == nil {
 			got = []string{}
 		}
