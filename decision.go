@@ -56,3 +56,18 @@ type Decision struct {
 type Authorizer interface {
 	Decide(ctx context.Context, req DecisionRequest) (Decision, error)
 }
+
+// BatchAuthorizer is an Authorizer that decides many requests at once,
+// reading what they all need together instead of once per request.
+type BatchAuthorizer interface {
+	Authorizer
+	// DecideBatch answers reqs in order, each as Decide would.
+	DecideBatch(ctx context.Context, reqs []DecisionRequest) []DecisionResult
+}
+
+// DecisionResult is one answer of a batch: the decision, or the error that
+// kept it from being made (the caller must deny).
+type DecisionResult struct {
+	Decision Decision
+	Err      error
+}

@@ -54,7 +54,7 @@ func newFixtureOver(t *testing.T, wrap func(holdfast.MetaStore) holdfast.MetaSto
 	f.root = f.seedAdmin("Root", "root@example.com", "platform_admin", all)
 	f.cloud = f.seedAdmin("Cloud", "cloud@example.com", "cloud_admin", all)
 	f.helpdesk = f.seedAdmin("Help", "help@example.com", "help_desk_admin", all)
-	engine, err := authz.New(ctx, authz.Options{Store: store, CacheSize: -1})
+	engine, err := authz.New(ctx, authz.Options{Store: store, CacheBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,9 +52,9 @@ func (c *attrCaches) at(store reader, accountID string, rev int64) *attrSnapshot
 		if s != nil && s.rev > rev {
 			// A reader that saw an older revision gets its own, unshared
 			// snapshot; the newer one stays.
-			return &attrSnapshot{store: store, accountID: accountID, rev: rev, entries: make(map[string]attrEntry)}
+			return newAttrSnapshot(store, accountID, rev)
 		}
-		s = &attrSnapshot{store: store, accountID: accountID, rev: rev, entries: make(map[string]attrEntry)}
+		s = newAttrSnapshot(store, accountID, rev)
 		c.accounts[accountID] = s
 	}
 	return s
@@ -78,6 +78,21 @@ type attrSnapshot struct {
 
 var _ reader = (*attrSnapshot)(nil)
 
+// newAttrSnapshot returns an empty snapshot of accountID at revision rev
+// over store: shared through attrCaches, or private to one batch when the
+// attribute cache is off.
+func newAttrSnapshot(store reader, accountID string, rev int64) *attrSnapshot {
+	return &attrSnapshot{store: store, accountID: accountID, rev: rev, entries: make(map[string]attrEntry)}
+}
+
+// rememberLocked stores an answer under key; s.mu must be held.
+func (s *attrSnapshot) rememberLocked(key string, v any, err error) {
+	if len(s.entries) >= maxAttrEntries {
+		s.entries = make(map[string]attrEntry)
+	}
+	s.entries[key] = attrEntry{v: v, err: err}
+}
+
 func memo[T any](s *attrSnapshot, accountID, key string, load func() (T, error)) (T, error) {
 	if accountID != s.accountID {
 		return load()
@@ -97,10 +112,7 @@ func memo[T any](s *attrSnapshot, accountID, key string, load func() (T, error))
 		return v, err
 	}
 	s.mu.Lock()
-	if len(s.entries) >= maxAttrEntries {
-		s.entries = make(map[string]attrEntry)
-	}
-	s.entries[key] = attrEntry{v: v, err: err}
+	s.rememberLocked(key, v, err)
 	s.mu.Unlock()
 	return v, err
 }

@@ -154,11 +154,11 @@ func BenchmarkDecideScale(b *testing.B) {
 			opts := authz.Options{Store: big.store}
 			switch mode {
 			case "uncached":
-				opts.CacheSize = -1
+				opts.CacheBytes = -1
 			case "uncached-topdown":
-				opts.CacheSize, opts.Evaluator = -1, authz.EvaluatorTopdown
+				opts.CacheBytes, opts.Evaluator = -1, authz.EvaluatorTopdown
 			case "cold":
-				opts.CacheSize, opts.NoAttributeCache = -1, true
+				opts.CacheBytes, opts.NoAttributeCache = -1, true
 			}
 			eng, err := authz.New(ctx, opts)
 			if err != nil {

@@ -1,36 +1,61 @@
 package authz
 
 import (
-	"container/list"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
+
+	"github.com/maypok86/otter/v2"
 
 	"github.com/holdfast/holdfast"
 )
 
-// decisionCache is a bounded LRU of decisions. Its keys carry the policy
-// hash, the policy revision and the account's data revision, so an entry can
-// never answer for data or rules that changed after it was made: any write
-// moves the revision on and old entries simply stop matching.
+// decisionCache holds decisions within a memory budget: each entry weighs
+// what it keeps on the heap (key, reasons, rules, revision and the cache's
+// own bookkeeping), and the cache (otter's W-TinyLFU, which keeps what is
+// asked often over what was asked once) evicts past the budget. Its keys
+// carry the policy hash, the policy revision and the account's data
+// revision, so an entry can never answer for data or rules that changed
+// after it was made: any write moves the revision on and old entries
+// simply stop matching, then age out.
 type decisionCache struct {
-	mu    sync.Mutex // guards everything below
-	max   int
-	ll    *list.List // front = most recently used; values are *cacheEntry
-	items map[string]*list.Element
+	c *otter.Cache[string, holdfast.Decision] // nil: off
 }
 
-type cacheEntry struct {
-	key string
-	d   holdfast.Decision
+// DefaultCacheBytes is the decision cache's budget when Options.CacheBytes
+// is 0.
+const DefaultCacheBytes = 64 << 20
+
+// entryOverhead is what an entry costs besides the bytes of its strings:
+// otter's node (key and value headers, links, frequency and weight), its
+// hash-table slot, and the decision's slice and string headers; measured
+// (TestDecisionCacheMemory) and rounded up.
+const entryOverhead = 320
+
+// newDecisionCache returns a cache of at most maxBytes; 0 or less is off.
+func newDecisionCache(maxBytes int64) *decisionCache {
+	if maxBytes <= 0 {
+		return &decisionCache{}
+	}
+	return &decisionCache{c: otter.Must(&otter.Options[string, holdfast.Decision]{
+		MaximumWeight: uint64(maxBytes),
+		Weigher:       entryWeight,
+	})}
 }
 
-func newDecisionCache(max int) *decisionCache {
-	return &decisionCache{max: max, ll: list.New(), items: make(map[string]*list.Element)}
+// entryWeight is the heap an entry holds, in bytes.
+func entryWeight(key string, d holdfast.Decision) uint32 {
+	n := entryOverhead + len(key) + len(d.Revision) + 16*(len(d.Reasons)+len(d.Rules))
+	for _, s := range d.Reasons {
+		n += len(s)
+	}
+	for _, s := range d.Rules {
+		n += len(s)
+	}
+	return uint32(min(n, 1<<31))
 }
 
 // cacheKey builds the key of req in accountID at revision. The common
@@ -55,42 +80,34 @@ func cacheKey(accountID, revision string, req holdfast.DecisionRequest) string {
 	return b.String()
 }
 
-func (c *decisionCache) enabled() bool { return c.max > 0 }
+func (c *decisionCache) enabled() bool { return c.c != nil }
 
 func (c *decisionCache) get(key string) (holdfast.Decision, bool) {
-	if c.max <= 0 {
+	if c.c == nil {
 		return holdfast.Decision{}, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
+	d, ok := c.c.GetIfPresent(key)
 	if !ok {
 		return holdfast.Decision{}, false
 	}
-	c.ll.MoveToFront(el)
-	d := el.Value.(*cacheEntry).d
 	d.Reasons = append([]string(nil), d.Reasons...)
 	d.Rules = append([]string(nil), d.Rules...)
 	return d, true
 }
 
 func (c *decisionCache) put(key string, d holdfast.Decision) {
-	if c.max <= 0 {
-		return
+	if c.c != nil {
+		c.c.Set(key, d)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		el.Value.(*cacheEntry).d = d
-		c.ll.MoveToFront(el)
-		return
+}
+
+// weight is the cache's current weight in bytes, after pending evictions.
+func (c *decisionCache) weight() uint64 {
+	if c.c == nil {
+		return 0
 	}
-	c.items[key] = c.ll.PushFront(&cacheEntry{key: key, d: d})
-	for c.ll.Len() > c.max {
-		old := c.ll.Back()
-		c.ll.Remove(old)
-		delete(c.items, old.Value.(*cacheEntry).key)
-	}
+	c.c.CleanUp()
+	return c.c.WeightedSize()
 }
 
 // idSource hands out decision ids: a random per-process prefix and a

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -42,9 +43,9 @@ const DecisionQuery = "data.holdfast.authz.decision"
 type Options struct {
 	Store  holdfast.MetaStore // required
 	Logger *slog.Logger
-	// CacheSize bounds the decision cache (entries). 0 uses 10000; a
-	// negative value turns the cache off.
-	CacheSize int
+	// CacheBytes bounds the memory the decision cache holds, in bytes. 0
+	// uses DefaultCacheBytes; a negative value turns the cache off.
+	CacheBytes int64
 	// NoAttributeCache turns off the per-revision cache of attribute reads
 	// (for measuring the cold path).
 	NoAttributeCache bool
@@ -137,9 +138,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("authz: unknown evaluator %q (want %q or %q)", opts.Evaluator, EvaluatorWasm, EvaluatorTopdown)
 	}
-	size := opts.CacheSize
-	if size == 0 {
-		size = 10000
+	cacheBytes := opts.CacheBytes
+	if cacheBytes == 0 {
+		cacheBytes = DefaultCacheBytes
 	}
 	e := &Engine{
 		store:      opts.Store,
@@ -149,7 +150,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		policyHash: policyHash,
 		modules:    modules,
 		wasm:       wasm,
-		cache:      newDecisionCache(size),
+		cache:      newDecisionCache(cacheBytes),
 		ids:        newIDSource(),
 	}
 	if !opts.NoAttributeCache {
@@ -185,55 +186,153 @@ func (e *Engine) currentGrants(ctx context.Context) (*grantTable, error) {
 }
 
 // Decide answers req. Denials are decisions, not errors; an error means the
-// engine could not decide (the caller must deny).
+// engine could not decide (the caller must deny). It is a batch of one.
+func (e *Engine) Decide(ctx context.Context, req holdfast.DecisionRequest) (holdfast.Decision, error) {
+	res := e.DecideBatch(ctx, []holdfast.DecisionRequest{req})
+	return res[0].Decision, res[0].Err
+}
+
+// DecideBatch answers reqs in order, each as Decide would.
 //
-// With req.AccountID set (the server always sets it), a repeated request
+// With AccountID set (the server always sets it), a request asked before
 // is answered from the decision cache after two revision reads; the key
 // carries the policy hash, the policy revision and the account's data
 // revision, so any change to rules or data makes old entries unreachable.
-func (e *Engine) Decide(ctx context.Context, req holdfast.DecisionRequest) (holdfast.Decision, error) {
+// The attributes of the rest are read for the whole batch at once
+// (MetaStore.LoadAttributes) into the account's attribute snapshot, then
+// each is resolved and evaluated, on as many cores as there are.
+func (e *Engine) DecideBatch(ctx context.Context, reqs []holdfast.DecisionRequest) []holdfast.DecisionResult {
+	out := make([]holdfast.DecisionResult, len(reqs))
 	g, err := e.currentGrants(ctx)
 	if err != nil {
-		return holdfast.Decision{}, err
-	}
-	var (
-		key      string
-		revision string
-		rd       reader = e.store
-	)
-	if req.AccountID != "" {
-		dataRev, err := e.store.Revision(ctx, req.AccountID)
-		if err == nil {
-			revision = e.revisionString(g.rev, dataRev)
-			if e.cache.enabled() {
-				key = cacheKey(req.AccountID, revision, req)
-				if d, ok := e.cache.get(key); ok {
-					d.ID = e.ids.next()
-					return d, nil
-				}
-			}
-			if e.attrs != nil {
-				rd = e.attrs.at(e.store, req.AccountID, dataRev)
-			}
-		} else if !errors.Is(err, holdfast.ErrNotFound) {
-			return holdfast.Decision{}, fmt.Errorf("authz: data revision: %w", err)
+		for i := range out {
+			out[i].Err = err
 		}
+		return out
 	}
-	d, err := e.decide(ctx, g, rd, req)
-	if err != nil {
-		return holdfast.Decision{}, err
+	if len(reqs) == 1 {
+		e.decideAccount(ctx, g, reqs[0].AccountID, reqs, []int{0}, out)
+		return out
 	}
-	// Cache only when the revision was read before resolving: then the
-	// answer is at least as new as the key says.
-	if key != "" && d.Revision == revision {
-		e.cache.put(key, d)
+	var accounts []string
+	byAccount := map[string][]int{}
+	for i, req := range reqs {
+		if _, ok := byAccount[req.AccountID]; !ok {
+			accounts = append(accounts, req.AccountID)
+		}
+		byAccount[req.AccountID] = append(byAccount[req.AccountID], i)
 	}
-	d.ID = e.ids.next()
-	return d, nil
+	for _, acct := range accounts {
+		e.decideAccount(ctx, g, acct, reqs, byAccount[acct], out)
+	}
+	return out
 }
 
-// decide resolves and evaluates req without the cache.
-func (e *Engine) decide(ctx context.Context, g *grantTable, rd reader, req holdfast.DecisionRequest) (holdfast.Decision, error) {
+// decideAccount answers the requests reqs[idx] of one account into out.
+func (e *Engine) decideAccount(ctx context.Context, g *grantTable, accountID string, reqs []holdfast.DecisionRequest, idx []int, out []holdfast.DecisionResult) {
+	dataRev, err := int64(-1), error(nil)
+	if accountID != "" {
+		dataRev, err = e.store.Revision(ctx, accountID)
+	}
+	if accountID == "" || errors.Is(err, holdfast.ErrNotFound) {
+		// No account to key a cache or a snapshot by: decide each from
+		// the store.
+		for _, i := range idx {
+			out[i].Decision, out[i].Err = e.decide(ctx, g, e.store, -1, reqs[i])
+			e.stamp(&out[i])
+		}
+		return
+	}
+	if err != nil {
+		for _, i := range idx {
+			out[i].Err = fmt.Errorf("authz: data revision: %w", err)
+		}
+		return
+	}
+	revision := e.revisionString(g.rev, dataRev)
+	keys := make([]string, len(idx))
+	misses := make([]int, 0, len(idx))
+	for n, i := range idx {
+		if e.cache.enabled() {
+			keys[n] = cacheKey(accountID, revision, reqs[i])
+			if d, ok := e.cache.get(keys[n]); ok {
+				out[i].Decision = d
+				e.stamp(&out[i])
+				continue
+			}
+		}
+		misses = append(misses, n)
+	}
+	if len(misses) == 0 {
+		return
+	}
+	var snap *attrSnapshot
+	if e.attrs != nil {
+		snap = e.attrs.at(e.store, accountID, dataRev)
+	} else {
+		snap = newAttrSnapshot(e.store, accountID, dataRev)
+	}
+	batch := make([]holdfast.DecisionRequest, len(misses))
+	for k, n := range misses {
+		batch[k] = reqs[idx[n]]
+	}
+	if err := snap.prefetch(ctx, e.store, attributeQuery(batch)); err != nil {
+		for _, n := range misses {
+			out[idx[n]].Err = err
+		}
+		return
+	}
+	parallel(len(misses), func(k int) {
+		n := misses[k]
+		i := idx[n]
+		d, err := e.decide(ctx, g, snap, dataRev, reqs[i])
+		// Cache only decisions made on this revision: then the answer
+		// is at least as new as the key says.
+		if err == nil && keys[n] != "" && d.Revision == revision {
+			e.cache.put(keys[n], d)
+		}
+		out[i] = holdfast.DecisionResult{Decision: d, Err: err}
+		e.stamp(&out[i])
+	})
+}
+
+// stamp gives a decision its id.
+func (e *Engine) stamp(r *holdfast.DecisionResult) {
+	if r.Err == nil {
+		r.Decision.ID = e.ids.next()
+	}
+}
+
+// parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines; a small n runs
+// on the caller's.
+func parallel(n int, fn func(int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/minPerWorker)
+	if workers <= 1 {
+		for k := range n {
+			fn(k)
+		}
+		return
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+				fn(k)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// minPerWorker is the fewest decisions worth a goroutine of their own.
+const minPerWorker = 8
+
+// decide resolves and evaluates req without the cache. dataRev is the
+// account's data revision read before resolving, or -1 to read it here.
+func (e *Engine) decide(ctx context.Context, g *grantTable, rd reader, dataRev int64, req holdfast.DecisionRequest) (holdfast.Decision, error) {
 	r := resolver{store: rd, cat: e.cat, g: g}
 	deny := func(revision, rule, reason string) (holdfast.Decision, error) {
 		return holdfast.Decision{Reasons: []string{reason}, Rules: []string{rule}, Revision: revision}, nil
@@ -256,9 +355,10 @@ func (e *Engine) decide(ctx context.Context, g *grantTable, rd reader, req holdf
 	if err != nil {
 		return holdfast.Decision{}, fmt.Errorf("authz: account of %s: %w", admin.ID, err)
 	}
-	dataRev, err := e.store.Revision(ctx, acct.ID)
-	if err != nil {
-		return holdfast.Decision{}, fmt.Errorf("authz: data revision: %w", err)
+	if dataRev < 0 {
+		if dataRev, err = e.store.Revision(ctx, acct.ID); err != nil {
+			return holdfast.Decision{}, fmt.Errorf("authz: data revision: %w", err)
+		}
 	}
 	revision := e.revisionString(g.rev, dataRev)
 	input, err := r.input(ctx, acct, admin, req)

@@ -139,7 +139,7 @@ func TestDecisionIDsAndCache(t *testing.T) {
 	if !slices.Contains(first.Reasons, "Help Desk Administrator cannot view legal holds") {
 		t.Errorf("reasons = %q", first.Reasons)
 	}
-	nocache, err := authz.New(context.Background(), authz.Options{Store: fx.store, CacheSize: -1})
+	nocache, err := authz.New(context.Background(), authz.Options{Store: fx.store, CacheBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestRolesOfAccount(t *testing.T) {
 
 func BenchmarkDecide(b *testing.B) {
 	fx := newFixture(b, holdfast.EditionElite)
-	uncached, err := authz.New(context.Background(), authz.Options{Store: fx.store, CacheSize: -1})
+	uncached, err := authz.New(context.Background(), authz.Options{Store: fx.store, CacheBytes: -1})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -163,6 +163,9 @@ func (h *Handler) Evaluations(w http.ResponseWriter, r *http.Request) error {
 		}
 		return h.answerOne(ctx, w, req)
 	}
+	if be, ok := h.engine.(holdfast.BatchAuthorizer); ok {
+		return httpapi.WriteJSON(w, http.StatusOK, BatchResponse{Evaluations: h.evaluateBatch(ctx, be, b)})
+	}
 	out := BatchResponse{Evaluations: make([]Response, 0, len(b.items))}
 	for _, item := range b.items {
 		if err := ctx.Err(); err != nil {
@@ -170,14 +173,65 @@ func (h *Handler) Evaluations(w http.ResponseWriter, r *http.Request) error {
 		}
 		res := h.evaluateItem(ctx, b, item)
 		out.Evaluations = append(out.Evaluations, res)
-		// Short-circuit semantics stop at the deciding item; the answer is
-		// truncated there.
-		if (b.semantic == semanticDenyOnFirstDeny && !res.Decision) ||
-			(b.semantic == semanticPermitOnFirstPermit && res.Decision) {
+		if b.decides(res) {
 			break
 		}
 	}
 	return httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// decides reports whether res ends the batch: short-circuit semantics stop
+// at the deciding item, and the answer is truncated there.
+func (b batch) decides(res Response) bool {
+	return (b.semantic == semanticDenyOnFirstDeny && !res.Decision) ||
+		(b.semantic == semanticPermitOnFirstPermit && res.Decision)
+}
+
+// evaluateBatch answers the items of b with an engine that decides them
+// all at once (it reads what they need together): each merged with the
+// batch defaults; a bad item or an engine failure is a denied item
+// carrying the error.
+func (h *Handler) evaluateBatch(ctx context.Context, engine holdfast.BatchAuthorizer, b batch) []Response {
+	out := make([]Response, len(b.items))
+	p, _ := holdfast.PrincipalFrom(ctx)
+	var (
+		reqs  []holdfast.DecisionRequest
+		asked []int // the item of each request
+	)
+	for i, item := range b.items {
+		if item.Type() != fastjson.TypeObject {
+			out[i] = itemError(http.StatusBadRequest, "an evaluation must be a JSON object")
+			continue
+		}
+		req, err := parseEvaluation(evalMembers(item, &b.defaults))
+		if err != nil {
+			out[i] = itemError(http.StatusBadRequest, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
+			continue
+		}
+		if req.Subject.Type != holdfast.PrincipalAdmin {
+			out[i] = h.answer(ctx, b, unsupportedSubject(h, req), nil)
+			continue
+		}
+		req.AccountID = p.AccountID
+		reqs = append(reqs, req)
+		asked = append(asked, i)
+	}
+	if len(reqs) > 0 {
+		for k, r := range engine.DecideBatch(ctx, reqs) {
+			if r.Err == nil {
+				h.decided(r.Decision.Allow)
+			} else {
+				r.Err = fmt.Errorf("authzen: decide %s: %w", reqs[k].Action.Name, r.Err)
+			}
+			out[asked[k]] = h.answer(ctx, b, r.Decision, r.Err)
+		}
+	}
+	for i, res := range out {
+		if b.decides(res) {
+			return out[:i+1]
+		}
+	}
+	return out
 }
 
 // evaluateItem merges item with the batch defaults and decides it. A bad
@@ -191,6 +245,11 @@ func (h *Handler) evaluateItem(ctx context.Context, b batch, item *fastjson.Valu
 		return itemError(http.StatusBadRequest, strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
 	}
 	d, err := h.evaluate(ctx, req)
+	return h.answer(ctx, b, d, err)
+}
+
+// answer is the answer of an item the engine was asked about.
+func (h *Handler) answer(ctx context.Context, b batch, d holdfast.Decision, err error) Response {
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return itemError(499, "canceled")
@@ -231,8 +290,7 @@ func (h *Handler) evaluate(ctx context.Context, req holdfast.DecisionRequest) (h
 	p, _ := holdfast.PrincipalFrom(ctx)
 	req.AccountID = p.AccountID
 	if req.Subject.Type != holdfast.PrincipalAdmin {
-		h.decided(false)
-		return holdfast.Decision{Reasons: []string{fmt.Sprintf("subject type %q is not supported; use %q", req.Subject.Type, holdfast.PrincipalAdmin)}}, nil
+		return unsupportedSubject(h, req), nil
 	}
 	d, err := h.engine.Decide(ctx, req)
 	if err != nil {
@@ -240,6 +298,13 @@ func (h *Handler) evaluate(ctx context.Context, req holdfast.DecisionRequest) (h
 	}
 	h.decided(d.Allow)
 	return d, nil
+}
+
+// unsupportedSubject is the denial of a subject that is not an
+// administrator, made without asking the engine.
+func unsupportedSubject(h *Handler, req holdfast.DecisionRequest) holdfast.Decision {
+	h.decided(false)
+	return holdfast.Decision{Reasons: []string{fmt.Sprintf("subject type %q is not supported; use %q", req.Subject.Type, holdfast.PrincipalAdmin)}}
 }
 
 // authzenParsers parse request bodies. A parsed value lives in its

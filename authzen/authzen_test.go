@@ -88,3 +88,54 @@ func TestEvaluationRefused(t *testing.T) {
 		t.Errorf("array body: err %v, want a bad request", err)
 	}
 }
+
+// batchEngine decides a batch in one call, as *authz.Engine does, and
+// counts the calls.
+type batchEngine struct {
+	fakeEngine
+	batches int
+}
+
+func (e *batchEngine) DecideBatch(ctx context.Context, reqs []holdfast.DecisionRequest) []holdfast.DecisionResult {
+	e.batches++
+	out := make([]holdfast.DecisionResult, len(reqs))
+	for i, req := range reqs {
+		out[i].Decision, out[i].Err = e.Decide(ctx, req)
+	}
+	return out
+}
+
+// TestEvaluationsInOneBatch: with an engine that decides batches, every
+// administrator item of a batch is decided in one engine call, in the
+// caller's account, and the answers come back in the items' order, a bad
+// item and a subject that is not an administrator in their places.
+func TestEvaluationsInOneBatch(t *testing.T) {
+	engine := &batchEngine{}
+	h := New(Options{Engine: engine, Authorize: func(context.Context) error { return nil }, Edge: fakeEdge{}})
+	body := `{"subject":{"type":"administrator","id":"root@example.com"},"resource":{"type":"account","id":"x"},
+		"evaluations":[{"action":{"name":"users.view"}},{"subject":{"type":"user","id":"u"},"action":{"name":"users.view"}},
+		7,{"action":{"name":"legal_holds.view"}},{"action":{"name":"users.view"}}]}`
+	w, err := post(t, h, h.Evaluations, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got BatchResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []bool{true, false, false, false, true}
+	if len(got.Evaluations) != len(want) {
+		t.Fatalf("evaluations = %+v", got.Evaluations)
+	}
+	for i, res := range got.Evaluations {
+		if res.Decision != want[i] {
+			t.Errorf("item %d: %v, want %v", i, res.Decision, want[i])
+		}
+	}
+	if got.Evaluations[2].Context["error"] == nil {
+		t.Errorf("the bad item carries no error: %+v", got.Evaluations[2])
+	}
+	if engine.batches != 1 || len(engine.asked) != 3 || engine.asked[0].AccountID != "acct-1" {
+		t.Errorf("engine: %d batches, asked %+v; want one batch of three in acct-1", engine.batches, engine.asked)
+	}
+}

@@ -63,7 +63,7 @@ func BenchmarkAuthZEN(b *testing.B) {
 	hfBase := serveBench(b, store, engine)
 	// The same server without the decision cache: every request is
 	// resolved and evaluated, as when no two requests are alike.
-	uncached, err := authz.New(ctx, authz.Options{Store: store, CacheSize: -1})
+	uncached, err := authz.New(ctx, authz.Options{Store: store, CacheBytes: -1})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,9 +42,12 @@ type Config struct {
 	// PolicyEvaluator runs the Rego policies: wasm (compiled by OPA,
 	// the default) or topdown (OPA's interpreter).
 	PolicyEvaluator string
-	LogLevel        string     // debug, info, warn, error
-	LogFormat       string     // text or json
-	Data            dataConfig // the dedup store: blob backend and master key
+	// DecisionCacheBytes bounds the memory of the decision cache; 0 turns
+	// it off.
+	DecisionCacheBytes int64
+	LogLevel           string     // debug, info, warn, error
+	LogFormat          string     // text or json
+	Data               dataConfig // the dedup store: blob backend and master key
 
 	// Bootstrap of the first start; environment only, so secrets stay out
 	// of process listings.
@@ -75,6 +79,7 @@ const (
 	envLogLevel          = "HOLDFAST_LOG_LEVEL"
 	envLogFormat         = "HOLDFAST_LOG_FORMAT"
 	envPolicyEvaluator   = "HOLDFAST_POLICY_EVALUATOR"
+	envDecisionCache     = "HOLDFAST_DECISION_CACHE_BYTES"
 	envBootstrapEmail    = "HOLDFAST_BOOTSTRAP_ADMIN_EMAIL"
 	envBootstrapPassword = "HOLDFAST_BOOTSTRAP_ADMIN_PASSWORD"
 	envBootstrapToken    = "HOLDFAST_BOOTSTRAP_TOKEN"
@@ -110,6 +115,20 @@ func envDuration(getenv func(string) string, key string, def time.Duration) time
 	return d
 }
 
+// envBytes reads a byte count from the environment: def when unset, -1
+// (refused by validate) when it is not a whole number.
+func envBytes(getenv func(string) string, key string, def int64) int64 {
+	v := getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
 // registerStoreFlags registers the flags that pick the metadata store,
 // shared by serve and bundle.
 func (c *Config) registerStoreFlags(fs *flag.FlagSet, getenv func(string) string) {
@@ -142,6 +161,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 	c.Data.registerJobFlags(fs, getenv)
 	fs.StringVar(&c.PolicyEvaluator, "policy-evaluator", envOr(getenv, envPolicyEvaluator, authz.EvaluatorWasm),
 		"how the Rego policies run: wasm (compiled by OPA) or topdown (OPA's interpreter); both decide alike ($"+envPolicyEvaluator+")")
+	fs.Int64Var(&c.DecisionCacheBytes, "decision-cache-bytes", envBytes(getenv, envDecisionCache, authz.DefaultCacheBytes),
+		"memory the decision cache may hold, in bytes; 0 turns it off ($"+envDecisionCache+")")
 	fs.BoolVar(&c.Demo, "demo", false, "on an empty store, create a demo account with users, administrators and a legal hold")
 	fs.BoolVar(&c.AllowPrivateIdP, "allow-private-idp", false,
 		"let identity provider metadata, discovery and key fetches reach loopback, private and link-local addresses")
@@ -210,6 +231,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PolicyEvaluator != authz.EvaluatorWasm && c.PolicyEvaluator != authz.EvaluatorTopdown {
 		errs = append(errs, fmt.Errorf("--policy-evaluator: %q is not wasm or topdown", c.PolicyEvaluator))
+	}
+	if c.DecisionCacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("--decision-cache-bytes: must be a number of bytes, 0 or more"))
 	}
 	if !holdfast.Edition(c.Edition).Valid() {
 		errs = append(errs, fmt.Errorf("--edition: %q is not one of elite_plus, elite, enterprise, business", c.Edition))

@@ -181,7 +181,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	// The last checkpoint (at shutdown) is written before the store closes.
 	defer stopAudit()
-	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log, Evaluator: cfg.PolicyEvaluator})
+	engine, err := authz.New(ctx, authz.Options{Store: store, Logger: log, Evaluator: cfg.PolicyEvaluator, CacheBytes: cacheBytes(cfg.DecisionCacheBytes)})
 	if err != nil {
 		return err
 	}
@@ -578,4 +578,13 @@ func buildVersion() string {
 		}
 	}
 	return v
+}
+
+// cacheBytes maps the --decision-cache-bytes value (0: off) to
+// authz.Options.CacheBytes (negative: off).
+func cacheBytes(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

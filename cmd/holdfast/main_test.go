@@ -359,6 +359,8 @@ func TestBadInput(t *testing.T) {
 			"--log-level", "loud", "--db", "mysql://x", "--public-url", "ftp://x", "--trusted-proxies", "10.0.0.0/8,lb.internal"}, nil,
 			[]string{"--addr", "--edition", "--log-format", "--log-level", "--db", "--public-url", `--trusted-proxies: "lb.internal"`}, false},
 		{"bad env value", []string{"serve"}, map[string]string{envEdition: "gold"}, []string{`--edition: "gold"`}, false},
+		{"negative decision cache", []string{"serve", "--decision-cache-bytes", "-5"}, nil, []string{"--decision-cache-bytes: must be a number of bytes"}, false},
+		{"decision cache from env not a number", []string{"serve"}, map[string]string{envDecisionCache: "64MiB"}, []string{"--decision-cache-bytes"}, false},
 		{"unknown policy evaluator", []string{"serve", "--policy-evaluator", "jit"}, nil, []string{`--policy-evaluator: "jit" is not wasm or topdown`}, false},
 		{"unknown policy evaluator from env", []string{"serve"}, map[string]string{envPolicyEvaluator: "fast"}, []string{`--policy-evaluator: "fast"`}, false},
 		{"short bootstrap secrets", []string{"serve", "--data-dir", emptyDir, "--addr", "127.0.0.1:0"},
