@@ -25,20 +25,30 @@ type bigAccount struct {
 }
 
 // newBigAccount creates admins administrators bound round-robin to roles
-// custom roles (and the predefined roles), 100 users with a device each.
+// custom roles (and the predefined roles), 100 users with a device each,
+// on a fresh SQLite store.
 func newBigAccount(b *testing.B, admins, roles int) *bigAccount {
 	b.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "big.db"))
+	store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "big.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
+	return fillBigAccount(b, store, "big", admins, roles, 100)
+}
+
+// fillBigAccount creates the account acct_<name> in store: admins
+// administrators bound round-robin to roles custom roles (and the
+// predefined roles), users users with a device each, every tenth on a
+// legal hold. Emails carry name, so several accounts share a database.
+func fillBigAccount(b *testing.B, store holdfast.MetaStore, name string, admins, roles, users int) *bigAccount {
+	b.Helper()
+	ctx := context.Background()
 	eng, err := authz.New(ctx, authz.Options{Store: store})
 	if err != nil {
 		b.Fatal(err)
 	}
-	big := &bigAccount{store: store, acct: holdfast.Account{ID: "acct_big", Name: "Big", Edition: holdfast.EditionElite, Settings: holdfast.DefaultAccountSettings()}}
+	big := &bigAccount{store: store, acct: holdfast.Account{ID: "acct_" + name, Name: name, Edition: holdfast.EditionElite, Settings: holdfast.DefaultAccountSettings()}}
 	base := []string{"users.view", "restores.view", "restores.manage", "backups.perform", "user_data.download", "legal_holds.view"}
 	err = store.Tx(ctx, func(tx holdfast.MetaStore) error {
 		if err := tx.CreateAccount(ctx, &big.acct); err != nil {
@@ -61,8 +71,8 @@ func newBigAccount(b *testing.B, admins, roles int) *bigAccount {
 		if err := tx.CreateHold(ctx, &hold); err != nil {
 			return err
 		}
-		for i := range 100 {
-			u := holdfast.User{ID: fmt.Sprintf("usr_%d", i), AccountID: id, Email: fmt.Sprintf("user%d@big.test", i), Name: fmt.Sprintf("User %d", i), ProfileID: profiles[i%len(profiles)], State: holdfast.UserActive}
+		for i := range users {
+			u := holdfast.User{ID: fmt.Sprintf("usr_%d", i), AccountID: id, Email: fmt.Sprintf("user%d@%s.test", i, name), Name: fmt.Sprintf("User %d", i), ProfileID: profiles[i%len(profiles)], State: holdfast.UserActive}
 			if err := tx.CreateUser(ctx, &u); err != nil {
 				return err
 			}
@@ -91,7 +101,7 @@ func newBigAccount(b *testing.B, admins, roles int) *bigAccount {
 		}
 		for i := range admins {
 			a := holdfast.Administrator{
-				ID: fmt.Sprintf("adm_%d", i), AccountID: id, Name: fmt.Sprintf("Admin %d", i), Email: fmt.Sprintf("admin%d@big.test", i),
+				ID: fmt.Sprintf("adm_%d", i), AccountID: id, Name: fmt.Sprintf("Admin %d", i), Email: fmt.Sprintf("admin%d@%s.test", i, name),
 				RoleID: roleIDs[i%len(roleIDs)], State: holdfast.AdminActive, CreatedBy: "adm_0",
 				Scopes: holdfast.Scopes{Profiles: profiles[:1+i%len(profiles)], AllWorkloads: true, LegalHoldTypes: []string{lht.ID}},
 			}

@@ -200,3 +200,105 @@ func TestBundleLayout(t *testing.T) {
 	}
 	_ = authz.BundleQuery
 }
+
+// askOPABatch asks stock OPA the bundle's batch document for reqs.
+func askOPABatch(client *http.Client, base string, reqs []holdfast.DecisionRequest) ([]opaDecision, error) {
+	body, err := json.Marshal(map[string]any{"input": map[string]any{"evaluations": reqs}})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Post(base+"/v1/data/holdfast/bundle/batch", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("opa: %s: %s", resp.Status, b)
+	}
+	var out struct {
+		Result []opaDecision `json:"result"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Result) != len(reqs) {
+		return nil, fmt.Errorf("opa: %d answers to %d requests", len(out.Result), len(reqs))
+	}
+	return out.Result, nil
+}
+
+// TestBundleMatchesEngineGrid asks stock OPA, on each edition and add-on
+// variant's exported bundle, the whole decision grid (every administrator
+// of every predefined and custom role x every right, on resources in and
+// out of profile, workload (SaaS sub-apps included) and legal-hold-type
+// scopes, administrators under the minimum-holders rule, roles, and the
+// account, which carries the rights the sign-in rules name), and requires
+// OPA's decisions, reasons and rules to equal the engine's batch answers
+// made without any cache.
+func TestBundleMatchesEngineGrid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the grid asks OPA tens of thousands of requests")
+	}
+	bin, err := opatest.Binary()
+	if err != nil {
+		storagetest.SkipOrFail(t, "opa", err.Error())
+		return
+	}
+	ctx := context.Background()
+	client := &http.Client{Timeout: 60 * time.Second}
+	total := 0
+	for _, v := range matrixVariants {
+		t.Run(v.name, func(t *testing.T) {
+			fx := newFixture(t, v.edition, v.addons...)
+			cold, err := authz.New(ctx, authz.Options{Store: fx.store, CacheBytes: -1, NoAttributeCache: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "bundle.tar.gz")
+			out, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cold.WriteBundle(ctx, fx.acct.ID, out); err != nil {
+				t.Fatal(err)
+			}
+			if err := out.Close(); err != nil {
+				t.Fatal(err)
+			}
+			base := opatest.Serve(t, bin, path)
+			cases := gridCases(t, v.name, fx)
+			bad := 0
+			for chunk := range slices.Chunk(cases, 100) {
+				reqs := make([]holdfast.DecisionRequest, len(chunk))
+				for i, c := range chunk {
+					reqs[i] = c.req
+				}
+				want := cold.DecideBatch(ctx, reqs)
+				for i := range reqs {
+					reqs[i].AccountID = ""
+				}
+				got, err := askOPABatch(client, base, reqs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, c := range chunk {
+					w := want[i].Decision
+					if want[i].Err != nil {
+						t.Fatalf("%s: %v", c.label, want[i].Err)
+					}
+					if g := got[i]; g.Allow != w.Allow || !slices.Equal(g.Reasons, w.Reasons) || !slices.Equal(g.Rules, w.Rules) {
+						if bad++; bad <= 20 {
+							t.Errorf("%s: opa %v %q %q, engine %v %q %q", c.label, g.Allow, g.Reasons, g.Rules, w.Allow, w.Reasons, w.Rules)
+						}
+					}
+				}
+			}
+			if bad > 20 {
+				t.Errorf("... %d differences in all", bad)
+			}
+			total += len(cases)
+		})
+	}
+	t.Logf("%d grid requests compared with stock OPA", total)
+}

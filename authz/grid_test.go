@@ -80,9 +80,14 @@ var gridResources = []gridResource{
 	{"new role from help desk", fixed(holdfast.ResourceRole, "", map[string]any{"import_from": "help_desk_admin", "rights": []any{"users.view", "legal_holds.view"}}), []string{"roles."}},
 }
 
-// renderGrid decides the whole grid on fresh fixtures and returns it as
-// text, one decision a line.
-func renderGrid(t *testing.T) []byte {
+// gridCase is one line of the grid: its label and its request.
+type gridCase struct {
+	label string // variant, administrator, right and resource, tab-separated
+	req   holdfast.DecisionRequest
+}
+
+// gridCases lists the grid's requests on fixture fx of variant.
+func gridCases(t *testing.T, variant string, fx *fixture) []gridCase {
 	t.Helper()
 	cat, err := policies.Load()
 	if err != nil {
@@ -93,35 +98,45 @@ func renderGrid(t *testing.T) []byte {
 		rights = append(rights, r.ID)
 	}
 	rights = append(rights, "nonexistent.right")
+	var out []gridCase
+	for _, a := range fixtureAdmins {
+		for _, res := range gridResources {
+			for _, right := range rights {
+				if !inFamilies(right, res.families) {
+					continue
+				}
+				for _, op := range gridOperations(right) {
+					req := holdfast.DecisionRequest{
+						AccountID: fx.acct.ID,
+						Subject:   holdfast.Entity{Type: holdfast.PrincipalAdmin, ID: a.ID},
+						Action:    holdfast.Action{Name: right},
+						Resource:  res.entity(a.ID),
+					}
+					if op != "" {
+						req.Action.Properties = map[string]any{"operation": op}
+					}
+					out = append(out, gridCase{label: fmt.Sprintf("%s\t%s\t%s%s\t%s", variant, a.ID, right, opSuffix(op), res.label), req: req})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// renderGrid decides the whole grid on fresh fixtures and returns it as
+// text, one decision a line.
+func renderGrid(t *testing.T) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	ctx := context.Background()
 	for _, v := range matrixVariants {
 		fx := newFixture(t, v.edition, v.addons...)
-		for _, a := range fixtureAdmins {
-			for _, res := range gridResources {
-				for _, right := range rights {
-					if !inFamilies(right, res.families) {
-						continue
-					}
-					for _, op := range gridOperations(right) {
-						req := holdfast.DecisionRequest{
-							AccountID: fx.acct.ID,
-							Subject:   holdfast.Entity{Type: holdfast.PrincipalAdmin, ID: a.ID},
-							Action:    holdfast.Action{Name: right},
-							Resource:  res.entity(a.ID),
-						}
-						if op != "" {
-							req.Action.Properties = map[string]any{"operation": op}
-						}
-						d, err := fx.engine.Decide(ctx, req)
-						if err != nil {
-							t.Fatalf("%s %s %s %s: %v", v.name, a.ID, right, res.label, err)
-						}
-						fmt.Fprintf(&buf, "%s\t%s\t%s%s\t%s\t%v\t%s\t%s\n", v.name, a.ID, right, opSuffix(op), res.label,
-							d.Allow, strings.Join(d.Rules, ","), strings.Join(d.Reasons, " | "))
-					}
-				}
+		for _, c := range gridCases(t, v.name, fx) {
+			d, err := fx.engine.Decide(ctx, c.req)
+			if err != nil {
+				t.Fatalf("%s: %v", c.label, err)
 			}
+			fmt.Fprintf(&buf, "%s\t%v\t%s\t%s\n", c.label, d.Allow, strings.Join(d.Rules, ","), strings.Join(d.Reasons, " | "))
 		}
 	}
 	return buf.Bytes()
