@@ -50,12 +50,13 @@ func fillBigAccount(b *testing.B, store holdfast.MetaStore, name string, admins,
 	}
 	big := &bigAccount{store: store, acct: holdfast.Account{ID: "acct_" + name, Name: name, Edition: holdfast.EditionElite, Settings: holdfast.DefaultAccountSettings()}}
 	base := []string{"users.view", "restores.view", "restores.manage", "backups.perform", "user_data.download", "legal_holds.view"}
+	var profiles []string
+	roleIDs := []string{"help_desk_admin", "profile_admin", "view_only_admin", "cloud_admin"}
 	err = store.Tx(ctx, func(tx holdfast.MetaStore) error {
 		if err := tx.CreateAccount(ctx, &big.acct); err != nil {
 			return err
 		}
 		id := big.acct.ID
-		profiles := []string{}
 		for i := range 10 {
 			p := holdfast.Profile{ID: fmt.Sprintf("prof_%d", i), AccountID: id, Name: fmt.Sprintf("Profile %d", i), Workloads: []string{"endpoints", "microsoft_365"}}
 			if err := tx.CreateProfile(ctx, &p); err != nil {
@@ -71,23 +72,6 @@ func fillBigAccount(b *testing.B, store holdfast.MetaStore, name string, admins,
 		if err := tx.CreateHold(ctx, &hold); err != nil {
 			return err
 		}
-		for i := range users {
-			u := holdfast.User{ID: fmt.Sprintf("usr_%d", i), AccountID: id, Email: fmt.Sprintf("user%d@%s.test", i, name), Name: fmt.Sprintf("User %d", i), ProfileID: profiles[i%len(profiles)], State: holdfast.UserActive}
-			if err := tx.CreateUser(ctx, &u); err != nil {
-				return err
-			}
-			d := holdfast.Device{ID: fmt.Sprintf("dev_%d", i), AccountID: id, UserID: u.ID, Name: "laptop", Kind: holdfast.DeviceEndpoint, Workload: "endpoints", State: "enabled"}
-			if err := tx.CreateDevice(ctx, &d); err != nil {
-				return err
-			}
-			if i%10 == 0 {
-				if err := tx.AddCustodian(ctx, id, &holdfast.Custodian{HoldID: hold.ID, UserID: u.ID}); err != nil {
-					return err
-				}
-			}
-			big.users, big.devs = append(big.users, u.ID), append(big.devs, d.ID)
-		}
-		roleIDs := []string{"help_desk_admin", "profile_admin", "view_only_admin", "cloud_admin"}
 		for i := range roles {
 			r := holdfast.Role{ID: fmt.Sprintf("role_%d", i), AccountID: id, Name: fmt.Sprintf("Custom %d", i), Product: holdfast.ProductInSync}
 			if err := tx.CreateRole(ctx, &r); err != nil {
@@ -99,23 +83,63 @@ func fillBigAccount(b *testing.B, store holdfast.MetaStore, name string, admins,
 			}
 			roleIDs = append(roleIDs, r.ID)
 		}
-		for i := range admins {
-			a := holdfast.Administrator{
-				ID: fmt.Sprintf("adm_%d", i), AccountID: id, Name: fmt.Sprintf("Admin %d", i), Email: fmt.Sprintf("admin%d@%s.test", i, name),
-				RoleID: roleIDs[i%len(roleIDs)], State: holdfast.AdminActive, CreatedBy: "adm_0",
-				Scopes: holdfast.Scopes{Profiles: profiles[:1+i%len(profiles)], AllWorkloads: true, LegalHoldTypes: []string{lht.ID}},
-			}
-			if err := tx.CreateAdmin(ctx, &a); err != nil {
-				return err
-			}
-			big.admins = append(big.admins, a.ID)
-		}
 		return nil
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Users and administrators in transactions of a few thousand, each
+	// well within the store's statement timeout on a busy machine.
+	inChunks(b, store, users, func(tx holdfast.MetaStore, i int) error {
+		id, hold := big.acct.ID, holdfast.LegalHold{ID: "hold_1"}
+		u := holdfast.User{ID: fmt.Sprintf("usr_%d", i), AccountID: id, Email: fmt.Sprintf("user%d@%s.test", i, name), Name: fmt.Sprintf("User %d", i), ProfileID: profiles[i%len(profiles)], State: holdfast.UserActive}
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		d := holdfast.Device{ID: fmt.Sprintf("dev_%d", i), AccountID: id, UserID: u.ID, Name: "laptop", Kind: holdfast.DeviceEndpoint, Workload: "endpoints", State: "enabled"}
+		if err := tx.CreateDevice(ctx, &d); err != nil {
+			return err
+		}
+		if i%10 == 0 {
+			if err := tx.AddCustodian(ctx, id, &holdfast.Custodian{HoldID: hold.ID, UserID: u.ID}); err != nil {
+				return err
+			}
+		}
+		big.users, big.devs = append(big.users, u.ID), append(big.devs, d.ID)
+		return nil
+	})
+	inChunks(b, store, admins, func(tx holdfast.MetaStore, i int) error {
+		id := big.acct.ID
+		a := holdfast.Administrator{
+			ID: fmt.Sprintf("adm_%d", i), AccountID: id, Name: fmt.Sprintf("Admin %d", i), Email: fmt.Sprintf("admin%d@%s.test", i, name),
+			RoleID: roleIDs[i%len(roleIDs)], State: holdfast.AdminActive, CreatedBy: "adm_0",
+			Scopes: holdfast.Scopes{Profiles: profiles[:1+i%len(profiles)], AllWorkloads: true, LegalHoldTypes: []string{"lht_legal"}},
+		}
+		if err := tx.CreateAdmin(ctx, &a); err != nil {
+			return err
+		}
+		big.admins = append(big.admins, a.ID)
+		return nil
+	})
 	return big
+}
+
+// inChunks runs fn(tx, i) for i in [0, n) in transactions of 2,000.
+func inChunks(b *testing.B, store holdfast.MetaStore, n int, fn func(tx holdfast.MetaStore, i int) error) {
+	b.Helper()
+	for from := 0; from < n; from += 2000 {
+		err := store.Tx(context.Background(), func(tx holdfast.MetaStore) error {
+			for i := from; i < min(from+2000, n); i++ {
+				if err := fn(tx, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // requests builds n distinct requests over the account's administrators,
