@@ -124,12 +124,12 @@ func fillBigAccount(b *testing.B, store holdfast.MetaStore, name string, admins,
 	return big
 }
 
-// inChunks runs fn(tx, i) for i in [0, n) in transactions of 2,000.
+// inChunks runs fn(tx, i) for i in [0, n) in transactions of 500.
 func inChunks(b *testing.B, store holdfast.MetaStore, n int, fn func(tx holdfast.MetaStore, i int) error) {
 	b.Helper()
-	for from := 0; from < n; from += 2000 {
+	for from := 0; from < n; from += 500 {
 		err := store.Tx(context.Background(), func(tx holdfast.MetaStore) error {
-			for i := from; i < min(from+2000, n); i++ {
+			for i := from; i < min(from+500, n); i++ {
 				if err := fn(tx, i); err != nil {
 					return err
 				}
