@@ -36,7 +36,7 @@ func newStore(tb testing.TB) (*sqlstore.Store, *authz.Engine) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
-	engine, err := authz.New(ctx, authz.Options{Store: s, CacheSize: -1})
+	engine, err := authz.New(ctx, authz.Options{Store: s, CacheBytes: -1})
 	if err != nil {
 		tb.Fatal(err)
 	}
