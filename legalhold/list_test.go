@@ -54,7 +54,7 @@ func newScopedFixture(t *testing.T) *scopedFixture {
 	f.root = f.admin(t, "root@example.com", "platform_admin", holdfast.Scopes{AllLegalHoldTypes: true, AllProfiles: true, AllWorkloads: true})
 	f.lena = f.admin(t, "lena@example.com", "legal_admin", holdfast.Scopes{LegalHoldTypes: []string{f.legal.ID}, AllProfiles: true, AllWorkloads: true})
 	f.helpdesk = f.admin(t, "hank@example.com", "help_desk_admin", holdfast.Scopes{AllProfiles: true, AllWorkloads: true})
-	engine, err := authz.New(ctx, authz.Options{Store: meta, CacheSize: -1})
+	engine, err := authz.New(ctx, authz.Options{Store: meta, CacheBytes: -1})
 	must(t, err)
 	f.svc = legalhold.New(meta, legalhold.Options{Changes: change.New(change.Options{Store: meta, Authorizer: engine})})
 	return f
