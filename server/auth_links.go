@@ -225,6 +225,9 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.setPassword(ctx, tx, admin, in.get("new"), in.get("repeat"))
 	})
+	if errors.Is(err, errBadLink) {
+		s.spendLink(ctx, hashID(in.get("token")), now)
+	}
 	if err != nil {
 		if in.form && !errors.Is(err, errBadLink) {
 			q := "/login?error=invalid&reset=" + in.get("token")
@@ -238,6 +241,15 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	return noContent(w)
+}
+
+// spendLink marks a refused link spent outside the refused transaction
+// (which rolled its marking back), so that an expired link stays dead if
+// the clock later steps back. Unknown and used links are left alone.
+func (s *Server) spendLink(ctx context.Context, id string, now time.Time) {
+	if _, err := s.store.UseLink(ctx, id, now); err != nil && !errors.Is(err, holdfast.ErrNotFound) {
+		s.log.LogAttrs(ctx, slog.LevelError, "spend refused link", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
+	}
 }
 
 // sendResetLink serves POST /api/v1/administrators/{id}/reset-password

@@ -96,9 +96,14 @@ func TestFaultPostgres(t *testing.T) {
 	}
 	unavailable := func(t *testing.T, fault string) {
 		t.Helper()
+		// A question not asked before: a decision the revision watcher and
+		// the decision cache can answer without the database (nothing can
+		// change while it is down) is not an outage; one that needs the
+		// database is.
+		fresh := strings.Replace(decisionBody, `"id":"u1"`, `"id":"outage-`+fault+`"`, 1)
 		for _, r := range []struct{ method, url, body string }{
 			{"GET", admins, ""},
-			{"POST", decision, decisionBody},
+			{"POST", decision, fresh},
 			{"POST", admins, newAdmin},
 		} {
 			code, retry, env, took := faultRequest(t, r.method, r.url, r.body)
