@@ -198,6 +198,8 @@ type IdentityStore interface {
 	PutIdP(ctx context.Context, c *IdPConfig) error
 	GetIdP(ctx context.Context, accountID, id string) (IdPConfig, error)
 	ListIdPs(ctx context.Context, accountID string) ([]IdPConfig, error)
+	// PageIdPs returns one page of the account's IdPs by name.
+	PageIdPs(ctx context.Context, accountID string, p Page) (Paged[IdPConfig], error)
 	// ListEnabledIdPs lists the enabled IdPs of every account, for the
 	// sign-in page.
 	ListEnabledIdPs(ctx context.Context) ([]IdPConfig, error)

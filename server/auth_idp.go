@@ -123,15 +123,15 @@ func (s *Server) listIdPs(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.decide(ctx, s.ssoCheck(ctx)); err != nil {
 		return err
 	}
-	list, err := s.store.ListIdPs(ctx, principal(ctx).AccountID)
+	page, err := pageOf(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	out := make([]idpView, 0, len(list))
-	for _, c := range list {
-		out = append(out, s.viewIdP(r, c))
+	got, err := s.store.PageIdPs(ctx, principal(ctx).AccountID, page)
+	if err != nil {
+		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"identity_providers": out})
+	return writePageAs(w, "identity_providers", got, func(c holdfast.IdPConfig) idpView { return s.viewIdP(r, c) })
 }
 
 // getIdP serves GET /api/v1/identity-providers/{id} (account.sso.manage).

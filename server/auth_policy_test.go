@@ -196,6 +196,22 @@ func TestIdentityProviderAPI(t *testing.T) {
 	if err != nil || c.ClientSecret.Reveal() != "s3cret-value" || c.Name != "Okta 2" || c.Enabled {
 		t.Fatalf("stored %+v %v", c, err)
 	}
+	// The list pages like every other: a total, a bounded page, a cursor.
+	var idps struct {
+		IdPs  []idpView `json:"identity_providers"`
+		Total int       `json:"total"`
+		Next  string    `json:"next_cursor"`
+	}
+	w = f.do("GET", "/api/v1/identity-providers?limit=1", nil)
+	decode(t, w, &idps)
+	if len(idps.IdPs) != 1 || idps.IdPs[0].ID != v.ID || idps.Total != 1 || idps.Next != "" {
+		t.Errorf("list: %s, want Okta 2 alone, total 1, no next_cursor", w.Body)
+	}
+	for _, q := range []string{"limit=0", "limit=1001", "offset=1", "cursor=nope"} {
+		if w := f.do("GET", "/api/v1/identity-providers?"+q, nil); w.Code != http.StatusUnprocessableEntity {
+			t.Errorf("list ?%s = %d %s, want 422", q, w.Code, w.Body)
+		}
+	}
 	// A disabled IdP does not start sign-ins.
 	if a := f.browser().do("GET", "/auth/oidc/start?account="+f.account.ID+"&idp="+v.ID, nil); a.status != http.StatusNotFound {
 		t.Errorf("start with a disabled IdP: %d", a.status)

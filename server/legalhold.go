@@ -67,11 +67,7 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	views := holdfast.Paged[holdView]{Items: make([]holdView, 0, len(got.Items)), Next: got.Next, Total: got.Total}
-	for _, h := range got.Items {
-		views.Items = append(views.Items, s.viewHold(r, h))
-	}
-	return writePage(w, "legal_holds", views)
+	return writePageAs(w, "legal_holds", got, func(h legalhold.Info) holdView { return s.viewHold(r, h) })
 }
 
 // getHold serves GET /api/v1/legal-holds/{id}.

@@ -28,3 +28,13 @@ func writePage[T any](w http.ResponseWriter, key string, p holdfast.Paged[T]) er
 	}
 	return writeJSON(w, http.StatusOK, body)
 }
+
+// writePageAs writes one page of a list as writePage does, each item shown
+// through view.
+func writePageAs[T, V any](w http.ResponseWriter, key string, p holdfast.Paged[T], view func(T) V) error {
+	out := holdfast.Paged[V]{Items: make([]V, 0, len(p.Items)), Next: p.Next, Total: p.Total}
+	for _, v := range p.Items {
+		out.Items = append(out.Items, view(v))
+	}
+	return writePage(w, key, out)
+}

@@ -317,6 +317,14 @@ func (s *Store) ListIdPs(ctx context.Context, accountID string) ([]holdfast.IdPC
 		`SELECT `+idpColumns+` FROM identity_providers WHERE account_id = ? ORDER BY name, id`, accountID)
 }
 
+// PageIdPs returns one page of the account's IdPs by (name, id).
+func (s *Store) PageIdPs(ctx context.Context, accountID string, p holdfast.Page) (holdfast.Paged[holdfast.IdPConfig], error) {
+	var c conds
+	c.add("account_id = ?", accountID)
+	return pageOf(ctx, s, keyed[holdfast.IdPConfig]{table: "identity_providers", columns: idpColumns, scan: scanIdP,
+		key: func(c holdfast.IdPConfig) (string, string) { return c.Name, c.ID }}, c, p)
+}
+
 // ListEnabledIdPs lists the enabled IdPs of every account.
 func (s *Store) ListEnabledIdPs(ctx context.Context) ([]holdfast.IdPConfig, error) {
 	return list(ctx, s, "identity providers", scanIdP,

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -181,6 +182,28 @@ func testIdentityIdP(t *testing.T, s IdentityMetaStore) {
 	metaAssertErr(t, "GetIdP from another account", err, holdfast.ErrNotFound)
 	if got := metaGet[[]holdfast.IdPConfig](t)(s.ListIdPs(ctx, other.account.ID)); len(got) != 0 {
 		t.Errorf("ListIdPs of another account = %+v, want none", got)
+	}
+	// Pages by (name, id): two more IdPs, walked one at a time, and none
+	// of another account's.
+	for _, c := range []holdfast.IdPConfig{
+		{ID: "idp0", AccountID: f.account.ID, Kind: holdfast.IdPOIDC, Name: "Alpha", Issuer: "https://alpha.example", CreatedAt: metaAt(0), UpdatedAt: metaAt(0)},
+		{ID: "idp2", AccountID: f.account.ID, Kind: holdfast.IdPOIDC, Name: "Zeta", Issuer: "https://zeta.example", CreatedAt: metaAt(0), UpdatedAt: metaAt(0)},
+	} {
+		metaMust(t, s.PutIdP(ctx, &c))
+	}
+	ids, total := WalkPages(t, 1, func(c holdfast.IdPConfig) string { return c.ID }, func(p holdfast.Page) (holdfast.Paged[holdfast.IdPConfig], error) {
+		return s.PageIdPs(ctx, f.account.ID, p)
+	})
+	if !slices.Equal(ids, []string{"idp0", "idp1", "idp2"}) || total != 3 {
+		t.Errorf("PageIdPs walked %q (total %d), want idp0, idp1, idp2 by name (total 3)", ids, total)
+	}
+	if got := metaGet[holdfast.Paged[holdfast.IdPConfig]](t)(s.PageIdPs(ctx, other.account.ID, holdfast.Page{})); len(got.Items) != 0 || got.Total != 0 {
+		t.Errorf("PageIdPs of another account = %+v, want none", got)
+	}
+	_, err = s.PageIdPs(ctx, f.account.ID, holdfast.Page{Cursor: "not-a-cursor"})
+	metaAssertErr(t, "PageIdPs with a bad cursor", err, holdfast.ErrInvalid)
+	for _, id := range []string{"idp0", "idp2"} {
+		metaMust(t, s.DeleteIdP(ctx, f.account.ID, id))
 	}
 
 	link := holdfast.IdentityLink{AccountID: f.account.ID, AdminID: f.admin.ID, Issuer: in.Issuer, Subject: "sub-1", CreatedAt: metaAt(0)}
