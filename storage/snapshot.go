@@ -282,19 +282,7 @@ func (s *Store) CommitSnapshotWith(ctx context.Context, snap Snapshot, publish f
 		}
 		return Snapshot{}, &MissingChunksError{Refs: missing}
 	}
-	var v holdfast.ValidationError
-	a.mu.Lock()
-	for i, it := range snap.Items {
-		var sum int64
-		for _, r := range it.Chunks {
-			sum += int64(a.index[r].entry().rawLen)
-		}
-		if sum != it.Size && len(v.Fields) < 20 {
-			v.Add(fmt.Sprintf("items[%d].size", i), "is %d but its chunks hold %d bytes", it.Size, sum)
-		}
-	}
-	a.mu.Unlock()
-	if err := v.Err(); err != nil {
+	if err := checkItemSizes(a, snap.Items); err != nil {
 		return Snapshot{}, err
 	}
 
@@ -305,26 +293,10 @@ func (s *Store) CommitSnapshotWith(ctx context.Context, snap Snapshot, publish f
 	}
 	snap.Time = snap.Time.UTC()
 	snap.ID = now.Format("20060102T150405.000000000Z") + "-" + randHex(4)
-	items := snap.Items
-	if items == nil {
-		items = []Item{}
-	}
-	manifest, err := json.Marshal(items)
-	if err != nil {
-		return Snapshot{}, fmt.Errorf("storage: encode manifest: %w", err)
-	}
-	rec := snapRecord{Snapshot: snap, ManifestSize: int64(len(manifest))}
-	rec.Items = nil
 	keys := a.getKeys()
-	err = keys.chunker.Split(bytes.NewReader(manifest), func(ref holdfast.ChunkRef, data []byte) error {
-		rec.Manifest = append(rec.Manifest, ref)
-		return s.putChunk(ctx, a, ref, data)
-	})
+	rec, err := s.storeManifest(ctx, a, keys, snap)
 	if err != nil {
 		return Snapshot{}, err
-	}
-	if missing, err := s.makeDurable(ctx, a, rec.Manifest); err != nil || len(missing) > 0 {
-		return Snapshot{}, fmt.Errorf("storage: manifest not durable (%d chunks missing): %w", len(missing), errors.Join(err, ErrDamaged))
 	}
 	if err := s.hook("commit.chunks-durable"); err != nil {
 		return Snapshot{}, err
@@ -348,6 +320,50 @@ func (s *Store) CommitSnapshotWith(ctx context.Context, snap Snapshot, publish f
 	a.snaps[snap.ID] = rec
 	a.snapMu.Unlock()
 	return snap, nil
+}
+
+// checkItemSizes refuses items whose size is not what their (durable)
+// chunks hold, naming at most 20 of them.
+func checkItemSizes(a *account, items []Item) error {
+	var v holdfast.ValidationError
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, it := range items {
+		var sum int64
+		for _, r := range it.Chunks {
+			sum += int64(a.index[r].entry().rawLen)
+		}
+		if sum != it.Size && len(v.Fields) < 20 {
+			v.Add(fmt.Sprintf("items[%d].size", i), "is %d but its chunks hold %d bytes", it.Size, sum)
+		}
+	}
+	return v.Err()
+}
+
+// storeManifest stores snap's items as a chunked manifest, durable, and
+// returns the snapshot's record naming it (without the items).
+func (s *Store) storeManifest(ctx context.Context, a *account, keys *accountKeys, snap Snapshot) (snapRecord, error) {
+	items := snap.Items
+	if items == nil {
+		items = []Item{}
+	}
+	manifest, err := json.Marshal(items)
+	if err != nil {
+		return snapRecord{}, fmt.Errorf("storage: encode manifest: %w", err)
+	}
+	rec := snapRecord{Snapshot: snap, ManifestSize: int64(len(manifest))}
+	rec.Items = nil
+	err = keys.chunker.Split(bytes.NewReader(manifest), func(ref holdfast.ChunkRef, data []byte) error {
+		rec.Manifest = append(rec.Manifest, ref)
+		return s.putChunk(ctx, a, ref, data)
+	})
+	if err != nil {
+		return snapRecord{}, err
+	}
+	if missing, err := s.makeDurable(ctx, a, rec.Manifest); err != nil || len(missing) > 0 {
+		return snapRecord{}, fmt.Errorf("storage: manifest not durable (%d chunks missing): %w", len(missing), errors.Join(err, ErrDamaged))
+	}
+	return rec, nil
 }
 
 // committed returns the snapshot already stored for the same commit as
