@@ -97,7 +97,7 @@ var (
 	errSSORequired  = fmt.Errorf("%w: this account signs in through its identity provider", holdfast.ErrDenied)
 	errStepOwed     = fmt.Errorf("%w: finish signing in first", holdfast.ErrUnauthenticated)
 	errBadLink      = fmt.Errorf("%w: the link is invalid, used or expired; ask for a new one", holdfast.ErrInvalid)
-	errOutsideFence = fmt.Errorf("%w: access from this network address is not allowed for this account", holdfast.ErrDenied)
+	errOutsideFence = idp.ErrOutsideFence
 	errWrongMFA     = fmt.Errorf("%w: wrong or reused code", holdfast.ErrUnauthenticated)
 )
 

@@ -112,22 +112,29 @@ type loginView struct {
 	IdPs                                                []holdfast.IdPConfig
 }
 
+// loginMessages returns the error and the status line /login shows for
+// its query.
+func loginMessages(q url.Values) (errText, status string) {
+	if msg, ok := loginErrors[q.Get("error")]; ok {
+		errText = msg
+	} else if q.Get("error") != "" {
+		errText = "Sign-in failed."
+	}
+	switch {
+	case q.Get("sent") != "":
+		status = "If an administrator has this email and may use a password, a reset link is on its way."
+	case q.Get("changed") != "":
+		status = "Your password is set. Sign in with it."
+	}
+	return errText, status
+}
+
 // loginPage serves GET /login.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	v := loginView{Title: "Sign in to Holdfast", ReturnTo: localPath(q.Get("return_to")), Step: q.Get("step"),
 		Reset: q.Get("reset"), Forgot: q.Get("forgot") != ""}
-	if msg, ok := loginErrors[q.Get("error")]; ok {
-		v.Error = msg
-	} else if q.Get("error") != "" {
-		v.Error = "Sign-in failed."
-	}
-	switch {
-	case q.Get("sent") != "":
-		v.Status = "If an administrator has this email and may use a password, a reset link is on its way."
-	case q.Get("changed") != "":
-		v.Status = "Your password is set. Sign in with it."
-	}
+	v.Error, v.Status = loginMessages(q)
 	switch v.Step {
 	case holdfast.SessionMFA:
 		v.Title = "Enter your verification code"

@@ -89,34 +89,11 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || len(raw) == 0 {
 		return s.ssoRefused(w, r, holdfast.IdPSAML, "no readable SAMLResponse")
 	}
-	relay := r.PostForm.Get("RelayState")
-	var (
-		c        holdfast.IdPConfig
-		req      holdfast.AuthRequest // zero: unsolicited
-		returnTo = "/"
-	)
-	ar, err := s.store.TakeAuthRequest(ctx, hashID(relay), s.now().UTC())
-	switch {
-	case err == nil && relay != "":
-		cookie, _ := r.Cookie(samlStateCookie)
-		if cookie == nil || !secretEqual(cookie.Value, relay) {
-			return s.ssoRefused(w, r, holdfast.IdPSAML, "relay state not this browser's")
-		}
-		if c, err = s.enabledIdP(ctx, ar.AccountID, ar.IdPID, holdfast.IdPSAML); err != nil {
-			if errors.Is(err, holdfast.ErrNotFound) {
-				return s.ssoRefused(w, r, holdfast.IdPSAML, "identity provider gone or disabled")
-			}
-			return err
-		}
-		req, returnTo = ar, ar.ReturnTo
-	case err == nil || errors.Is(err, holdfast.ErrNotFound):
-		if c, err = s.unsolicitedIdP(ctx, raw); err != nil {
-			if errors.Is(err, holdfast.ErrNotFound) {
-				return s.ssoRefused(w, r, holdfast.IdPSAML, "unsolicited response, or unknown, used or expired relay state")
-			}
-			return err
-		}
-	default:
+	c, req, returnTo, refusal, err := s.samlRequestOf(r, raw)
+	if refusal != "" {
+		return s.ssoRefused(w, r, holdfast.IdPSAML, refusal)
+	}
+	if err != nil {
 		return err
 	}
 	assertion, err := s.auth.sso.Finish(ctx, c, s.baseURL(r), raw, req)
@@ -143,6 +120,35 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, localPath(returnTo), http.StatusSeeOther)
 	return nil
+}
+
+// samlRequestOf finds the IdP and the sign-in request a SAML response
+// answers: the pending request of its relay state (which must be this
+// browser's), or, with none, the one IdP that allows unsolicited
+// responses from the response's issuer. A non-empty refusal says why the
+// response is refused.
+func (s *Server) samlRequestOf(r *http.Request, raw []byte) (c holdfast.IdPConfig, req holdfast.AuthRequest, returnTo, refusal string, err error) {
+	ctx := r.Context()
+	relay := r.PostForm.Get("RelayState")
+	returnTo = "/"
+	ar, err := s.store.TakeAuthRequest(ctx, hashID(relay), s.now().UTC())
+	switch {
+	case err == nil && relay != "":
+		cookie, _ := r.Cookie(samlStateCookie)
+		if cookie == nil || !secretEqual(cookie.Value, relay) {
+			return c, req, returnTo, "relay state not this browser's", nil
+		}
+		if c, err = s.enabledIdP(ctx, ar.AccountID, ar.IdPID, holdfast.IdPSAML); errors.Is(err, holdfast.ErrNotFound) {
+			return c, req, returnTo, "identity provider gone or disabled", nil
+		}
+		return c, ar, ar.ReturnTo, "", err
+	case err == nil || errors.Is(err, holdfast.ErrNotFound):
+		if c, err = s.unsolicitedIdP(ctx, raw); errors.Is(err, holdfast.ErrNotFound) {
+			return c, req, returnTo, "unsolicited response, or unknown, used or expired relay state", nil
+		}
+		return c, req, returnTo, "", err
+	}
+	return c, req, returnTo, "", err
 }
 
 // unsolicitedIdP returns the one enabled SAML IdP that allows

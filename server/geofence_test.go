@@ -11,38 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/idp"
 )
-
-func TestFenceRules(t *testing.T) {
-	rules := []string{"192.0.2.7", "198.51.100.10-198.51.100.20", "203.0.113.0/25", "2001:db8::/32"}
-	tests := []struct {
-		ip   string
-		want bool
-	}{
-		{"192.0.2.7", true},
-		{"192.0.2.8", false},
-		{"198.51.100.10", true},
-		{"198.51.100.20", true},
-		{"198.51.100.21", false},
-		{"203.0.113.127", true},
-		{"203.0.113.128", false},
-		{"::ffff:192.0.2.7", true}, // IPv4-mapped IPv6 is the same address
-		{"2001:db8:1::5", true},
-		{"2001:db9::1", false},
-		{"", false},
-	}
-	for _, tt := range tests {
-		if got := fenceAllows(rules, net.ParseIP(tt.ip)); got != tt.want {
-			t.Errorf("fenceAllows(%q) = %v, want %v", tt.ip, got, tt.want)
-		}
-	}
-	for _, bad := range []string{"", "300.1.1.1", "10.0.0.9-10.0.0.1", "10.0.0.1-2001:db8::1", "10.0.0.0/33", "example.com"} {
-		if _, err := parseFenceRule(bad); err == nil {
-			t.Errorf("parseFenceRule(%q) accepted", bad)
-		}
-	}
-}
 
 // from sends a request from ip with the fixture's token unless a
 // cookie is given.
@@ -201,57 +171,8 @@ func TestPasswordChangeOutsideFenceRefused(t *testing.T) {
 		t.Errorf("the old password no longer works after the refused change: %d %s", w.Code, w.Body)
 	}
 	// The grace still ends the old session.
-	f.now = f.now.Add(fenceGrace + time.Minute)
+	f.now = f.now.Add(idp.FenceGrace + time.Minute)
 	if w := f.from(home, "GET", "/auth/session", nil, c); w.Code == http.StatusOK {
 		t.Errorf("session from home after the grace: %d", w.Code)
-	}
-}
-
-// countingSettings is an identity store that counts settings reads, at a
-// revision the test moves by hand.
-type countingSettings struct {
-	holdfast.IdentityStore
-	rev   int64
-	reads int
-	st    holdfast.IdentitySettings
-}
-
-func (c *countingSettings) Revision(context.Context, string) (int64, error) { return c.rev, nil }
-
-func (c *countingSettings) GetIdentitySettings(_ context.Context, accountID string) (holdfast.IdentitySettings, error) {
-	c.reads++
-	st := c.st
-	st.AccountID = accountID
-	return st, nil
-}
-
-// TestSettingsCacheByRevision: the geofence check of a token request reads
-// the settings once per account revision, not once per request, and a
-// change (which moves the revision) counts from the next request on.
-func TestSettingsCacheByRevision(t *testing.T) {
-	ctx := context.Background()
-	store := &countingSettings{rev: 7}
-	var c settingsCache
-	for range 3 {
-		st, err := c.get(ctx, store, store, "acct")
-		if err != nil || st.GeofenceEnabled {
-			t.Fatalf("get: %+v %v", st, err)
-		}
-	}
-	if store.reads != 1 {
-		t.Errorf("three requests at one revision read the settings %d times, want 1", store.reads)
-	}
-	store.st.GeofenceEnabled, store.rev = true, 8
-	if st, _ := c.get(ctx, store, store, "acct"); !st.GeofenceEnabled || store.reads != 2 {
-		t.Errorf("after a change: enabled %v, reads %d", st.GeofenceEnabled, store.reads)
-	}
-	// A reader still at the older revision does not replace the newer entry.
-	store.rev, store.st.GeofenceEnabled = 7, false
-	if _, err := c.get(ctx, store, store, "acct"); err != nil {
-		t.Fatal(err)
-	}
-	store.rev = 8
-	if st, _ := c.get(ctx, store, store, "acct"); !st.GeofenceEnabled {
-		t.Error("an older reader replaced the settings of the newer revision")
 	}
 }

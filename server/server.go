@@ -144,7 +144,7 @@ type Server struct {
 	// scim serves /scim/v2; set by registerSCIM.
 	scim *scim.Handler
 	// settings caches identity settings (the geofence) per revision.
-	settings settingsCache
+	settings idp.SettingsCache
 }
 
 // New returns a server over opts.Store and opts.Engine.
