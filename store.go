@@ -38,6 +38,7 @@ type PolicyRule struct {
 type MetaStore interface {
 	HoldAccessStore
 	IdentityStore
+	DeviceCommandStore
 
 	// Tx runs fn with a store whose reads and writes share one transaction.
 	// An error from fn rolls everything back. Nested Tx calls join the outer

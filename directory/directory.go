@@ -93,6 +93,14 @@ func (s *Service) scopeOf(ctx context.Context, p holdfast.Principal) (scope, err
 	return sc, nil
 }
 
+// Scope returns the profiles and workloads p's role confines it to (nil:
+// not confined; a parent workload's sub-apps included), for the paged
+// queries of other services over users' devices and data.
+func (s *Service) Scope(ctx context.Context, p holdfast.Principal) (profiles, workloads []string, err error) {
+	sc, err := s.scopeOf(ctx, p)
+	return sc.profiles, sc.workloads, err
+}
+
 // covered returns the workloads a scope naming ids reaches: each of them
 // and the sub-apps of each parent among them.
 func (s *Service) covered(ids []string) []string {

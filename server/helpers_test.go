@@ -403,6 +403,7 @@ func (f *fixture) snapshot() (state string, audit []holdfast.AuditRecord) {
 	add(f.store.ListProfiles(ctx, acct))
 	add(f.store.ListUsers(ctx, acct, holdfast.UserFilter{}))
 	add(f.store.ListDevices(ctx, acct, ""))
+	add(f.store.PageDeviceCommands(ctx, acct, holdfast.DeviceCommandFilter{}, holdfast.Page{Limit: holdfast.MaxPageSize}))
 	add(f.store.ListHoldTypes(ctx, acct))
 	add(f.store.ListHolds(ctx, acct))
 	add(f.store.ListPolicyRules(ctx))

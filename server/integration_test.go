@@ -26,8 +26,17 @@ type realFixture struct {
 
 func newRealFixture(t testing.TB) realFixture {
 	t.Helper()
-	ctx := context.Background()
 	store := openTestStore(t)
+	f := realServer(t, store, Options{Audit: newTestAudit(t, store, nil)})
+	f.db = store.DB()
+	return f
+}
+
+// realServer bootstraps store (the platform administrator's API token is
+// testToken) and serves it over the real engine with opts.
+func realServer(t testing.TB, store holdfast.MetaStore, opts Options) realFixture {
+	t.Helper()
+	ctx := context.Background()
 	res, err := setup.Bootstrap(ctx, store, setup.BootstrapOptions{Token: testToken, AdminEmail: "root@example.com", AdminPassword: "Correct horse battery 1"})
 	if err != nil {
 		t.Fatal(err)
@@ -37,13 +46,13 @@ func newRealFixture(t testing.TB) realFixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, store: store, account: res.Account, admin: res.Admin, logs: &bytes.Buffer{}, now: time.Now().UTC()}
-	srv, err := New(Options{Store: store, Engine: engine, Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
-		Audit: newTestAudit(t, store, nil)})
+	opts.Store, opts.Engine, opts.Logger = store, engine, slog.New(slog.NewJSONHandler(f.logs, nil))
+	srv, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.srv, f.handler = srv, srv.Handler()
-	return realFixture{fixture: f, db: store.DB()}
+	return realFixture{fixture: f}
 }
 
 // tokenFor gives the administrator email an API token and returns it.

@@ -23,6 +23,7 @@ import (
 	"github.com/holdfast/holdfast/admins"
 	"github.com/holdfast/holdfast/audit"
 	chg "github.com/holdfast/holdfast/change"
+	"github.com/holdfast/holdfast/devices"
 	"github.com/holdfast/holdfast/directory"
 	"github.com/holdfast/holdfast/export"
 	"github.com/holdfast/holdfast/idp"
@@ -129,6 +130,9 @@ type Server struct {
 	changes *chg.Runner
 	// directory is the users, devices and profiles service.
 	directory *directory.Service
+	// devices is the device lifecycle service (decommission, upgrades,
+	// the command queue).
+	devices *devices.Service
 	// admins owns administrators, roles, settings, tokens and the trail's
 	// listing.
 	admins *admins.Service
@@ -193,6 +197,7 @@ func New(opts Options) (*Server, error) {
 		s.snaps = snapshots.New(opts.Data, s.changes)
 	}
 	s.directory = newDirectory(s)
+	s.devices = devices.New(devices.Options{Runner: s.changes, Scope: s.directory})
 	if s.admins, err = admins.New(admins.Options{Changes: s.changes, Engine: s.engine, Void: s.voidCredentials, Verifier: opts.Audit}); err != nil {
 		return nil, err
 	}
@@ -273,6 +278,7 @@ func (s *Server) registerRoutes() {
 	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
 
 	s.registerSnapshotRoutes()
+	s.registerDeviceRoutes()
 	s.registerSCIM()
 }
 

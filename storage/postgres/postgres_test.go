@@ -2,37 +2,24 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/storage/postgres"
+	"github.com/holdfast/holdfast/storage/postgres/pgtest"
 	"github.com/holdfast/holdfast/storage/sqlstore"
 	"github.com/holdfast/holdfast/storage/storagetest"
 )
 
-// testURL returns the server to test against: HOLDFAST_TEST_POSTGRES_URL,
-// else DATABASE_URL. Without one the test skips, or fails when
-// HOLDFAST_TEST_REQUIRE lists postgres.
+// testURL returns the server to test against (pgtest.URL).
 func testURL(tb testing.TB) string {
 	tb.Helper()
-	for _, k := range []string{"HOLDFAST_TEST_POSTGRES_URL", "DATABASE_URL"} {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-	}
-	storagetest.SkipOrFail(tb, "postgres", "HOLDFAST_TEST_POSTGRES_URL not set")
-	return ""
+	return pgtest.URL(tb)
 }
 
 // openFresh opens a database of the test's own, twice so every test also
@@ -57,72 +44,13 @@ func openFresh(tb testing.TB) holdfast.MetaStore {
 	return s
 }
 
-// createDB creates a database of its own for the test, so runs never see
-// each other's rows, drops it when the test ends and returns its DSN. The
-// database is created through POSTGRES_ADMIN_URL when set (the test user
-// may lack CREATEDB), owned by the test URL's user.
+// createDB creates a database of the test's own (pgtest.NewDatabase).
 func createDB(tb testing.TB) string {
 	tb.Helper()
-	dsn := testURL(tb)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	adminURL := os.Getenv("POSTGRES_ADMIN_URL")
-	if adminURL == "" {
-		adminURL = dsn
-	}
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		tb.Fatalf("connect for CREATE DATABASE: %v", err)
-	}
-	defer admin.Close(ctx)
-	name := "holdfast_test_" + randomHex(tb)
-	owner := pgx.Identifier{cfg.User}.Sanitize()
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" OWNER "+owner); err != nil {
-		tb.Fatalf("create database: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, adminURL)
-		if err != nil {
-			tb.Errorf("connect for DROP DATABASE: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-		}
-	})
-
-	return withDatabase(tb, dsn, name)
+	return pgtest.NewDatabase(tb)
 }
 
-// withDatabase returns dsn naming database name instead.
-func withDatabase(tb testing.TB, dsn, name string) string {
-	tb.Helper()
-	if !strings.Contains(dsn, "://") {
-		return dsn + " dbname=" + name // key=value form: the last key wins
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
-func randomHex(tb testing.TB) string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		tb.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
+func randomHex(tb testing.TB) string { return pgtest.RandomHex(tb) }
 
 func TestConformance(t *testing.T) {
 	testURL(t)

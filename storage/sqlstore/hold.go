@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strconv"
 
 	"github.com/holdfast/holdfast"
 )
@@ -283,23 +282,9 @@ func (s *Store) PageHolds(ctx context.Context, accountID string, f holdfast.Hold
 // they were added, then by user ID; the cursor is the last one's added
 // time (microseconds) and user ID.
 func (s *Store) PageCustodians(ctx context.Context, accountID, holdID string, p holdfast.Page) (holdfast.Paged[holdfast.Custodian], error) {
-	return pageBy(ctx, s, pageQuery[holdfast.Custodian]{
-		what: "custodians", columns: custodianColumns,
-		from: `custodians WHERE account_id = ? AND hold_id = ?`, args: []any{accountID, holdID},
-		order: `added_at, user_id`,
-		after: func(key []string) (string, []any, error) {
-			if len(key) != 2 {
-				return "", nil, badCursor()
-			}
-			at, err := strconv.ParseInt(key[0], 10, 64)
-			if err != nil {
-				return "", nil, badCursor()
-			}
-			return `(added_at > ? OR (added_at = ? AND user_id > ?))`, []any{at, at, key[1]}, nil
-		},
-		key: func(c holdfast.Custodian) []string {
-			return []string{strconv.FormatInt(micros(c.AddedAt), 10), c.UserID}
-		},
-		scan: scanCustodian,
-	}, p)
+	var c conds
+	c.add("account_id = ? AND hold_id = ?", accountID, holdID)
+	return pageByTime(ctx, s, timeKeyed[holdfast.Custodian]{table: "custodians", columns: custodianColumns,
+		at: "added_at", id: "user_id", scan: scanCustodian,
+		key: func(c holdfast.Custodian) (int64, string) { return micros(c.AddedAt), c.UserID }}, c, p)
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"slices"
+	"strconv"
 
 	"github.com/holdfast/holdfast"
 )
@@ -66,4 +67,38 @@ func badCursor() error {
 	var v holdfast.ValidationError
 	v.Add("cursor", "is not a cursor this list returned")
 	return v.Err()
+}
+
+// timeKeyed is a table paged by a time column (microseconds) then an id
+// column, oldest first: the order things were added or queued.
+type timeKeyed[T any] struct {
+	table, columns string
+	at, id         string // the sort columns
+	scan           func(scanner) (T, error)
+	key            func(T) (at int64, id string)
+}
+
+// pageByTime returns one page of the rows of k matching c, by (at, id)
+// after the page's cursor, and the total matching c.
+func pageByTime[T any](ctx context.Context, s *Store, k timeKeyed[T], c conds, p holdfast.Page) (holdfast.Paged[T], error) {
+	at, id := k.table+"."+k.at, k.table+"."+k.id
+	return pageBy(ctx, s, pageQuery[T]{
+		what: k.table, columns: k.columns, from: k.table + c.where(), args: c.args,
+		order: at + ", " + id,
+		after: func(key []string) (string, []any, error) {
+			if len(key) != 2 {
+				return "", nil, badCursor()
+			}
+			t, err := strconv.ParseInt(key[0], 10, 64)
+			if err != nil {
+				return "", nil, badCursor()
+			}
+			return "(" + at + " > ? OR (" + at + " = ? AND " + id + " > ?))", []any{t, t, key[1]}, nil
+		},
+		key: func(v T) []string {
+			t, id := k.key(v)
+			return []string{strconv.FormatInt(t, 10), id}
+		},
+		scan: k.scan,
+	}, p)
 }

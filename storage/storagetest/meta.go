@@ -68,6 +68,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"AuditRetentionSchedule", testMetaAuditRetentionSchedule},
 		{"AuditCutover", testMetaAuditCutover},
 		{"ConcurrentWriters", testMetaConcurrentWriters},
+		{"DeviceCommand", testMetaDeviceCommand},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

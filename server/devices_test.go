@@ -1,0 +1,229 @@
+package server
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/storage"
+	"github.com/holdfast/holdfast/storage/fs"
+	"github.com/holdfast/holdfast/storage/postgres"
+	"github.com/holdfast/holdfast/storage/postgres/pgtest"
+	"github.com/holdfast/holdfast/storage/sqlite"
+	"github.com/holdfast/holdfast/storage/sqlstore"
+)
+
+// apiStores open an empty metadata store of each driver the API tests
+// run on; PostgreSQL gets a database of the test's own (skipped without a
+// server unless HOLDFAST_TEST_REQUIRE names postgres).
+var apiStores = map[string]func(t *testing.T) holdfast.MetaStore{
+	"sqlite": func(t *testing.T) holdfast.MetaStore {
+		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "holdfast.db"), sqlstore.WithAuditKey(testAuditKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	},
+	"postgres": func(t *testing.T) holdfast.MetaStore {
+		dsn := pgtest.NewDatabase(t)
+		s, err := postgres.Open(t.Context(), dsn, sqlstore.WithAuditKey(testAuditKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	},
+}
+
+// realServerOn is realServer over store with a data store on a
+// temporary directory.
+func realServerOn(t *testing.T, store holdfast.MetaStore) (realFixture, *storage.Store) {
+	t.Helper()
+	blobs, err := fs.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := storage.Open(t.Context(), blobs, storage.Options{MasterKey: storage.GenerateMasterKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return realServer(t, store, Options{Data: data}), data
+}
+
+// TestDeviceLifecycleAPI runs decommission with a remote wipe, an upgrade
+// request and the agent's side of the command queue through the API on
+// SQLite and PostgreSQL, with the real engine: scope and rights decide,
+// refusals carry the reason, bad input names the field, snapshots stay.
+func TestDeviceLifecycleAPI(t *testing.T) {
+	for name, open := range apiStores {
+		t.Run(name, func(t *testing.T) { testDeviceLifecycleAPI(t, open(t)) })
+	}
+}
+
+type lifecycleSeed struct {
+	user, laptop, other  string
+	salesAdmin, helpDesk string // tokens
+}
+
+func seedLifecycle(t *testing.T, f realFixture) lifecycleSeed {
+	t.Helper()
+	var s lifecycleSeed
+	id := func(w *httptest.ResponseRecorder, what string) string {
+		t.Helper()
+		if w.Code != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", what, w.Code, w.Body)
+		}
+		var v struct {
+			ID string `json:"id"`
+		}
+		decode(t, w, &v)
+		return v.ID
+	}
+	sales := id(f.do("POST", "/api/v1/profiles", map[string]any{"name": "Sales", "workloads": []string{"endpoints"}}), "profile")
+	eng := id(f.do("POST", "/api/v1/profiles", map[string]any{"name": "Eng", "workloads": []string{"endpoints"}}), "profile")
+	s.user = id(f.do("POST", "/api/v1/users", map[string]any{"email": "sam@example.com", "name": "Sam", "profile_id": sales}), "user")
+	erin := id(f.do("POST", "/api/v1/users", map[string]any{"email": "erin@example.com", "name": "Erin", "profile_id": eng}), "user")
+	s.laptop = id(f.do("POST", "/api/v1/devices", map[string]any{"user_id": s.user, "name": "laptop", "kind": "endpoint", "workload": "endpoints"}), "device")
+	s.other = id(f.do("POST", "/api/v1/devices", map[string]any{"user_id": erin, "name": "laptop", "kind": "endpoint", "workload": "endpoints"}), "device")
+	id(f.do("POST", "/api/v1/administrators", map[string]any{"name": "Pia", "email": "pia@example.com", "role": "profile_admin",
+		"scopes": map[string]any{"profiles": []string{sales}, "all_workloads": true}}), "profile admin")
+	id(f.do("POST", "/api/v1/administrators", map[string]any{"name": "Hank", "email": "hank@example.com", "role": "help_desk_admin",
+		"scopes": map[string]any{"all_profiles": true, "all_workloads": true}}), "help desk")
+	s.salesAdmin, s.helpDesk = f.tokenFor("pia@example.com"), f.tokenFor("hank@example.com")
+	return s
+}
+
+// commandPage is the body of the command lists.
+type commandPage struct {
+	Commands   []holdfast.DeviceCommand `json:"commands"`
+	Total      int                      `json:"total"`
+	NextCursor string                   `json:"next_cursor"`
+}
+
+func testDeviceLifecycleAPI(t *testing.T, store holdfast.MetaStore) {
+	f, data := realServerOn(t, store)
+	s := seedLifecycle(t, f)
+	ctx := t.Context()
+	snap, err := data.CommitSnapshot(ctx, storage.Snapshot{AccountID: f.account.ID, UserID: s.user, Source: storage.SourceDevice,
+		Device: "laptop", DeviceID: s.laptop, Items: []storage.Item{{Path: "a.txt"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := func(tok string) []string { return []string{"Authorization", tok} }
+	dev := "/api/v1/devices/" + s.laptop
+
+	// The profile administrator queues an upgrade; outside its profile,
+	// and for the help desk (no right), the engine refuses with a reason.
+	w := f.do("POST", dev+"/upgrade", map[string]any{"version": "7.5.1"}, auth(s.salesAdmin)...)
+	if w.Code != http.StatusCreated {
+		t.Fatalf("upgrade: %d %s", w.Code, w.Body)
+	}
+	var up holdfast.DeviceCommand
+	decode(t, w, &up)
+	w = f.do("POST", "/api/v1/devices/"+s.other+"/decommission", map[string]any{}, auth(s.salesAdmin)...)
+	if e := errorOf(t, w); w.Code != http.StatusForbidden || e.DecisionID == "" || len(e.Reasons) == 0 {
+		t.Errorf("decommission outside the profile: %d %+v", w.Code, e)
+	}
+	w = f.do("POST", dev+"/decommission", map[string]any{"wipe": true}, auth(s.helpDesk)...)
+	if e := errorOf(t, w); w.Code != http.StatusForbidden || e.Message != "Help Desk Administrator cannot decommission devices" {
+		t.Errorf("help desk decommissions: %d %+v", w.Code, e)
+	}
+	before, audit := f.snapshot()
+	w = f.do("POST", dev+"/decommission", `{"wipe":"yes"}`, auth(s.salesAdmin)...)
+	if w.Code != http.StatusBadRequest {
+		t.Errorf("decommission with a bad body: %d %s", w.Code, w.Body)
+	}
+	if after, audit2 := f.snapshot(); after != before || len(audit2) != len(audit) {
+		t.Errorf("a bad request changed something")
+	}
+
+	// Decommission with a wipe: the device is decommissioned, the upgrade
+	// cancelled, the wipe queued; the user and the snapshot stay.
+	w = f.do("POST", dev+"/decommission", map[string]any{"wipe": true}, auth(s.salesAdmin)...)
+	if w.Code != http.StatusOK {
+		t.Fatalf("decommission: %d %s", w.Code, w.Body)
+	}
+	var res struct {
+		Device holdfast.Device        `json:"device"`
+		Wipe   holdfast.DeviceCommand `json:"wipe"`
+	}
+	decode(t, w, &res)
+	if res.Device.State != "decommissioned" || res.Wipe.Kind != holdfast.CommandWipe || res.Wipe.State != holdfast.CommandPending {
+		t.Fatalf("decommission answered %+v", res)
+	}
+	if rec := f.lastAudit(); rec.Action != "device.decommission" || rec.ActorEmail != "pia@example.com" || rec.ResourceID != s.laptop {
+		t.Errorf("last audit = %+v", rec)
+	}
+	if _, err := data.Snapshot(ctx, f.account.ID, snap.ID); err != nil {
+		t.Errorf("the snapshot is gone after a decommission: %v", err)
+	}
+	if w := f.do("GET", "/api/v1/users/"+s.user, nil); w.Code != http.StatusOK {
+		t.Errorf("the user after a decommission: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("POST", dev+"/decommission", map[string]any{}); w.Code != http.StatusConflict {
+		t.Errorf("second decommission: %d %s", w.Code, w.Body)
+	}
+
+	// The agent (backups.perform on the device) takes the wipe, confirms it.
+	w = f.do("POST", dev+"/commands/take", nil, auth(s.salesAdmin)...)
+	var took commandPage
+	decode(t, w, &took)
+	if w.Code != http.StatusOK || took.Total != 1 || took.Commands[0].ID != res.Wipe.ID || took.Commands[0].State != holdfast.CommandDelivered {
+		t.Fatalf("take: %d %s", w.Code, w.Body)
+	}
+	ack := dev + "/commands/" + res.Wipe.ID + "/ack"
+	w = f.do("POST", ack, map[string]any{"state": "wiped"}, auth(s.salesAdmin)...)
+	if e := errorOf(t, w); w.Code != http.StatusUnprocessableEntity || len(e.Fields) != 1 || e.Fields[0].Field != "state" {
+		t.Errorf("ack with a bad state: %d %s", w.Code, w.Body)
+	}
+	w = f.do("POST", ack, map[string]any{"state": "done", "result": "wiped 3 folders"}, auth(s.salesAdmin)...)
+	if w.Code != http.StatusOK {
+		t.Fatalf("ack: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("POST", "/api/v1/devices/"+s.other+"/commands/take", nil, auth(s.salesAdmin)...); w.Code != http.StatusForbidden {
+		t.Errorf("take for a device outside the agent's scope: %d %s", w.Code, w.Body)
+	}
+
+	checkCommandLists(t, f, s, up.ID)
+}
+
+// checkCommandLists: both commands for the platform administrator, paged
+// by one; by state, kind and device for the help desk; a bad filter names
+// the field.
+func checkCommandLists(t *testing.T, f realFixture, s lifecycleSeed, upgradeID string) {
+	var all []string
+	path := "/api/v1/device-commands?limit=1"
+	for range 5 {
+		w := f.do("GET", path, nil)
+		var p commandPage
+		decode(t, w, &p)
+		if w.Code != http.StatusOK || p.Total != 2 {
+			t.Fatalf("list: %d %s", w.Code, w.Body)
+		}
+		for _, c := range p.Commands {
+			all = append(all, c.Kind+"/"+c.State)
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		path = "/api/v1/device-commands?limit=1&cursor=" + p.NextCursor
+	}
+	if want := []string{"upgrade/failed", "wipe/done"}; len(all) != 2 || all[0] != want[0] || all[1] != want[1] {
+		t.Errorf("listed %v, want %v", all, want)
+	}
+	w := f.do("GET", "/api/v1/device-commands?kind=wipe&state=done&device_id="+s.laptop, nil, "Authorization", s.helpDesk)
+	var done commandPage
+	decode(t, w, &done)
+	if w.Code != http.StatusOK || done.Total != 1 || done.Commands[0].Result != "wiped 3 folders" {
+		t.Errorf("help desk lists done wipes: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("GET", "/api/v1/device-commands/"+upgradeID, nil, "Authorization", s.salesAdmin); w.Code != http.StatusOK {
+		t.Errorf("get command: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("GET", "/api/v1/device-commands?state=wiped", nil); w.Code != http.StatusUnprocessableEntity {
+		t.Errorf("list with a bad state: %d %s", w.Code, w.Body)
+	}
+}
