@@ -39,6 +39,7 @@ type MetaStore interface {
 	HoldAccessStore
 	IdentityStore
 	DeviceCommandStore
+	ActivationKeyStore
 
 	// Tx runs fn with a store whose reads and writes share one transaction.
 	// An error from fn rolls everything back. Nested Tx calls join the outer

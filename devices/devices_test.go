@@ -5,7 +5,9 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/authz"
@@ -30,6 +32,25 @@ type fixture struct {
 	engLaptop                 holdfast.Device
 	salesUser                 holdfast.User
 	heard                     []devices.Decommissioned
+	clock                     *fakeClock
+}
+
+// fakeClock is a clock tests step forward and back.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -54,7 +75,8 @@ func newFixture(t *testing.T) *fixture {
 	f.mailAdmin = f.admin(t, "workload_admin", holdfast.Scopes{AllProfiles: true, Workloads: []string{"microsoft_365"}})
 	f.helpDesk = f.admin(t, "help_desk_admin", holdfast.Scopes{AllProfiles: true, AllWorkloads: true})
 
-	runner := change.New(change.Options{Store: store, Authorizer: engine})
+	f.clock = &fakeClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	runner := change.New(change.Options{Store: store, Authorizer: engine, Clock: f.clock})
 	var workloads []directory.Workload
 	for _, w := range engine.Catalog().Workloads {
 		workloads = append(workloads, directory.Workload{ID: w.ID, Parent: w.Parent})

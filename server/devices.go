@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/devices"
 )
 
@@ -16,6 +17,9 @@ func (s *Server) registerDeviceRoutes() {
 	s.authed("POST /api/v1/devices/{id}/commands/{command}/ack", s.ackCommand)
 	s.authed("GET /api/v1/device-commands", s.listCommands)
 	s.authed("GET /api/v1/device-commands/{id}", s.getCommand)
+	s.authed("POST /api/v1/activation-keys", s.issueKey)
+	s.authed("GET /api/v1/activation-keys", s.listKeys)
+	s.authed("POST /api/v1/activation-keys/{id}/revoke", s.revokeKey)
 }
 
 // decommissionBody is the body of POST /api/v1/devices/{id}/decommission.
@@ -115,4 +119,58 @@ func (s *Server) getCommand(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, c)
+}
+
+// keyBody is the body of POST /api/v1/activation-keys.
+type keyBody struct {
+	UserID    string `json:"user_id"`
+	ProfileID string `json:"profile_id"`
+	Name      string `json:"name"`
+	ValidDays int    `json:"valid_days"`
+}
+
+// issuedKey is the answer of POST /api/v1/activation-keys: the key and,
+// this once, its secret.
+type issuedKey struct {
+	holdfast.ActivationKey
+	Secret string `json:"secret"`
+}
+
+// issueKey serves POST /api/v1/activation-keys (users.download_auth_keys).
+func (s *Server) issueKey(w http.ResponseWriter, r *http.Request) error {
+	var in keyBody
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	k, secret, err := s.devices.IssueKey(r.Context(), principal(r.Context()), devices.NewKey(in))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, issuedKey{ActivationKey: k, Secret: secret.Reveal()})
+}
+
+// listKeys serves GET /api/v1/activation-keys (users.download_auth_keys):
+// ?kind=, ?user_id=, ?profile_id= narrow; pages with limit and cursor.
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	page, err := pageOf(q)
+	if err != nil {
+		return err
+	}
+	f := devices.KeyFilter{Kind: q.Get("kind"), UserID: q.Get("user_id"), ProfileID: q.Get("profile_id")}
+	got, err := s.devices.ListKeys(r.Context(), principal(r.Context()), f, page)
+	if err != nil {
+		return err
+	}
+	return writePage(w, "keys", got)
+}
+
+// revokeKey serves POST /api/v1/activation-keys/{id}/revoke
+// (users.download_auth_keys).
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
+	k, err := s.devices.RevokeKey(r.Context(), principal(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, k)
 }

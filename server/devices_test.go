@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -64,8 +65,8 @@ func TestDeviceLifecycleAPI(t *testing.T) {
 }
 
 type lifecycleSeed struct {
-	user, laptop, other  string
-	salesAdmin, helpDesk string // tokens
+	user, laptop, other          string
+	salesAdmin, helpDesk, viewer string // tokens
 }
 
 func seedLifecycle(t *testing.T, f realFixture) lifecycleSeed {
@@ -92,7 +93,9 @@ func seedLifecycle(t *testing.T, f realFixture) lifecycleSeed {
 		"scopes": map[string]any{"profiles": []string{sales}, "all_workloads": true}}), "profile admin")
 	id(f.do("POST", "/api/v1/administrators", map[string]any{"name": "Hank", "email": "hank@example.com", "role": "help_desk_admin",
 		"scopes": map[string]any{"all_profiles": true, "all_workloads": true}}), "help desk")
-	s.salesAdmin, s.helpDesk = f.tokenFor("pia@example.com"), f.tokenFor("hank@example.com")
+	id(f.do("POST", "/api/v1/administrators", map[string]any{"name": "Vera", "email": "vera@example.com", "role": "view_only_admin",
+		"scopes": map[string]any{"all_profiles": true, "all_workloads": true}}), "view only")
+	s.salesAdmin, s.helpDesk, s.viewer = f.tokenFor("pia@example.com"), f.tokenFor("hank@example.com"), f.tokenFor("vera@example.com")
 	return s
 }
 
@@ -225,5 +228,79 @@ func checkCommandLists(t *testing.T, f realFixture, s lifecycleSeed, upgradeID s
 	}
 	if w := f.do("GET", "/api/v1/device-commands?state=wiped", nil); w.Code != http.StatusUnprocessableEntity {
 		t.Errorf("list with a bad state: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestActivationKeyAPI issues a user's activation key and a profile's
+// deployment token through the API on SQLite and PostgreSQL: the secret
+// is in the create answer only, the lists stay in scope, revocation
+// sticks, and refusals and bad input change nothing.
+func TestActivationKeyAPI(t *testing.T) {
+	for name, open := range apiStores {
+		t.Run(name, func(t *testing.T) { testActivationKeyAPI(t, open(t)) })
+	}
+}
+
+func testActivationKeyAPI(t *testing.T, store holdfast.MetaStore) {
+	f, _ := realServerOn(t, store)
+	s := seedLifecycle(t, f)
+	w := f.do("POST", "/api/v1/activation-keys", map[string]any{"user_id": s.user, "name": "new laptop"}, "Authorization", s.salesAdmin)
+	if w.Code != http.StatusCreated {
+		t.Fatalf("issue: %d %s", w.Code, w.Body)
+	}
+	var key struct {
+		holdfast.ActivationKey
+		Secret string `json:"secret"`
+	}
+	decode(t, w, &key)
+	if key.Secret == "" || key.Kind != holdfast.ActivationUser || key.Prefix != key.Secret[:len(key.Prefix)] {
+		t.Fatalf("issued %s", w.Body)
+	}
+	if rec := f.lastAudit(); rec.Action != "activation_key.create" || bytes.Contains(rec.Detail, []byte(key.Secret)) {
+		t.Errorf("last audit = %+v", rec)
+	}
+	var profile struct {
+		ProfileID string `json:"profile_id"`
+	}
+	decode(t, f.do("GET", "/api/v1/users/"+s.user, nil), &profile)
+	w = f.do("POST", "/api/v1/activation-keys", map[string]any{"profile_id": profile.ProfileID, "name": "Intune", "valid_days": 90}, "Authorization", s.salesAdmin)
+	if w.Code != http.StatusCreated {
+		t.Fatalf("deployment token: %d %s", w.Code, w.Body)
+	}
+	before, audit := f.snapshot()
+	for body, field := range map[string]string{`{"user_id":"` + s.user + `","valid_days":400}`: "valid_days", `{}`: "user_id"} {
+		w := f.do("POST", "/api/v1/activation-keys", body, "Authorization", s.salesAdmin)
+		if e := errorOf(t, w); w.Code != http.StatusUnprocessableEntity || len(e.Fields) == 0 || e.Fields[0].Field != field {
+			t.Errorf("issue %s: %d %s, want 422 naming %s", body, w.Code, w.Body, field)
+		}
+	}
+	if after, audit2 := f.snapshot(); after != before || len(audit2) != len(audit) {
+		t.Errorf("bad input changed something")
+	}
+	w = f.do("POST", "/api/v1/activation-keys", map[string]any{"user_id": s.user}, "Authorization", s.viewer)
+	if e := errorOf(t, w); w.Code != http.StatusForbidden || e.Message != "View Only Administrator cannot download users' activation keys" {
+		t.Errorf("view-only administrator issues a key: %d %s", w.Code, w.Body)
+	}
+
+	var page struct {
+		Keys  []map[string]any `json:"keys"`
+		Total int              `json:"total"`
+	}
+	w = f.do("GET", "/api/v1/activation-keys?kind=deployment", nil, "Authorization", s.salesAdmin)
+	decode(t, w, &page)
+	if w.Code != http.StatusOK || page.Total != 1 || page.Keys[0]["secret"] != nil || page.Keys[0]["name"] != "Intune" {
+		t.Errorf("list deployment tokens: %d %s", w.Code, w.Body)
+	}
+	w = f.do("POST", "/api/v1/activation-keys/"+key.ID+"/revoke", nil, "Authorization", s.salesAdmin)
+	var revoked holdfast.ActivationKey
+	decode(t, w, &revoked)
+	if w.Code != http.StatusOK || revoked.RevokedAt == nil {
+		t.Errorf("revoke: %d %s", w.Code, w.Body)
+	}
+	if _, err := f.srv.devices.CheckKey(t.Context(), key.Secret); err == nil {
+		t.Error("a revoked key still activates")
+	}
+	if w := f.do("GET", "/api/v1/activation-keys?kind=bogus", nil); w.Code != http.StatusUnprocessableEntity {
+		t.Errorf("list with a bad kind: %d %s", w.Code, w.Body)
 	}
 }

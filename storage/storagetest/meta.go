@@ -69,6 +69,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"AuditCutover", testMetaAuditCutover},
 		{"ConcurrentWriters", testMetaConcurrentWriters},
 		{"DeviceCommand", testMetaDeviceCommand},
+		{"ActivationKey", testMetaActivationKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

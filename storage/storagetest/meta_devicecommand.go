@@ -110,7 +110,7 @@ func testMetaDeviceCommandPaging(t *testing.T, s holdfast.MetaStore, f pageFixtu
 			if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 				return c
 			}
-			return strings.Compare(a.ID, b.ID)
+			return compareStrings(a.ID, b.ID)
 		})
 		for _, c := range kept {
 			want = append(want, c.ID)
@@ -133,3 +133,6 @@ func testMetaDeviceCommandPaging(t *testing.T, s holdfast.MetaStore, f pageFixtu
 		t.Errorf("PageDeviceCommands with a foreign cursor: %v, want ErrInvalid", err)
 	}
 }
+
+// compareStrings orders ids as the stores do (bytewise).
+func compareStrings(a, b string) int { return strings.Compare(a, b) }
