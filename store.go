@@ -40,6 +40,7 @@ type MetaStore interface {
 	IdentityStore
 	DeviceCommandStore
 	ActivationKeyStore
+	DeviceMappingStore
 
 	// Tx runs fn with a store whose reads and writes share one transaction.
 	// An error from fn rolls everything back. Nested Tx calls join the outer

@@ -108,7 +108,9 @@ func TestActivationKeyRightsAndScope(t *testing.T) {
 	must(t, err)
 	list := func(p holdfast.Principal, kf devices.KeyFilter) ([]string, int) {
 		return storagetest.WalkPages(t, 1, func(k holdfast.ActivationKey) string { return k.ID },
-			func(pg holdfast.Page) (holdfast.Paged[holdfast.ActivationKey], error) { return f.svc.ListKeys(ctx, p, kf, pg) })
+			func(pg holdfast.Page) (holdfast.Paged[holdfast.ActivationKey], error) {
+				return f.svc.ListKeys(ctx, p, kf, pg)
+			})
 	}
 	ids, total := list(f.salesAdmin, devices.KeyFilter{})
 	want := []string{userKey.ID, token.ID}

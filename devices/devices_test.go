@@ -337,3 +337,61 @@ func TestListCommandsInScope(t *testing.T) {
 		t.Errorf("bad state filter: %v, want a validation error naming state", err)
 	}
 }
+
+// TestDeviceMappings: a replacement needs the right on both devices (in
+// scope), one user, one kind and workload, no loop, and one successor
+// and predecessor each; the list stays in scope; removal is audited.
+func TestDeviceMappings(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	newer := f.device(t, f.salesUser, "Sam's new laptop", holdfast.DeviceEndpoint, "endpoints")
+	var v *holdfast.ValidationError
+	for _, tc := range []struct {
+		old, new, field string
+	}{
+		{"", newer.ID, "old_device_id"},
+		{newer.ID, newer.ID, "new_device_id"},
+		{f.salesMailbox.ID, newer.ID, "new_device_id"}, // another kind
+	} {
+		if _, err := f.svc.MapDevice(ctx, f.platform, tc.old, tc.new); !errors.As(err, &v) || v.Fields[0].Field != tc.field {
+			t.Errorf("MapDevice(%q, %q) = %v, want a validation error naming %s", tc.old, tc.new, err, tc.field)
+		}
+	}
+	if _, err := f.svc.MapDevice(ctx, f.salesAdmin, f.engLaptop.ID, newer.ID); !errors.Is(err, holdfast.ErrDenied) {
+		t.Errorf("map from a device outside the scope: %v, want ErrDenied", err)
+	}
+	if _, err := f.svc.MapDevice(ctx, f.helpDesk, f.salesLaptop.ID, newer.ID); !errors.Is(err, holdfast.ErrDenied) {
+		t.Errorf("map without the right: %v, want ErrDenied", err)
+	}
+	m, err := f.svc.MapDevice(ctx, f.salesAdmin, f.salesLaptop.ID, newer.ID)
+	must(t, err)
+	if m.OldDeviceID != f.salesLaptop.ID || m.NewDeviceID != newer.ID || m.UserID != f.salesUser.ID {
+		t.Errorf("MapDevice = %+v", m)
+	}
+	if _, err := f.svc.MapDevice(ctx, f.platform, newer.ID, f.salesLaptop.ID); !errors.Is(err, holdfast.ErrConflict) {
+		t.Errorf("a loop: %v, want ErrConflict", err)
+	}
+	third := f.device(t, f.salesUser, "Sam's third laptop", holdfast.DeviceEndpoint, "endpoints")
+	if _, err := f.svc.MapDevice(ctx, f.platform, f.salesLaptop.ID, third.ID); !errors.Is(err, holdfast.ErrConflict) {
+		t.Errorf("a second successor: %v, want ErrConflict", err)
+	}
+	_, err = f.svc.MapDevice(ctx, f.platform, newer.ID, third.ID)
+	must(t, err)
+	lineage, err := holdfast.DeviceLineage(ctx, f.store, f.acct, third.ID)
+	if want := []string{third.ID, newer.ID, f.salesLaptop.ID}; err != nil || !slices.Equal(lineage, want) {
+		t.Errorf("lineage = %v %v, want %v", lineage, err, want)
+	}
+	if got, err := f.svc.ListMappings(ctx, f.mailAdmin, "", holdfast.Page{}); err != nil || got.Total != 0 {
+		t.Errorf("mailbox admin lists %+v %v, want none", got, err)
+	}
+	if got, err := f.svc.ListMappings(ctx, f.salesAdmin, f.salesUser.ID, holdfast.Page{}); err != nil || got.Total != 2 {
+		t.Errorf("sales admin lists %+v %v, want 2", got, err)
+	}
+	must(t, f.svc.UnmapDevice(ctx, f.salesAdmin, third.ID))
+	if err := f.svc.UnmapDevice(ctx, f.salesAdmin, third.ID); !errors.Is(err, holdfast.ErrNotFound) {
+		t.Errorf("unmap twice: %v, want ErrNotFound", err)
+	}
+	if recs := f.audit(t, "device.unmap"); len(recs) != 1 || recs[0].Outcome != holdfast.OutcomeSuccess {
+		t.Errorf("unmap records = %+v", recs)
+	}
+}

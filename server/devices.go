@@ -20,6 +20,9 @@ func (s *Server) registerDeviceRoutes() {
 	s.authed("POST /api/v1/activation-keys", s.issueKey)
 	s.authed("GET /api/v1/activation-keys", s.listKeys)
 	s.authed("POST /api/v1/activation-keys/{id}/revoke", s.revokeKey)
+	s.authed("POST /api/v1/device-mappings", s.mapDevice)
+	s.authed("GET /api/v1/device-mappings", s.listMappings)
+	s.authed("DELETE /api/v1/device-mappings/{id}", s.unmapDevice)
 }
 
 // decommissionBody is the body of POST /api/v1/devices/{id}/decommission.
@@ -173,4 +176,49 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, k)
+}
+
+// mappingBody is the body of POST /api/v1/device-mappings.
+type mappingBody struct {
+	OldDeviceID string `json:"old_device_id"`
+	NewDeviceID string `json:"new_device_id"`
+}
+
+// mapDevice serves POST /api/v1/device-mappings (devices.manage_mappings
+// on both devices).
+func (s *Server) mapDevice(w http.ResponseWriter, r *http.Request) error {
+	var in mappingBody
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	m, err := s.devices.MapDevice(r.Context(), principal(r.Context()), in.OldDeviceID, in.NewDeviceID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, m)
+}
+
+// listMappings serves GET /api/v1/device-mappings
+// (devices.manage_mappings): ?user_id= narrows; pages with limit and
+// cursor.
+func (s *Server) listMappings(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	page, err := pageOf(q)
+	if err != nil {
+		return err
+	}
+	got, err := s.devices.ListMappings(r.Context(), principal(r.Context()), q.Get("user_id"), page)
+	if err != nil {
+		return err
+	}
+	return writePage(w, "mappings", got)
+}
+
+// unmapDevice serves DELETE /api/v1/device-mappings/{id}, id the new
+// device (devices.manage_mappings).
+func (s *Server) unmapDevice(w http.ResponseWriter, r *http.Request) error {
+	if err := s.devices.UnmapDevice(r.Context(), principal(r.Context()), r.PathValue("id")); err != nil {
+		return err
+	}
+	return noContent(w)
 }

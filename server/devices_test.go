@@ -304,3 +304,72 @@ func testActivationKeyAPI(t *testing.T, store holdfast.MetaStore) {
 		t.Errorf("list with a bad kind: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestDeviceMappingAPI: on SQLite and PostgreSQL, a new laptop replaces
+// the old one and lists the old laptop's snapshots as its own history;
+// removing the mapping gives them back; refusals name the reason.
+func TestDeviceMappingAPI(t *testing.T) {
+	for name, open := range apiStores {
+		t.Run(name, func(t *testing.T) { testDeviceMappingAPI(t, open(t)) })
+	}
+}
+
+func testDeviceMappingAPI(t *testing.T, store holdfast.MetaStore) {
+	f, data := realServerOn(t, store)
+	s := seedLifecycle(t, f)
+	w := f.do("POST", "/api/v1/devices", map[string]any{"user_id": s.user, "name": "new laptop", "kind": "endpoint", "workload": "endpoints"})
+	var newer holdfast.Device
+	decode(t, w, &newer)
+	old, err := data.CommitSnapshot(t.Context(), storage.Snapshot{AccountID: f.account.ID, UserID: s.user, Source: storage.SourceDevice,
+		Device: "laptop", DeviceID: s.laptop, Items: []storage.Item{{Path: "a.txt"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	history := func() []string {
+		t.Helper()
+		w := f.do("GET", "/api/v1/snapshots?user_id="+s.user+"&device_id="+newer.ID, nil, "Authorization", s.salesAdmin)
+		var p struct {
+			Snapshots []storage.Snapshot `json:"snapshots"`
+		}
+		decode(t, w, &p)
+		ids := []string{}
+		for _, sn := range p.Snapshots {
+			ids = append(ids, sn.ID)
+		}
+		return ids
+	}
+	if got := history(); len(got) != 0 {
+		t.Fatalf("the new laptop's history before the mapping: %v", got)
+	}
+	body := map[string]any{"old_device_id": s.laptop, "new_device_id": newer.ID}
+	w = f.do("POST", "/api/v1/device-mappings", body, "Authorization", s.viewer)
+	if e := errorOf(t, w); w.Code != http.StatusForbidden || e.Message != "View Only Administrator cannot manage device mappings" {
+		t.Errorf("view-only maps: %d %s", w.Code, w.Body)
+	}
+	w = f.do("POST", "/api/v1/device-mappings", map[string]any{"old_device_id": s.other, "new_device_id": newer.ID}, "Authorization", s.salesAdmin)
+	if w.Code != http.StatusForbidden {
+		t.Errorf("map from a device outside the scope: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("POST", "/api/v1/device-mappings", body, "Authorization", s.salesAdmin); w.Code != http.StatusCreated {
+		t.Fatalf("map: %d %s", w.Code, w.Body)
+	}
+	if got := history(); len(got) != 1 || got[0] != old.ID {
+		t.Errorf("the new laptop's history = %v, want the old laptop's snapshot %s", got, old.ID)
+	}
+	var page struct {
+		Total int `json:"total"`
+	}
+	decode(t, f.do("GET", "/api/v1/device-mappings?user_id="+s.user, nil, "Authorization", s.salesAdmin), &page)
+	if page.Total != 1 {
+		t.Errorf("mappings listed: %d, want 1", page.Total)
+	}
+	if w := f.do("POST", "/api/v1/device-mappings", map[string]any{"old_device_id": newer.ID, "new_device_id": s.laptop}); w.Code != http.StatusConflict {
+		t.Errorf("a loop: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("DELETE", "/api/v1/device-mappings/"+newer.ID, nil, "Authorization", s.salesAdmin); w.Code != http.StatusNoContent {
+		t.Fatalf("unmap: %d %s", w.Code, w.Body)
+	}
+	if got := history(); len(got) != 0 {
+		t.Errorf("the new laptop's history after the unmap: %v", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -343,6 +344,8 @@ type Filter struct {
 
 // ListSnapshots returns one page of the snapshots of the filter p may see
 // (restores.view on each snapshot's device), oldest first, without items.
+// A device's snapshots include those of the devices it replaced
+// (holdfast.DeviceMapping), each still decided on its own device.
 // The user must be one p may see restores of at all, which also keeps the
 // listing from telling which user ids exist. The devices p may see narrow
 // the store's listing, so the cursor and the total count only those.
@@ -375,6 +378,15 @@ func (s *Service) ListSnapshots(ctx context.Context, p holdfast.Principal, f Fil
 	var err error
 	if sf.DeviceIDs, err = s.visibleDevices(ctx, p, sf.UserID); err != nil {
 		return empty, err
+	}
+	if sf.DeviceID != "" {
+		// A device's history includes the devices it replaced.
+		lineage, err := holdfast.DeviceLineage(ctx, s.meta, p.AccountID, sf.DeviceID)
+		if err != nil {
+			return empty, err
+		}
+		sf.DeviceIDs = slices.DeleteFunc(sf.DeviceIDs, func(id string) bool { return !slices.Contains(lineage, id) })
+		sf.DeviceID = ""
 	}
 	return s.data.PageSnapshots(ctx, sf, page)
 }

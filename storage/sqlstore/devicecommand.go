@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"github.com/holdfast/holdfast"
 )
@@ -88,14 +89,23 @@ func (s *Store) PageDeviceCommands(ctx context.Context, accountID string, f hold
 		c.add("kind = ?", f.Kind)
 	}
 	c.in("state", f.States)
-	if f.Workloads != nil || f.ProfileIDs != nil {
-		var dc conds
-		dc.add("d.account_id = device_commands.account_id AND d.id = device_commands.device_id")
-		dc.in("d.workload", f.Workloads)
-		dc.in("u.profile_id", f.ProfileIDs)
-		c.add(`EXISTS (SELECT 1 FROM devices d JOIN users u ON u.account_id = d.account_id AND u.id = d.user_id`+dc.where()+`)`, dc.args...)
-	}
+	inDeviceScope(&c, "device_commands.device_id", f.ProfileIDs, f.Workloads)
 	return pageByTime(ctx, s, timeKeyed[holdfast.DeviceCommand]{table: "device_commands", columns: deviceCommandColumns,
 		at: "created_at", id: "id", scan: scanDeviceCommand,
 		key: func(c holdfast.DeviceCommand) (int64, string) { return micros(c.CreatedAt), c.ID }}, c, p)
+}
+
+// inDeviceScope keeps the rows whose device (the column deviceCol of the
+// same account) is of one of workloads and belongs to a user of one of
+// profiles; a nil slice does not filter, an empty one matches nothing.
+func inDeviceScope(c *conds, deviceCol string, profiles, workloads []string) {
+	if workloads == nil && profiles == nil {
+		return
+	}
+	table, _, _ := strings.Cut(deviceCol, ".")
+	var dc conds
+	dc.add("d.account_id = " + table + ".account_id AND d.id = " + deviceCol)
+	dc.in("d.workload", workloads)
+	dc.in("u.profile_id", profiles)
+	c.add(`EXISTS (SELECT 1 FROM devices d JOIN users u ON u.account_id = d.account_id AND u.id = d.user_id`+dc.where()+`)`, dc.args...)
 }

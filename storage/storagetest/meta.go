@@ -70,6 +70,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"ConcurrentWriters", testMetaConcurrentWriters},
 		{"DeviceCommand", testMetaDeviceCommand},
 		{"ActivationKey", testMetaActivationKey},
+		{"DeviceMapping", testMetaDeviceMapping},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
