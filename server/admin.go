@@ -103,8 +103,3 @@ func nonNilSlice[T any](s []T) []T {
 	}
 	return s
 }
-
-// adminEntity is an administrator as a decision resource.
-func adminEntity(id string, props map[string]any) holdfast.Entity {
-	return holdfast.Entity{Type: holdfast.ResourceAdministrator, ID: id, Properties: props}
-}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp"
+	"github.com/holdfast/holdfast/signin"
 )
 
 // blockAudit makes the audit table refuse inserts until the returned
@@ -34,7 +35,7 @@ func TestSignInRefusedWithoutAudit(t *testing.T) {
 	f.setPassword(f.admin, testPassword)
 	b := f.browser()
 	nextStep(t, "login", b.do("POST", "/auth/login", map[string]string{"email": f.admin.Email, "password": testPassword}), holdfast.SessionMFAEnroll)
-	var e mfaEnrollment
+	var e signin.Enrollment
 	b.do("GET", "/auth/mfa/enroll", nil).json(t, &e)
 	code, err := idp.TOTPCode(holdfast.Secret(e.Secret), f.now)
 	if err != nil {

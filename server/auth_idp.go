@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/egress"
+	"github.com/holdfast/holdfast/signin"
 )
 
 // idpInput is the body of POST and PUT /api/v1/identity-providers.
@@ -221,81 +221,13 @@ func (s *Server) deleteIdP(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w)
 }
 
-// signInWithIdP completes an SSO sign-in: it finds the administrator
-// linked to issuer+subject, or links the one whose email the IdP asserts
-// (verified) at the first sign-in, applies the sign-in rules and starts a
-// session. Refusals are errBadSSO, with the reason audited.
-func (s *Server) signInWithIdP(w http.ResponseWriter, r *http.Request, c holdfast.IdPConfig, subject, email string, emailVerified bool) (holdfast.Administrator, error) {
-	ctx := r.Context()
-	var admin holdfast.Administrator
-	link, err := s.store.GetIdentityLink(ctx, c.Issuer, subject)
-	switch {
-	case err == nil:
-		if link.AccountID != c.AccountID {
-			return admin, errBadSSO
-		}
-		if admin, err = s.store.GetAdmin(ctx, link.AccountID, link.AdminID); err != nil {
-			if errors.Is(err, holdfast.ErrNotFound) {
-				return admin, errBadSSO
-			}
-			return admin, err
-		}
-	case errors.Is(err, holdfast.ErrNotFound):
-		email = strings.ToLower(strings.TrimSpace(email))
-		if email == "" || !emailVerified {
-			return admin, errBadSSO
-		}
-		admin, err = s.store.GetAdminByEmail(ctx, email)
-		if errors.Is(err, holdfast.ErrNotFound) || (err == nil && admin.AccountID != c.AccountID) {
-			return admin, errBadSSO
-		}
-		if err != nil {
-			return admin, err
-		}
-		// Once linked to this IdP, an administrator is matched by its
-		// subject only: another subject asserting the same email is a
-		// different person.
-		links, err := s.store.ListIdentityLinks(ctx, admin.AccountID, admin.ID)
-		if err != nil {
-			return admin, err
-		}
-		for _, l := range links {
-			if l.Issuer == c.Issuer {
-				s.auditSignIn(ctx, admin, c.Kind, holdfast.OutcomeDenied, "email asserted by another subject")
-				return admin, errBadSSO
-			}
-		}
-		nl := holdfast.IdentityLink{AccountID: admin.AccountID, AdminID: admin.ID, Issuer: c.Issuer, Subject: subject,
-			CreatedAt: s.now().UTC()}
-		if err := s.store.CreateIdentityLink(ctx, &nl); err != nil {
-			return admin, err
-		}
-	default:
-		return admin, err
-	}
-	if admin.State != holdfast.AdminActive {
-		s.auditSignIn(ctx, admin, c.Kind, holdfast.OutcomeFailed, "disabled")
-		return admin, errBadSSO
-	}
-	acct, err := s.store.GetAccount(ctx, admin.AccountID)
+// signInWithIdP completes an SSO sign-in through c (signin.Service) and
+// hands the browser its session.
+func (s *Server) signInWithIdP(w http.ResponseWriter, r *http.Request, c holdfast.IdPConfig, who signin.Asserted) error {
+	st, err := s.signin.SignInWithIdP(r.Context(), c, who, s.attempt(r))
 	if err != nil {
-		return admin, err
+		return err
 	}
-	if err := s.fenceSignIn(ctx, admin, clientIP(r)); err != nil {
-		return admin, err
-	}
-	if disabled, err := s.disableIfInactive(ctx, acct, admin, s.now().UTC()); err != nil || disabled {
-		if err == nil {
-			err = errBadSSO
-		}
-		return admin, err
-	}
-	if _, err := s.startSession(ctx, w, r, admin, c.Kind, ""); err != nil {
-		return admin, err
-	}
-	return admin, nil
+	s.setStarted(w, r, st)
+	return nil
 }
-
-// errBadSSO is every refused SSO sign-in: the IdP vouched for someone who
-// is not (or no longer) an administrator here, or the answer was wrong.
-var errBadSSO = fmt.Errorf("%w: single sign-on failed", holdfast.ErrUnauthenticated)

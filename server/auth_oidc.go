@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/signin"
 )
 
 // oidcStateCookie binds a sign-in to the browser that started it, so that
@@ -38,12 +39,12 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	state := randomSecret(32)
+	state := signin.NewSecret(32)
 	start, err := s.auth.sso.Start(ctx, c, s.baseURL(r), state)
 	if err != nil {
 		return s.idpUnreachable(ctx, c, err)
 	}
-	ar := holdfast.AuthRequest{ID: hashID(state), AccountID: c.AccountID, IdPID: c.ID, Nonce: start.Nonce,
+	ar := holdfast.AuthRequest{ID: signin.SecretID(state), AccountID: c.AccountID, IdPID: c.ID, Nonce: start.Nonce,
 		Verifier: start.Verifier, ReturnTo: localPath(q.Get("return_to")),
 		ExpiresAt: s.now().UTC().Add(authRequestValidity)}
 	if err := s.store.CreateAuthRequest(ctx, &ar); err != nil {
@@ -70,10 +71,10 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 		Secure: s.secureRequest(r), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	state := q.Get("state")
 	cookie, _ := r.Cookie(oidcStateCookie)
-	if state == "" || cookie == nil || !secretEqual(cookie.Value, state) {
+	if state == "" || cookie == nil || !signin.SecretEqual(cookie.Value, state) {
 		return s.ssoRefused(w, r, holdfast.IdPOIDC, "state missing or not this browser's")
 	}
-	ar, err := s.store.TakeAuthRequest(ctx, hashID(state), s.now().UTC())
+	ar, err := s.store.TakeAuthRequest(ctx, signin.SecretID(state), s.now().UTC())
 	if errors.Is(err, holdfast.ErrNotFound) {
 		return s.ssoRefused(w, r, holdfast.IdPOIDC, "unknown, used or expired state")
 	}
@@ -97,8 +98,8 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.idpUnreachable(ctx, c, err)
 	}
-	if _, err := s.signInWithIdP(w, r, c, id.Subject, id.Email, id.EmailVerified); err != nil {
-		if errors.Is(err, errBadSSO) || errors.Is(err, errOutsideFence) {
+	if err := s.signInWithIdP(w, r, c, signin.Asserted{Subject: id.Subject, Email: id.Email, EmailVerified: id.EmailVerified}); err != nil {
+		if errors.Is(err, signin.ErrBadSSO) || errors.Is(err, signin.ErrOutsideFence) {
 			return s.ssoRefused(w, r, holdfast.IdPOIDC, err.Error())
 		}
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/signin"
 	"github.com/holdfast/holdfast/storage/storagetest"
 )
 
@@ -141,7 +142,7 @@ func TestOIDCRealIdPSignInLinksThenMatchesBySubject(t *testing.T) {
 	if a.LastLoginAt == nil {
 		t.Error("SSO sign-in did not record the last login")
 	}
-	s, _ := f.store.GetSession(ctx, hashID(b.cookie(sessionCookie)))
+	s, _ := f.store.GetSession(ctx, signin.SecretID(b.cookie(sessionCookie)))
 	if s.Method != holdfast.IdPOIDC {
 		t.Errorf("session method %q", s.Method)
 	}
@@ -190,7 +191,7 @@ func TestOIDCRealIdPRefusals(t *testing.T) {
 	tamper := func(t *testing.T, cb string, change func(*holdfast.AuthRequest)) {
 		t.Helper()
 		u, _ := url.Parse(cb)
-		ar, err := ids.TakeAuthRequest(context.Background(), hashID(u.Query().Get("state")), f.now)
+		ar, err := ids.TakeAuthRequest(context.Background(), signin.SecretID(u.Query().Get("state")), f.now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +238,7 @@ func TestOIDCRealIdPRefusals(t *testing.T) {
 	t.Run("wrong PKCE verifier", func(t *testing.T) {
 		b := f.browser()
 		_, cb := f.signIn(b, "alice", "alice-password", true)
-		tamper(t, cb, func(ar *holdfast.AuthRequest) { ar.Verifier = holdfast.Secret(randomSecret(32)) })
+		tamper(t, cb, func(ar *holdfast.AuthRequest) { ar.Verifier = holdfast.Secret(signin.NewSecret(32)) })
 		refused(t, b, b.do("GET", cb, nil), "token endpoint: invalid_grant")
 	})
 
@@ -251,7 +252,7 @@ func TestOIDCRealIdPRefusals(t *testing.T) {
 	t.Run("wrong nonce", func(t *testing.T) {
 		b := f.browser()
 		_, cb := f.signIn(b, "alice", "alice-password", true)
-		tamper(t, cb, func(ar *holdfast.AuthRequest) { ar.Nonce = holdfast.Secret(randomSecret(32)) })
+		tamper(t, cb, func(ar *holdfast.AuthRequest) { ar.Nonce = holdfast.Secret(signin.NewSecret(32)) })
 		refused(t, b, b.do("GET", cb, nil), "wrong nonce")
 	})
 

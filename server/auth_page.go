@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -140,12 +141,11 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		v.Title = "Enter your verification code"
 	case holdfast.SessionMFAEnroll:
 		v.Title = "Set up multi-factor authentication"
-		_, admin, err := s.pendingSession(r, holdfast.SessionMFAEnroll)
-		if err != nil {
+		e, err := s.signin.Enrollment(r.Context(), s.sessionSecret(r))
+		if errors.Is(err, holdfast.ErrUnauthenticated) {
 			http.Redirect(w, r, "/login?error=unauthenticated", http.StatusSeeOther)
 			return
 		}
-		e, err := s.enrollment(r.Context(), admin)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

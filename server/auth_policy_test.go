@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/signin"
 )
 
 func TestInactiveAdministratorsAreDisabled(t *testing.T) {
@@ -99,7 +100,7 @@ func TestInactiveAdministratorsAreDisabled(t *testing.T) {
 func TestPasswordPolicyAPI(t *testing.T) {
 	f := newAuthFixture(t)
 	w := f.do("GET", "/api/v1/account/password-policy", nil)
-	var p passwordPolicy
+	var p signin.Policy
 	decode(t, w, &p)
 	if w.Code != 200 || p.MinLength != 12 || p.MaxLength != 64 || p.History != 5 || p.MaxFailures != 5 ||
 		p.LockoutMinutes != 30 || p.ExpiryDays != 60 || !p.RequireSpecial || !p.MFAForFailsafe {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/signin"
 )
 
 const (
@@ -44,12 +45,12 @@ func (s *Server) samlStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	relay := randomSecret(32)
+	relay := signin.NewSecret(32)
 	start, err := s.auth.sso.Start(ctx, c, s.baseURL(r), relay)
 	if err != nil {
 		return s.idpUnreachable(ctx, c, err)
 	}
-	ar := holdfast.AuthRequest{ID: hashID(relay), AccountID: c.AccountID, IdPID: c.ID, RequestID: start.RequestID,
+	ar := holdfast.AuthRequest{ID: signin.SecretID(relay), AccountID: c.AccountID, IdPID: c.ID, RequestID: start.RequestID,
 		ReturnTo: localPath(q.Get("return_to")), ExpiresAt: s.now().UTC().Add(authRequestValidity)}
 	if err := s.store.CreateAuthRequest(ctx, &ar); err != nil {
 		return err
@@ -112,8 +113,8 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) error {
 	if assertion.Subject == "" {
 		return s.ssoRefused(w, r, holdfast.IdPSAML, "no persistent NameID")
 	}
-	if _, err := s.signInWithIdP(w, r, c, assertion.Subject, assertion.Email, assertion.EmailVerified); err != nil {
-		if errors.Is(err, errBadSSO) || errors.Is(err, errOutsideFence) {
+	if err := s.signInWithIdP(w, r, c, signin.Asserted{Subject: assertion.Subject, Email: assertion.Email, EmailVerified: assertion.EmailVerified}); err != nil {
+		if errors.Is(err, signin.ErrBadSSO) || errors.Is(err, signin.ErrOutsideFence) {
 			return s.ssoRefused(w, r, holdfast.IdPSAML, err.Error())
 		}
 		return err
@@ -131,11 +132,11 @@ func (s *Server) samlRequestOf(r *http.Request, raw []byte) (c holdfast.IdPConfi
 	ctx := r.Context()
 	relay := r.PostForm.Get("RelayState")
 	returnTo = "/"
-	ar, err := s.store.TakeAuthRequest(ctx, hashID(relay), s.now().UTC())
+	ar, err := s.store.TakeAuthRequest(ctx, signin.SecretID(relay), s.now().UTC())
 	switch {
 	case err == nil && relay != "":
 		cookie, _ := r.Cookie(samlStateCookie)
-		if cookie == nil || !secretEqual(cookie.Value, relay) {
+		if cookie == nil || !signin.SecretEqual(cookie.Value, relay) {
 			return c, req, returnTo, "relay state not this browser's", nil
 		}
 		if c, err = s.enabledIdP(ctx, ar.AccountID, ar.IdPID, holdfast.IdPSAML); errors.Is(err, holdfast.ErrNotFound) {

@@ -19,6 +19,7 @@ import (
 	"github.com/holdfast/holdfast/egress"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/idp/sso"
+	"github.com/holdfast/holdfast/signin"
 )
 
 // testPassword meets the administrator password policy.
@@ -209,7 +210,7 @@ func (b *browser) session() answer {
 	b.tb.Helper()
 	a := b.do("GET", "/auth/session", nil)
 	if a.status == http.StatusOK {
-		var si sessionInfo
+		var si signin.Info
 		a.json(b.tb, &si)
 		b.csrf = si.CSRFToken
 	}
@@ -243,7 +244,7 @@ func (f *authFixture) signInPlatformAdmin() (*browser, holdfast.Secret) {
 	f.setPassword(f.admin, testPassword)
 	b := f.browser()
 	nextStep(f.t, "login", b.do("POST", "/auth/login", map[string]string{"email": f.admin.Email, "password": testPassword}), holdfast.SessionMFAEnroll)
-	var e mfaEnrollment
+	var e signin.Enrollment
 	a := b.do("GET", "/auth/mfa/enroll", nil)
 	wantStatus(f.t, "enroll start", a, http.StatusOK)
 	a.json(f.t, &e)
@@ -392,7 +393,7 @@ func TestSessionFixation(t *testing.T) {
 	if pending == planted || pending == "" {
 		t.Fatalf("session cookie after login = %q: the planted id survived", pending)
 	}
-	var e mfaEnrollment
+	var e signin.Enrollment
 	b.do("GET", "/auth/mfa/enroll", nil).json(t, &e)
 	code, _ := idp.TOTPCode(holdfast.Secret(e.Secret), f.now)
 	nextStep(t, "enroll", b.do("POST", "/auth/mfa/enroll", map[string]string{"code": code}), "done")
@@ -412,18 +413,18 @@ func TestSessionFixation(t *testing.T) {
 func TestSessionTimeouts(t *testing.T) {
 	f := newAuthFixture(t)
 	b, _ := f.signInPlatformAdmin()
-	f.now = f.now.Add(defaultIdleTimeout + time.Second)
+	f.now = f.now.Add(signin.DefaultIdleTimeout + time.Second)
 	wantStatus(t, "idle session", b.do("GET", "/auth/session", nil), http.StatusUnauthorized)
 
 	f2 := newAuthFixture(t)
 	b, _ = f2.signInPlatformAdmin()
 	// Used every 20 minutes, it still ends at the absolute limit.
 	start := f2.now
-	for f2.now.Sub(start) < defaultMaxAge-20*time.Minute {
+	for f2.now.Sub(start) < signin.DefaultMaxAge-20*time.Minute {
 		f2.now = f2.now.Add(20 * time.Minute)
 		wantStatus(t, "active session", b.do("GET", "/auth/session", nil), http.StatusOK)
 	}
-	f2.now = start.Add(defaultMaxAge)
+	f2.now = start.Add(signin.DefaultMaxAge)
 	wantStatus(t, "session past its absolute limit", b.do("GET", "/auth/session", nil), http.StatusUnauthorized)
 }
 
@@ -502,7 +503,7 @@ func TestResetLink(t *testing.T) {
 	// An expired link is refused and changes nothing.
 	b.do("POST", "/auth/password/forgot", map[string]string{"email": admin.Email})
 	token3 := linkToken(t, f.mail.next(t).body)
-	f.now = f.now.Add(linkValidity + time.Second)
+	f.now = f.now.Add(signin.LinkValidity + time.Second)
 	a = b.do("POST", "/auth/password/reset", map[string]string{"token": token3, "new": "Third-Secret-99", "repeat": "Third-Secret-99"})
 	wantStatus(t, "expired link", a, http.StatusUnprocessableEntity)
 	nextStep(t, "password unchanged", f.browser().do("POST", "/auth/login", map[string]string{"email": admin.Email, "password": "Another-Secret-7"}), "done")
@@ -699,7 +700,7 @@ func TestSignInAttemptsLimitedPerAddress(t *testing.T) {
 	try := func(ip string) *httptest.ResponseRecorder {
 		return f.from(ip, "POST", "/auth/login", map[string]string{"email": "nobody@example.com", "password": "Wrong-Password-1"}, &http.Cookie{Name: "x", Value: "y"})
 	}
-	for i := range attemptsPerIP {
+	for i := range signin.AttemptsPerIP {
 		if w := try("198.51.100.1"); w.Code != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i+1, w.Code)
 		}
@@ -730,7 +731,7 @@ func TestSignInAttemptsLimitedPerAddress(t *testing.T) {
 	if w := try("198.51.100.2"); w.Code != http.StatusUnauthorized {
 		t.Errorf("another address: %d", w.Code)
 	}
-	f.now = f.now.Add(attemptWindow)
+	f.now = f.now.Add(signin.AttemptWindow)
 	if w := try("198.51.100.1"); w.Code != http.StatusUnauthorized {
 		t.Errorf("next window: %d", w.Code)
 	}

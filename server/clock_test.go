@@ -4,32 +4,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
-)
 
-// TestAttemptLimitAfterClockStepsBack: a clock stepped back an hour does
-// not keep an address limited for that hour (before, the window's start
-// lay in the future and never ended until the clock caught up).
-func TestAttemptLimitAfterClockStepsBack(t *testing.T) {
-	var l attemptLimiter
-	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	for range attemptsPerIP {
-		if !l.allow("192.0.2.1", t0) {
-			t.Fatal("refused within the limit")
-		}
-	}
-	if l.allow("192.0.2.1", t0) {
-		t.Fatal("allowed over the limit")
-	}
-	if l.allow("192.0.2.1", t0.Add(attemptWindow/2)) {
-		t.Error("allowed over the limit within the window")
-	}
-	if !l.allow("192.0.2.1", t0.Add(-time.Hour)) {
-		t.Error("still limited after the clock stepped back an hour")
-	}
-	if !l.allow("192.0.2.1", t0.Add(3*time.Hour)) {
-		t.Error("still limited hours later")
-	}
-}
+	"github.com/holdfast/holdfast/signin"
+)
 
 // TestSessionAcrossClockSteps steps the injected clock hours back and
 // forward: a step back breaks nothing and does not stretch the idle
@@ -43,7 +20,7 @@ func TestSessionAcrossClockSteps(t *testing.T) {
 	wantStatus(t, "session after the clock stepped back 3h", b.do("GET", "/auth/session", nil), http.StatusOK)
 	// Idle from the stepped-back instant: the timeout counts from there,
 	// not from the future last use.
-	f.now = f.now.Add(defaultIdleTimeout + time.Second)
+	f.now = f.now.Add(signin.DefaultIdleTimeout + time.Second)
 	wantStatus(t, "session idle since the step back", b.do("GET", "/auth/session", nil), http.StatusUnauthorized)
 	f.now = t0
 	wantStatus(t, "ended session after stepping back", b.do("GET", "/auth/session", nil), http.StatusUnauthorized)

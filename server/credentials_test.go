@@ -11,6 +11,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/setup"
+	"github.com/holdfast/holdfast/signin"
 )
 
 // outstandingLinks creates an administrator (by the API, so it is
@@ -111,7 +112,7 @@ func assertLinksUsed(tb testing.TB, f *authFixture, a holdfast.Administrator, se
 	for _, tok := range tokens {
 		// UseLink at the time the link was sent succeeds only for an
 		// unused link: expiry does not count then.
-		if _, err := ids.UseLink(context.Background(), hashID(tok), sent); err == nil {
+		if _, err := ids.UseLink(context.Background(), signin.SecretID(tok), sent); err == nil {
 			tb.Errorf("a link of %s is still unused", a.Email)
 		}
 	}
@@ -228,7 +229,7 @@ func TestRecover(t *testing.T) {
 	wantStatus(t, "older invitation", useLink(b, invite, testPassword), http.StatusUnprocessableEntity)
 	wantStatus(t, "older reset link", useLink(b, reset, testPassword), http.StatusUnprocessableEntity)
 	link := res.Link.Reveal()
-	if !strings.HasPrefix(link, f.ts.URL+"/login?reset=") || !res.ExpiresAt.Equal(f.now.Add(linkValidity).Truncate(time.Microsecond)) {
+	if !strings.HasPrefix(link, f.ts.URL+"/login?reset=") || !res.ExpiresAt.Equal(f.now.Add(signin.LinkValidity).Truncate(time.Microsecond)) {
 		t.Fatalf("link %q until %v", link, res.ExpiresAt)
 	}
 	token := strings.TrimPrefix(link, f.ts.URL+"/login?reset=")
@@ -238,7 +239,7 @@ func TestRecover(t *testing.T) {
 
 	// A second link expires.
 	token = strings.TrimPrefix(recoverNow().Link.Reveal(), f.ts.URL+"/login?reset=")
-	f.now = f.now.Add(linkValidity + time.Second)
+	f.now = f.now.Add(signin.LinkValidity + time.Second)
 	wantStatus(t, "expired recovery link", useLink(b, token, "Other-Secret-42"), http.StatusUnprocessableEntity)
 
 	// Bad input changes nothing.

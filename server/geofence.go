@@ -1,38 +1,12 @@
 package server
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp"
 )
-
-// fenceSignIn refuses a sign-in from outside the account's geofence.
-func (s *Server) fenceSignIn(ctx context.Context, admin holdfast.Administrator, ip net.IP) error {
-	st, err := s.store.GetIdentitySettings(ctx, admin.AccountID)
-	if err != nil {
-		return err
-	}
-	if !idp.FenceAllows(st, ip) {
-		s.auditSignIn(ctx, admin, "any", holdfast.OutcomeDenied, "outside geofence")
-		return errOutsideFence
-	}
-	return nil
-}
-
-// fenceSession applies the geofence to a session request, with the grace
-// rules; it reports whether se.OutsideSince changed.
-func (s *Server) fenceSession(ctx context.Context, r *http.Request, se *holdfast.Session, now time.Time) (bool, error) {
-	st, err := s.settings.Get(ctx, s.store, s.store, se.AccountID)
-	if err != nil {
-		return false, err
-	}
-	return idp.FenceSession(st, se, clientIP(r), now)
-}
 
 // bearerGeofenced wraps the API token authenticator so that token
 // requests, too, come from inside the account's geofence.
@@ -57,14 +31,7 @@ func (s *Server) fenceToken(r *http.Request, accountID string) error {
 	if s.auth == nil {
 		return nil // sign-in, and with it the geofence, is off
 	}
-	st, err := s.settings.Get(r.Context(), s.store, s.store, accountID)
-	if err != nil {
-		return err
-	}
-	if !idp.FenceAllows(st, clientIP(r)) {
-		return errOutsideFence
-	}
-	return nil
+	return s.signin.FenceToken(r.Context(), accountID, clientIP(r))
 }
 
 // geofenceBody is the geofence as the API shows and takes it.
@@ -102,7 +69,7 @@ func (s *Server) putGeofence(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.Allowed = allowed
 	if in.Enabled && !idp.InFence(in.Allowed, clientIP(r)) {
-		return fmt.Errorf("%w: allowed: your own address %s is outside this geofence", holdfast.ErrInvalid, ipString(clientIP(r)))
+		return fmt.Errorf("%w: allowed: your own address %s is outside this geofence", holdfast.ErrInvalid, clientIP(r))
 	}
 	acct := principal(ctx).AccountID
 	c := change{action: "account.geofence.update", resourceType: holdfast.ResourceAccount, resourceID: acct,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast/idp"
+	"github.com/holdfast/holdfast/signin"
 )
 
 // from sends a request from ip with the fixture's token unless a
@@ -161,7 +162,7 @@ func TestPasswordChangeOutsideFenceRefused(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("session from home inside the grace: %d", w.Code)
 	}
-	var si sessionInfo
+	var si signin.Info
 	decode(t, w, &si)
 	w = f.from(home, "POST", "/auth/password", map[string]string{"current": testPassword, "new": "Another-Secret-7", "repeat": "Another-Secret-7"}, c, "X-CSRF-Token", si.CSRFToken)
 	if w.Code != http.StatusForbidden {

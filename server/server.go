@@ -31,6 +31,7 @@ import (
 	"github.com/holdfast/holdfast/lockout"
 	"github.com/holdfast/holdfast/policies"
 	"github.com/holdfast/holdfast/scim"
+	"github.com/holdfast/holdfast/signin"
 	"github.com/holdfast/holdfast/snapshots"
 )
 
@@ -147,8 +148,8 @@ type Server struct {
 	faults faultLog
 	// scim serves /scim/v2; set by registerSCIM.
 	scim *scim.Handler
-	// settings caches identity settings (the geofence) per revision.
-	settings idp.SettingsCache
+	// signin owns sessions, passwords, MFA, links and SSO completion.
+	signin *signin.Service
 }
 
 // New returns a server over opts.Store and opts.Engine.
@@ -159,6 +160,25 @@ func New(opts Options) (*Server, error) {
 	if opts.Engine == nil {
 		return nil, errors.New("server: an engine is required")
 	}
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.initServices(opts); err != nil {
+		return nil, err
+	}
+	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
+	s.registerRoutes()
+	if err := s.initAuth(opts.Auth); err != nil {
+		return nil, err
+	}
+	s.handler = s.realIP(s.observe(s.recoverPanics(s.jsonMisses(s.mux))))
+	return s, nil
+}
+
+// newServer returns the server's own state over opts: clock, logger,
+// public URL, metrics, the route table.
+func newServer(opts Options) (*Server, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -172,15 +192,14 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		store:     opts.Store,
-		tokens:    idp.NewTokens(opts.Store),
-		engine:    opts.Engine,
-		guard:     newGuard(opts.Engine),
-		roleRules: idp.NewRoleRules(opts.Engine, opts.Engine.Catalog()),
-		log:       log.With("component", "server"),
-		publicURL: publicURL,
-
+	return &Server{
+		store:          opts.Store,
+		tokens:         idp.NewTokens(opts.Store),
+		engine:         opts.Engine,
+		guard:          newGuard(opts.Engine),
+		roleRules:      idp.NewRoleRules(opts.Engine, opts.Engine.Catalog()),
+		log:            log.With("component", "server"),
+		publicURL:      publicURL,
 		trustedProxies: maskedPrefixes(opts.TrustedProxies),
 		clock:          clock,
 		now:            clock.Now,
@@ -189,28 +208,43 @@ func New(opts Options) (*Server, error) {
 		data:           opts.Data,
 		export:         opts.Export,
 		audit:          opts.Audit,
-	}
-	s.changes = chg.New(chg.Options{Store: s.store, Authorizer: meteredAuthorizer{Authorizer: s.engine, m: m},
-		Clock: clock, Logger: s.log, RequestID: requestIDFrom})
-	s.holds = legalhold.New(s.store, legalhold.Options{Now: clock.Now, Changes: s.changes, KnownSource: s.knownWorkload, Snapshots: opts.Data})
+	}, nil
+}
+
+// initServices builds the domain services the handlers call, all over one
+// change runner.
+func (s *Server) initServices(opts Options) error {
+	s.changes = chg.New(chg.Options{Store: s.store, Authorizer: meteredAuthorizer{Authorizer: s.engine, m: s.metrics},
+		Clock: s.clock, Logger: s.log, RequestID: requestIDFrom})
+	s.holds = legalhold.New(s.store, legalhold.Options{Now: s.clock.Now, Changes: s.changes, KnownSource: s.knownWorkload, Snapshots: opts.Data})
 	if opts.Data != nil {
 		s.snaps = snapshots.New(opts.Data, s.changes)
 	}
 	s.directory = newDirectory(s)
 	s.devices = devices.New(devices.Options{Runner: s.changes, Scope: s.directory})
-	if s.admins, err = admins.New(admins.Options{Changes: s.changes, Engine: s.engine, Void: s.voidCredentials, Verifier: opts.Audit}); err != nil {
-		return nil, err
+	var err error
+	if s.admins, err = admins.New(admins.Options{Changes: s.changes, Engine: s.engine, Void: signin.VoidCredentials, Verifier: opts.Audit}); err != nil {
+		return err
+	}
+	if s.signin, err = s.newSignin(opts.Auth); err != nil {
+		return err
 	}
 	if s.export == nil && opts.Data != nil {
 		s.export = export.New(export.Options{Data: opts.Data, Meta: opts.Store, Parent: s.workloadParent})
 	}
-	s.authn = append([]Authenticator{s.bearerToken}, opts.Authenticators...)
-	s.registerRoutes()
-	if err := s.initAuth(opts.Auth); err != nil {
-		return nil, err
+	return nil
+}
+
+// newSignin builds the sign-in service of opts; it serves the sweeps and
+// the disabling of administrators even with sign-in off.
+func (s *Server) newSignin(opts AuthOptions) (*signin.Service, error) {
+	var mailer signin.Mailer
+	if opts.Mailer != nil {
+		mailer = opts.Mailer
 	}
-	s.handler = s.realIP(s.observe(s.recoverPanics(s.jsonMisses(s.mux))))
-	return s, nil
+	return signin.New(signin.Options{Changes: s.changes, Rules: s.roleRules, Guard: s.guard, Clock: s.clock,
+		Logger: s.log, Mailer: mailer, IdleTimeout: opts.IdleTimeout, MaxAge: opts.MaxAge, RequestID: requestIDFrom,
+		Counted: func(method, outcome string) { s.metrics.signIns.WithLabelValues(method, outcome).Inc() }})
 }
 
 // newGuard builds the lockout guard from the rights the engine's catalog

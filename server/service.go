@@ -15,10 +15,6 @@ import (
 	"github.com/holdfast/holdfast/directory"
 )
 
-// auditTimeout bounds the write of an audit record for a refused change,
-// which must land even when the client has gone.
-const auditTimeout = 5 * time.Second
-
 // check is one question to the engine: may the caller do right to resource?
 type check struct {
 	right    string
@@ -63,20 +59,6 @@ func (s *Server) apply(ctx context.Context, c change, fn mutation) (string, erro
 	}
 	return s.changes.Apply(ctx, principal(ctx), chg.Change{Action: c.action, ResourceType: c.resourceType,
 		ResourceID: c.resourceID, Checks: checks}, fn)
-}
-
-// auditUnwritable logs why the audit record of action could not be
-// written and returns the error the caller answers with: the change is
-// refused (its transaction rolls back), 503, and the message says so
-// without the driver's detail.
-func (s *Server) auditUnwritable(ctx context.Context, action string, err error) error {
-	return s.changes.Unwritable(ctx, action, err)
-}
-
-// auditRecord builds the audit record of c made by the caller in ctx.
-func (s *Server) auditRecord(ctx context.Context, c change, id string, d holdfast.Decision, outcome string, detail any) (holdfast.AuditRecord, error) {
-	return s.changes.NewRecord(ctx, principal(ctx), chg.Record{Action: c.action, ResourceType: c.resourceType,
-		ResourceID: id, Decision: d, Outcome: outcome, Detail: detail})
 }
 
 // meteredAuthorizer counts every decision the engine makes for the server

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/holdfast/holdfast/signin"
 	"github.com/holdfast/holdfast/storage/storagetest"
 )
 
@@ -173,7 +174,7 @@ func (b *browser) sessionEmail() string {
 	if a.status != http.StatusOK {
 		return ""
 	}
-	var si sessionInfo
+	var si signin.Info
 	a.json(b.tb, &si)
 	return si.Email
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/policies"
+	"github.com/holdfast/holdfast/signin"
 )
 
 // Defaults of BootstrapOptions.
@@ -174,16 +175,16 @@ func Bootstrap(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpti
 }
 
 // bootstrapCredentials are the hash of the administrator's password, or
-// the setup link's secret when no password was given.
+// the need of a setup link when no password was given.
 type bootstrapCredentials struct {
 	hash  string
-	setup holdfast.Secret
+	setup bool
 }
 
 func newBootstrapCredentials(opts BootstrapOptions) (bootstrapCredentials, error) {
 	var c bootstrapCredentials
 	if opts.AdminPassword == "" {
-		c.setup = holdfast.Secret(newSecret())
+		c.setup = true
 		return c, nil
 	}
 	hash, err := idp.HashPassword(opts.AdminPassword.Reveal())
@@ -194,15 +195,11 @@ func newBootstrapCredentials(opts BootstrapOptions) (bootstrapCredentials, error
 	return c, nil
 }
 
-// createSetupLink voids the administrator's earlier setup links and stores
-// a new one with secret, through ids (bound to the caller's transaction).
-func createSetupLink(ctx context.Context, ids holdfast.IdentityStore, admin holdfast.Administrator, secret holdfast.Secret, now time.Time) (Link, error) {
-	if err := ids.RevokeLinks(ctx, admin.AccountID, admin.ID, holdfast.LinkSetup, now); err != nil {
-		return Link{}, fmt.Errorf("bootstrap: setup link: %w", err)
-	}
-	l := holdfast.Link{ID: secretID(secret.Reveal()), AccountID: admin.AccountID, AdminID: admin.ID, Purpose: holdfast.LinkSetup,
-		CreatedAt: now, ExpiresAt: now.Add(LinkValidity)}
-	if err := ids.CreateLink(ctx, &l); err != nil {
+// createSetupLink stores a new setup link of admin through tx (the
+// sign-in service's links: the earlier ones are voided).
+func createSetupLink(ctx context.Context, tx holdfast.IdentityStore, admin holdfast.Administrator, now time.Time) (Link, error) {
+	secret, l, err := signin.IssueLink(ctx, tx, admin, holdfast.LinkSetup, now)
+	if err != nil {
 		return Link{}, fmt.Errorf("bootstrap: setup link: %w", err)
 	}
 	return Link{Secret: secret, AdminID: admin.ID, Email: admin.Email, ExpiresAt: l.ExpiresAt}, nil
@@ -232,7 +229,7 @@ func renewSetup(ctx context.Context, store holdfast.MetaStore, opts BootstrapOpt
 		if len(links) > 0 {
 			return nil
 		}
-		link, err = createSetupLink(ctx, ids, admin, holdfast.Secret(newSecret()), opts.Clock.Now().UTC())
+		link, err = createSetupLink(ctx, ids, admin, opts.Clock.Now().UTC())
 		return err
 	})
 	return link, err
@@ -335,9 +332,9 @@ func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts Bootstrap
 	if err := tx.CreateAdmin(ctx, &admin); err != nil {
 		return res, fmt.Errorf("bootstrap: create platform administrator %s: %w", admin.Email, err)
 	}
-	if cred.setup != "" {
+	if cred.setup {
 		var err error
-		if res.Setup, err = createSetupLink(ctx, tx, admin, cred.setup, now); err != nil {
+		if res.Setup, err = createSetupLink(ctx, tx, admin, now); err != nil {
 			return res, err
 		}
 	}
@@ -350,7 +347,7 @@ func bootstrapAccount(ctx context.Context, tx holdfast.MetaStore, opts Bootstrap
 		"admin_id":           admin.ID,
 		"admin_email":        admin.Email,
 		"default_profile_id": profile.ID,
-		"password":           map[bool]string{true: "setup_link", false: "provided"}[cred.setup != ""],
+		"password":           map[bool]string{true: "setup_link", false: "provided"}[cred.setup],
 		"token_id":           res.TokenID,
 	}
 	if err := bootstrapAudit(ctx, tx, acct.ID, now, detail); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/lockout"
+	"github.com/holdfast/holdfast/signin"
 )
 
 // RecoverOptions describe the platform administrator the operator of the
@@ -76,24 +77,21 @@ func Recover(ctx context.Context, store holdfast.MetaStore, engine Engine, opts 
 		return res, fmt.Errorf("recover: %w", err)
 	}
 	t := now().UTC().Truncate(time.Microsecond)
-	secret := newSecret()
+	var secret holdfast.Secret
 	err = store.Tx(ctx, func(tx holdfast.MetaStore) error {
 		a, created, err := recoverAdmin(ctx, tx, acct.ID, email, role, t)
 		if err != nil {
 			return err
 		}
 		txIDs := holdfast.IdentityStore(tx)
-		if err := resetSecondFactor(ctx, txIDs, a, t); err != nil {
+		if err := signin.ResetSecondFactor(ctx, txIDs, a, t); err != nil {
 			return err
 		}
-		for _, purpose := range []string{holdfast.LinkReset, holdfast.LinkInvite} {
-			if err := txIDs.RevokeLinks(ctx, a.AccountID, a.ID, purpose, t); err != nil {
-				return err
-			}
+		if err := signin.VoidLinks(ctx, txIDs, a, t); err != nil {
+			return err
 		}
-		l := holdfast.Link{ID: secretID(secret), AccountID: a.AccountID, AdminID: a.ID, Purpose: holdfast.LinkReset,
-			CreatedAt: t, ExpiresAt: t.Add(LinkValidity)}
-		if err := txIDs.CreateLink(ctx, &l); err != nil {
+		var l holdfast.Link
+		if secret, l, err = signin.IssueLink(ctx, txIDs, a, holdfast.LinkReset, t); err != nil {
 			return err
 		}
 		// a now is one, by the rule's own role; asked all the same, so
@@ -117,7 +115,7 @@ func Recover(ctx context.Context, store holdfast.MetaStore, engine Engine, opts 
 	if err != nil {
 		return RecoverResult{}, err
 	}
-	res.Link = holdfast.Secret(opts.BaseURL + "/login?reset=" + secret)
+	res.Link = holdfast.Secret(signin.LinkURL(opts.BaseURL, secret))
 	return res, nil
 }
 
@@ -166,17 +164,4 @@ func recoverAdmin(ctx context.Context, tx holdfast.MetaStore, accountID, email, 
 		return a, false, fmt.Errorf("recover: administrator %s: %w", email, err)
 	}
 	return a, false, nil
-}
-
-// resetSecondFactor clears the administrator's password lockout and TOTP
-// enrolment, keeping its password history.
-func resetSecondFactor(ctx context.Context, ids holdfast.IdentityStore, a holdfast.Administrator, now time.Time) error {
-	c, err := credentialsOf(ctx, ids, a)
-	if err != nil {
-		return err
-	}
-	c.FailedLogins, c.LockedUntil = 0, nil
-	c.TOTPSecret, c.TOTPPending, c.TOTPLastStep, c.RecoveryCodes = "", "", 0, nil
-	c.UpdatedAt = now
-	return ids.PutCredentials(ctx, &c)
 }
