@@ -135,29 +135,7 @@ func checkJSON(raw []byte) error {
 				stack[n-1].index++
 			}
 		case '"':
-			end := stringEnd(raw, i+1)
-			s, ok := unquoteJSON(raw[i+1 : end])
-			i = end + 1
-			j := i
-			for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\n' || raw[j] == '\r') {
-				j++
-			}
-			if n := len(stack); j < len(raw) && raw[j] == ':' && n > 0 && !stack[n-1].array {
-				// A member name.
-				if !ok || checkString(s, stringRule{maxRunes: maxStringRunes}) != "" {
-					v.Add(jsonPath(stack[:n-1]), "has a member name that is not valid text")
-					s = "?"
-				}
-				stack[n-1].key = s
-				i = j + 1
-				continue
-			}
-			field := jsonPath(stack)
-			if !ok {
-				v.Add(field, "must be valid UTF-8")
-			} else if msg := checkString(s, ruleFor(field)); msg != "" {
-				v.Add(field, "%s", msg)
-			}
+			i = checkJSONString(raw, i, stack, &v)
 			continue
 		}
 		i++
@@ -166,6 +144,36 @@ func checkJSON(raw []byte) error {
 		return badInput(&v)
 	}
 	return nil
+}
+
+// checkJSONString checks the string that opens at raw[i]: a member name
+// becomes the key of the innermost object, a value is checked by the rule
+// of its path; refusals go into v. It returns the index after the string
+// (after the colon, for a member name).
+func checkJSONString(raw []byte, i int, stack []jsonFrame, v *holdfast.ValidationError) int {
+	end := stringEnd(raw, i+1)
+	s, ok := unquoteJSON(raw[i+1 : end])
+	i = end + 1
+	j := i
+	for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\n' || raw[j] == '\r') {
+		j++
+	}
+	if n := len(stack); j < len(raw) && raw[j] == ':' && n > 0 && !stack[n-1].array {
+		// A member name.
+		if !ok || checkString(s, stringRule{maxRunes: maxStringRunes}) != "" {
+			v.Add(jsonPath(stack[:n-1]), "has a member name that is not valid text")
+			s = "?"
+		}
+		stack[n-1].key = s
+		return j + 1
+	}
+	field := jsonPath(stack)
+	if !ok {
+		v.Add(field, "must be valid UTF-8")
+	} else if msg := checkString(s, ruleFor(field)); msg != "" {
+		v.Add(field, "%s", msg)
+	}
+	return i
 }
 
 // stringEnd returns the index of the quote that closes the JSON string
@@ -199,42 +207,60 @@ func unquoteJSON(lit []byte) (s string, ok bool) {
 			continue
 		}
 		i++
-		switch lit[i] {
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
-		case 'u':
-			r, n := hex4(lit[i+1:])
-			if n == 0 {
-				return "", false
-			}
-			i += n
-			if utf16.IsSurrogate(r) {
-				// Only a high surrogate followed by an escaped low one is a
-				// character; anything else is what json makes U+FFFD of.
-				if r >= 0xdc00 || i+2 >= len(lit) || lit[i+1] != '\\' || lit[i+2] != 'u' {
-					return "", false
-				}
-				r2, n2 := hex4(lit[i+3:])
-				if n2 == 0 || r2 < 0xdc00 || r2 > 0xdfff {
-					return "", false
-				}
-				r = utf16.DecodeRune(r, r2)
-				i += 2 + n2
-			}
-			b.WriteRune(r)
-		default: // \" \\ \/
-			b.WriteByte(lit[i])
+		if lit[i] != 'u' {
+			b.WriteByte(simpleEscape(lit[i]))
+			continue
 		}
+		r, n, ok := unicodeEscape(lit, i)
+		if !ok {
+			return "", false
+		}
+		i += n
+		b.WriteRune(r)
 	}
 	return b.String(), true
+}
+
+// simpleEscape is the byte the escape \c stands for (c not 'u').
+func simpleEscape(c byte) byte {
+	switch c {
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	default: // \" \\ \/
+		return c
+	}
+}
+
+// unicodeEscape decodes the \u escape whose 'u' is lit[i], with the low
+// half that must follow a high surrogate; n is how many bytes after the
+// 'u' it used. ok is false for a malformed escape or a lone surrogate.
+func unicodeEscape(lit []byte, i int) (r rune, n int, ok bool) {
+	r, n = hex4(lit[i+1:])
+	if n == 0 {
+		return 0, 0, false
+	}
+	if !utf16.IsSurrogate(r) {
+		return r, n, true
+	}
+	// Only a high surrogate followed by an escaped low one is a
+	// character; anything else is what json makes U+FFFD of.
+	i += n
+	if r >= 0xdc00 || i+2 >= len(lit) || lit[i+1] != '\\' || lit[i+2] != 'u' {
+		return 0, 0, false
+	}
+	r2, n2 := hex4(lit[i+3:])
+	if n2 == 0 || r2 < 0xdc00 || r2 > 0xdfff {
+		return 0, 0, false
+	}
+	return utf16.DecodeRune(r, r2), n + 2 + n2, true
 }
 
 // hex4 parses the four hex digits of a \u escape; n is 4, or 0 when they

@@ -38,7 +38,20 @@ func newMetrics(reg prometheus.Registerer, engine Engine) (*metrics, error) {
 	} else if g, ok := reg.(prometheus.Gatherer); ok {
 		gatherer = g
 	}
-	m := &metrics{
+	m := newCollectors()
+	if err := m.registerWith(reg); err != nil {
+		return nil, err
+	}
+	if err := registerFallbacks(reg, engine); err != nil {
+		return nil, err
+	}
+	m.handler = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})
+	return m, nil
+}
+
+// newCollectors returns the server's collectors, not yet registered.
+func newCollectors() *metrics {
+	return &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_requests_total",
 			Help: "HTTP requests served, by route pattern, method and status code.",
@@ -69,45 +82,56 @@ func newMetrics(reg prometheus.Registerer, engine Engine) (*metrics, error) {
 			Help: "Snapshots committed.",
 		}),
 	}
+}
+
+// registerWith registers m's collectors with reg, taking over those
+// registered there before, and exports the labels every dashboard needs
+// from the start.
+func (m *metrics) registerWith(reg prometheus.Registerer) error {
 	var err error
 	if m.chunks, err = register(reg, m.chunks); err != nil {
-		return nil, err
+		return err
 	}
 	if m.chunkData, err = register(reg, m.chunkData); err != nil {
-		return nil, err
+		return err
 	}
 	if m.snapshots, err = register(reg, m.snapshots); err != nil {
-		return nil, err
+		return err
+	}
+	if m.requests, err = register(reg, m.requests); err != nil {
+		return err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return err
+	}
+	if m.decisions, err = register(reg, m.decisions); err != nil {
+		return err
+	}
+	if m.signIns, err = register(reg, m.signIns); err != nil {
+		return err
 	}
 	m.chunks.WithLabelValues("present")
 	m.chunks.WithLabelValues("missing")
-	if m.requests, err = register(reg, m.requests); err != nil {
-		return nil, err
-	}
-	if m.duration, err = register(reg, m.duration); err != nil {
-		return nil, err
-	}
-	if m.decisions, err = register(reg, m.decisions); err != nil {
-		return nil, err
-	}
-	if m.signIns, err = register(reg, m.signIns); err != nil {
-		return nil, err
-	}
 	// Both outcomes are exported from the start, so a rate over them
 	// works before the first deny.
 	m.decisions.WithLabelValues("allow")
 	m.decisions.WithLabelValues("deny")
-	if fc, ok := engine.(fallbackCounter); ok {
-		fallbacks := prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "holdfast_policy_wasm_fallbacks_total",
-			Help: "Policy evaluations the Wasm evaluator could not finish, which OPA's interpreter then made.",
-		}, func() float64 { return float64(fc.WasmFallbacks()) })
-		if _, err := register(reg, fallbacks); err != nil {
-			return nil, err
-		}
+	return nil
+}
+
+// registerFallbacks exports the engine's count of Wasm fallbacks, when it
+// keeps one.
+func registerFallbacks(reg prometheus.Registerer, engine Engine) error {
+	fc, ok := engine.(fallbackCounter)
+	if !ok {
+		return nil
 	}
-	m.handler = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})
-	return m, nil
+	fallbacks := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "holdfast_policy_wasm_fallbacks_total",
+		Help: "Policy evaluations the Wasm evaluator could not finish, which OPA's interpreter then made.",
+	}, func() float64 { return float64(fc.WasmFallbacks()) })
+	_, err := register(reg, fallbacks)
+	return err
 }
 
 // register registers c, or returns the equal collector registered before.

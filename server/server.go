@@ -265,6 +265,28 @@ func (s *Server) registerRoutes() {
 
 	s.public("GET /api/v1/openapi.json", http.HandlerFunc(s.openAPI))
 
+	s.registerAdminRoutes()
+	s.registerDirectoryRoutes()
+
+	s.authed("GET /api/v1/legal-hold-types", s.listHoldTypes)
+	s.authed("POST /api/v1/legal-hold-types", s.createHoldType)
+	s.authed("PATCH /api/v1/legal-hold-types/{id}", s.updateHoldType)
+	s.authed("DELETE /api/v1/legal-hold-types/{id}", s.deleteHoldType)
+	s.registerHoldRoutes()
+
+	s.authed("GET /api/v1/account", s.getAccount)
+	s.authed("PATCH /api/v1/account/settings", s.updateSettings)
+
+	s.authed("GET /api/v1/audit", s.listAudit)
+	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
+
+	s.registerSnapshotRoutes()
+	s.registerDeviceRoutes()
+	s.registerSCIM()
+}
+
+// registerAdminRoutes is the route table of administrators and roles.
+func (s *Server) registerAdminRoutes() {
 	s.authed("GET /api/v1/administrators", s.listAdmins)
 	s.authed("POST /api/v1/administrators", s.createAdmin)
 	s.authed("GET /api/v1/administrators/{id}", s.getAdmin)
@@ -277,7 +299,11 @@ func (s *Server) registerRoutes() {
 	s.authed("PATCH /api/v1/roles/{id}", s.updateRole)
 	s.authed("DELETE /api/v1/roles/{id}", s.deleteRole)
 	s.authed("GET /api/v1/rights", s.listRights)
+}
 
+// registerDirectoryRoutes is the route table of profiles, users and
+// devices.
+func (s *Server) registerDirectoryRoutes() {
 	s.authed("GET /api/v1/profiles", s.listProfiles)
 	s.authed("POST /api/v1/profiles", s.createProfile)
 	s.authed("GET /api/v1/profiles/{id}", s.getProfile)
@@ -298,22 +324,6 @@ func (s *Server) registerRoutes() {
 	s.authed("GET /api/v1/devices/{id}", s.getDevice)
 	s.authed("PATCH /api/v1/devices/{id}", s.updateDevice)
 	s.authed("DELETE /api/v1/devices/{id}", s.deleteDevice)
-
-	s.authed("GET /api/v1/legal-hold-types", s.listHoldTypes)
-	s.authed("POST /api/v1/legal-hold-types", s.createHoldType)
-	s.authed("PATCH /api/v1/legal-hold-types/{id}", s.updateHoldType)
-	s.authed("DELETE /api/v1/legal-hold-types/{id}", s.deleteHoldType)
-	s.registerHoldRoutes()
-
-	s.authed("GET /api/v1/account", s.getAccount)
-	s.authed("PATCH /api/v1/account/settings", s.updateSettings)
-
-	s.authed("GET /api/v1/audit", s.listAudit)
-	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
-
-	s.registerSnapshotRoutes()
-	s.registerDeviceRoutes()
-	s.registerSCIM()
 }
 
 // apiFunc is a handler that returns its error for the edge to write.
