@@ -37,6 +37,7 @@ type PolicyRule struct {
 //     sign-in state it touches land together.
 type MetaStore interface {
 	HoldAccessStore
+	AlertStore
 	IdentityStore
 	DeviceCommandStore
 	ActivationKeyStore

@@ -21,6 +21,7 @@ import (
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/admins"
+	"github.com/holdfast/holdfast/alerts"
 	"github.com/holdfast/holdfast/audit"
 	chg "github.com/holdfast/holdfast/change"
 	"github.com/holdfast/holdfast/devices"
@@ -101,6 +102,8 @@ type Options struct {
 	// Audit verifies the audit trail against its key and checkpoints;
 	// nil: GET /api/v1/audit/verify answers 503.
 	Audit *audit.Service
+	// Alerts configures the alerts service (webhooks, mail).
+	Alerts AlertOptions
 }
 
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
@@ -150,6 +153,8 @@ type Server struct {
 	scim *scim.Handler
 	// signin owns sessions, passwords, MFA, links and SSO completion.
 	signin *signin.Service
+	// alerts raises and delivers alerts; its loop runs outside the server.
+	alerts *alerts.Service
 }
 
 // New returns a server over opts.Store and opts.Engine.
@@ -222,6 +227,9 @@ func (s *Server) initServices(opts Options) error {
 	}
 	s.directory = newDirectory(s)
 	s.devices = devices.New(devices.Options{Runner: s.changes, Scope: s.directory})
+	s.alerts = alerts.New(alerts.Options{Changes: s.changes, Clock: s.clock, Logger: s.log, Sources: opts.Alerts.Sources,
+		RepeatInterval: opts.Alerts.RepeatInterval, Client: opts.Alerts.Client, AllowPrivate: opts.Alerts.AllowPrivate,
+		Mailer: opts.Alerts.Mailer})
 	var err error
 	if s.admins, err = admins.New(admins.Options{Changes: s.changes, Engine: s.engine, Void: signin.VoidCredentials, Verifier: opts.Audit}); err != nil {
 		return err
@@ -283,6 +291,7 @@ func (s *Server) registerRoutes() {
 	s.registerSnapshotRoutes()
 	s.registerDeviceRoutes()
 	s.registerSCIM()
+	s.registerAlertRoutes()
 }
 
 // registerAdminRoutes is the route table of administrators and roles.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/alerts"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/idp"
 	"github.com/holdfast/holdfast/setup"
@@ -39,6 +40,13 @@ type Config struct {
 	// AllowPrivateIdP lets identity provider fetches (metadata,
 	// discovery, keys) reach loopback, private and link-local addresses.
 	AllowPrivateIdP bool
+	// AllowPrivateWebhooks lets alert webhooks reach loopback, private
+	// and link-local addresses.
+	AllowPrivateWebhooks bool
+	// AlertEvery is how often alerts are evaluated and delivered.
+	AlertEvery time.Duration
+	// AlertRepeat is how long a firing alert waits to be sent again.
+	AlertRepeat time.Duration
 	// PolicyEvaluator runs the Rego policies: wasm (compiled by OPA,
 	// the default) or topdown (OPA's interpreter).
 	PolicyEvaluator string
@@ -80,6 +88,8 @@ const (
 	envLogFormat         = "HOLDFAST_LOG_FORMAT"
 	envPolicyEvaluator   = "HOLDFAST_POLICY_EVALUATOR"
 	envDecisionCache     = "HOLDFAST_DECISION_CACHE_BYTES"
+	envAlertEvery        = "HOLDFAST_ALERT_EVERY"
+	envAlertRepeat       = "HOLDFAST_ALERT_REPEAT"
 	envBootstrapEmail    = "HOLDFAST_BOOTSTRAP_ADMIN_EMAIL"
 	envBootstrapPassword = "HOLDFAST_BOOTSTRAP_ADMIN_PASSWORD"
 	envBootstrapToken    = "HOLDFAST_BOOTSTRAP_TOKEN"
@@ -166,6 +176,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.BoolVar(&c.Demo, "demo", false, "on an empty store, create a demo account with users, administrators and a legal hold")
 	fs.BoolVar(&c.AllowPrivateIdP, "allow-private-idp", false,
 		"let identity provider metadata, discovery and key fetches reach loopback, private and link-local addresses")
+	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", false,
+		"let alert webhooks reach loopback, private and link-local addresses")
+	fs.DurationVar(&c.AlertEvery, "alert-every", envDuration(getenv, envAlertEvery, time.Minute),
+		"how often alerts are evaluated and delivered ($"+envAlertEvery+")")
+	fs.DurationVar(&c.AlertRepeat, "alert-repeat", envDuration(getenv, envAlertRepeat, alerts.DefaultRepeatInterval),
+		"how long a firing alert waits before it is sent again ($"+envAlertRepeat+")")
 	c.registerLogFlags(fs, getenv)
 	c.BootstrapEmail = getenv(envBootstrapEmail)
 	c.BootstrapPassword = holdfast.Secret(getenv(envBootstrapPassword))
@@ -234,6 +250,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DecisionCacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("--decision-cache-bytes: must be a number of bytes, 0 or more"))
+	}
+	if c.AlertEvery <= 0 || c.AlertRepeat <= 0 {
+		errs = append(errs, fmt.Errorf("--alert-every and --alert-repeat: must be durations over zero, like 1m or 4h"))
 	}
 	if !holdfast.Edition(c.Edition).Valid() {
 		errs = append(errs, fmt.Errorf("--edition: %q is not one of elite_plus, elite, enterprise, business", c.Edition))

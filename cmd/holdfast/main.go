@@ -38,6 +38,7 @@ import (
 	"github.com/holdfast/holdfast/audit"
 	"github.com/holdfast/holdfast/authz"
 	"github.com/holdfast/holdfast/demo"
+	"github.com/holdfast/holdfast/egress"
 	"github.com/holdfast/holdfast/legalhold"
 	"github.com/holdfast/holdfast/server"
 	"github.com/holdfast/holdfast/setup"
@@ -204,7 +205,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	go sweep(ctx, srv, log)
+	startAlerts(ctx, srv, cfg.AlertEvery, log)
 	return listenAndServe(ctx, cfg, srv.Handler(), log, stderr, link, h)
+}
+
+// startAlerts looks once before the server answers, so every source's
+// cursor starts before the first request (what happens from then on is
+// news), then evaluates every interval.
+func startAlerts(ctx context.Context, srv *server.Server, every time.Duration, log *slog.Logger) {
+	if err := srv.Alerts().Tick(ctx); err != nil {
+		log.Error("alerts: first evaluation", "error", err.Error())
+	}
+	go srv.Alerts().Run(ctx, every)
 }
 
 // serveConfig parses serve's flags and builds its logger.
@@ -298,6 +310,8 @@ func newServer(cfg Config, store holdfast.MetaStore, engine *authz.Engine, data 
 		Auth:           auth,
 		Data:           data,
 		Audit:          auditSvc,
+		Alerts: server.AlertOptions{Client: egress.NewClient(egress.Options{AllowPrivate: cfg.AllowPrivateWebhooks}),
+			AllowPrivate: cfg.AllowPrivateWebhooks, Mailer: auth.Mailer, RepeatInterval: cfg.AlertRepeat},
 	})
 }
 

@@ -45,6 +45,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"Attributes", testMetaAttributes},
 		{"Token", testMetaToken},
 		{"HoldAccess", testMetaHoldAccess},
+		{"Alert", testMetaAlert},
 		{"TenantIsolation", testMetaTenantIsolation},
 		{"Revision", testMetaRevision},
 		{"RevisionFresh", testMetaRevisionFresh},
