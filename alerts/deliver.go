@@ -111,8 +111,18 @@ func (s *Service) digestOne(ctx context.Context, sub holdfast.AlertSubscription)
 	if err != nil {
 		return err
 	}
+	from := sub.Cursor
 	sub.Cursor = events[len(events)-1].Seq
 	return s.store.Tx(ctx, func(tx holdfast.MetaStore) error {
+		// Another replica may have made this digest meanwhile: then its
+		// cursor moved, and this one is dropped rather than sent twice.
+		cur, err := tx.GetAlertSubscription(ctx, sub.AccountID, sub.ID)
+		if errors.Is(err, holdfast.ErrNotFound) || (err == nil && cur.Cursor != from) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		if len(kept) > 0 {
 			if err := s.queue(ctx, tx, sub, admin, kept, now); err != nil {
 				return err
