@@ -100,22 +100,39 @@ func (a AuditSource) Observe(ctx context.Context, q Query) (Observation, int64, 
 // firing after its last occurrence, unless configured otherwise.
 const EventWindow = 24 * time.Hour
 
+// auditEvent is an event kind read from the audit trail: each successful
+// record about objectType whose action is one of the kind's fires the
+// object's alert, which resolves window after its last occurrence.
+func auditEvent(kind, objectType string, isAction func(string) bool, window time.Duration) Source {
+	return AuditSource{AlertKind: kind, Match: func(_ context.Context, _ Query, r holdfast.AuditRecord) (Signal, bool, error) {
+		if r.ResourceType != objectType || r.Outcome != holdfast.OutcomeSuccess || !isAction(r.Action) || r.ResourceID == "" {
+			return Signal{}, false, nil
+		}
+		var detail map[string]any
+		_ = json.Unmarshal(r.Detail, &detail) // a record without detail has none
+		ends := r.Time.Add(window)
+		return Signal{ObjectType: objectType, ObjectID: r.ResourceID,
+			Summary: objectType + " " + r.ResourceID + ": " + r.Action + " by " + actor(r),
+			Detail: map[string]any{"action": r.Action, "actor_email": r.ActorEmail, "audit_seq": r.Seq, "at": r.Time,
+				"change": detail},
+			EndsAt: &ends}, true, nil
+	}}
+}
+
 // LegalHoldChanged fires on every successful change of a legal hold (its
 // settings, custodians or WebDAV access, its creation and deletion), read
 // from the audit trail; the alert resolves window after the last change.
 func LegalHoldChanged(window time.Duration) Source {
-	return AuditSource{AlertKind: holdfast.AlertLegalHoldChanged,
-		Match: func(_ context.Context, q Query, r holdfast.AuditRecord) (Signal, bool, error) {
-			if r.ResourceType != holdfast.ResourceLegalHold || r.Outcome != holdfast.OutcomeSuccess ||
-				!strings.HasPrefix(r.Action, "legal_hold.") || r.ResourceID == "" {
-				return Signal{}, false, nil
-			}
-			ends := r.Time.Add(window)
-			return Signal{ObjectType: holdfast.ResourceLegalHold, ObjectID: r.ResourceID,
-				Summary: "legal hold " + r.ResourceID + ": " + r.Action + " by " + actor(r),
-				Detail:  map[string]any{"action": r.Action, "actor_email": r.ActorEmail, "audit_seq": r.Seq, "at": r.Time},
-				EndsAt:  &ends}, true, nil
-		}}
+	return auditEvent(holdfast.AlertLegalHoldChanged, holdfast.ResourceLegalHold,
+		func(a string) bool { return strings.HasPrefix(a, "legal_hold.") }, window)
+}
+
+// DeviceDecommissioned fires when a device is decommissioned (with or
+// without a remote wipe), read from the audit trail; the alert resolves
+// window later.
+func DeviceDecommissioned(window time.Duration) Source {
+	return auditEvent(holdfast.AlertDeviceDecommissioned, holdfast.ResourceDevice,
+		func(a string) bool { return a == "device.decommission" }, window)
 }
 
 func actor(r holdfast.AuditRecord) string {
@@ -163,5 +180,5 @@ func matchLockout(ctx context.Context, q Query, r holdfast.AuditRecord) (Signal,
 
 // DefaultSources are the sources whose data exists today.
 func DefaultSources() []Source {
-	return []Source{LegalHoldChanged(EventWindow), AdministratorLockedOut()}
+	return []Source{LegalHoldChanged(EventWindow), DeviceDecommissioned(EventWindow), AdministratorLockedOut()}
 }

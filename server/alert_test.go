@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"testing"
+
+	"github.com/holdfast/holdfast"
 )
 
 // TestAlertsDecidedByTheEngine: over the real engine, an administrator
@@ -57,4 +59,45 @@ func TestAlertsDecidedByTheEngine(t *testing.T) {
 		t.Errorf("subscribing an administrator she cannot see = %d %s, want 403", w.Code, w.Body)
 	}
 	f.mustCreate("/api/v1/alert-subscriptions", map[string]any{"channel": "email"}, http.StatusCreated, "Authorization", ada)
+}
+
+// TestDeviceDecommissionRaisesAnAlert: decommissioning a device through
+// the API (the devices service's audit record) fires its
+// device_decommissioned alert at the next evaluation.
+func TestDeviceDecommissionRaisesAnAlert(t *testing.T) {
+	f := newRealFixture(t)
+	ctx := t.Context()
+	def, err := f.srv.defaultProfile(holdfast.WithPrincipal(ctx, holdfast.Principal{AccountID: f.account.ID}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := holdfast.User{AccountID: f.account.ID, Email: "sam@example.com", Name: "Sam", ProfileID: def.ID, State: holdfast.UserActive}
+	if err := f.store.CreateUser(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	d := holdfast.Device{AccountID: f.account.ID, UserID: u.ID, Name: "Sam's laptop", Kind: holdfast.DeviceEndpoint, Workload: "endpoints", State: "enabled"}
+	if err := f.store.CreateDevice(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Alerts().Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w := f.do("POST", "/api/v1/devices/"+d.ID+"/decommission", map[string]any{"wipe": true}); w.Code != http.StatusOK {
+		t.Fatalf("decommission = %d %s", w.Code, w.Body)
+	}
+	if err := f.srv.Alerts().Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Alerts []struct {
+			ObjectID string `json:"object_id"`
+			State    string `json:"state"`
+		} `json:"alerts"`
+		Total int `json:"total"`
+	}
+	w := f.do("GET", "/api/v1/alerts?kind=device_decommissioned", nil)
+	decode(t, w, &page)
+	if w.Code != 200 || page.Total != 1 || page.Alerts[0].ObjectID != d.ID || page.Alerts[0].State != "firing" {
+		t.Fatalf("GET alerts = %d %s, want the device's alert firing", w.Code, w.Body)
+	}
 }
