@@ -378,6 +378,31 @@ func TestDeliveryScopedToWhatTheAdministratorSees(t *testing.T) {
 	if all.Total != 2 {
 		t.Fatalf("history total %d, want both holds' alerts", all.Total)
 	}
+	// The scoped administrator's lists keep both rows (exact totals) but
+	// never name the hold outside its scope.
+	mine, err := f.svc.History(ctx, f.scope, alerts.AlertQuery{}, holdfast.Page{})
+	must(t, err)
+	listed, err := f.svc.ListAlerts(ctx, f.scope, alerts.AlertQuery{}, holdfast.Page{})
+	must(t, err)
+	if mine.Total != 2 || listed.Total != 2 {
+		t.Fatalf("scoped totals: history %d, alerts %d, want 2 and 2", mine.Total, listed.Total)
+	}
+	named := map[string]bool{}
+	for _, e := range mine.Items {
+		named[e.ObjectID] = true
+		if e.ObjectID == "" && (strings.Contains(e.Summary, "hidden") || e.Detail != nil) {
+			t.Errorf("a masked history row still says %q %s", e.Summary, e.Detail)
+		}
+	}
+	for _, a := range listed.Items {
+		named[a.ObjectID] = true
+		if a.ObjectID == "" && (strings.Contains(a.Summary, "hidden") || a.Detail != nil) {
+			t.Errorf("a masked alert still says %q %s", a.Summary, a.Detail)
+		}
+	}
+	if named[hidden.ID] || !named[seen.ID] || !named[""] {
+		t.Errorf("scoped lists name %v, want the seen hold and a masked row, never the hidden hold %s", named, hidden.ID)
+	}
 }
 
 // TestWebhookTargetsAgainstSSRF: without the operator's flag, a loopback,

@@ -16,8 +16,10 @@ package alerts
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/holdfast/holdfast"
@@ -188,7 +190,17 @@ func (s *Service) ListAlerts(ctx context.Context, p holdfast.Principal, q AlertQ
 	if err != nil {
 		return holdfast.Paged[holdfast.Alert]{Items: []holdfast.Alert{}}, err
 	}
-	return s.store.PageAlerts(ctx, p.AccountID, holdfast.AlertFilter{Kind: q.Kind, State: q.State, ObjectTypes: types}, page)
+	got, err := s.store.PageAlerts(ctx, p.AccountID, holdfast.AlertFilter{Kind: q.Kind, State: q.State, ObjectTypes: types}, page)
+	if err != nil {
+		return got, err
+	}
+	for i := range got.Items {
+		a := &got.Items[i]
+		if err := s.mask(ctx, p, a.ObjectType, &a.ObjectID, &a.Summary, &a.Detail); err != nil {
+			return holdfast.Paged[holdfast.Alert]{Items: []holdfast.Alert{}}, err
+		}
+	}
+	return got, nil
 }
 
 // History returns one page of the account's alert history, newest first
@@ -198,7 +210,29 @@ func (s *Service) History(ctx context.Context, p holdfast.Principal, q AlertQuer
 	if err != nil {
 		return holdfast.Paged[holdfast.AlertEvent]{Items: []holdfast.AlertEvent{}}, err
 	}
-	return s.store.PageAlertEvents(ctx, p.AccountID, holdfast.AlertEventFilter{Kind: q.Kind, AlertID: q.AlertID, ObjectTypes: types}, page)
+	got, err := s.store.PageAlertEvents(ctx, p.AccountID, holdfast.AlertEventFilter{Kind: q.Kind, AlertID: q.AlertID, ObjectTypes: types}, page)
+	if err != nil {
+		return got, err
+	}
+	for i := range got.Items {
+		e := &got.Items[i]
+		if err := s.mask(ctx, p, e.ObjectType, &e.ObjectID, &e.Summary, &e.Detail); err != nil {
+			return holdfast.Paged[holdfast.AlertEvent]{Items: []holdfast.AlertEvent{}}, err
+		}
+	}
+	return got, nil
+}
+
+// mask blanks what an alert says about an object p may not see (a device
+// of another profile, a hold of another legal hold type): the list keeps
+// the row, so pages and totals stay exact, but never names the object.
+func (s *Service) mask(ctx context.Context, p holdfast.Principal, objectType string, id, summary *string, detail *json.RawMessage) error {
+	ok, err := s.sees(ctx, p, objectType, *id)
+	if err != nil || ok {
+		return err
+	}
+	*id, *summary, *detail = "", "an alert about a "+strings.ReplaceAll(objectType, "_", " ")+" outside your scope", nil
+	return nil
 }
 
 // Deliveries returns one page of a subscription's delivery log, newest
