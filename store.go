@@ -31,8 +31,9 @@ type PolicyRule struct {
 //     audit key, set when it is opened) atomically.
 //   - Tx runs fn in one transaction: all of its writes land or none does.
 //   - Implementations are safe for concurrent use.
-//   - It keeps the legal holds' WebDAV credentials too (HoldAccessStore)
-//     and the sign-in state (IdentityStore), and the store Tx hands to fn
+//   - It keeps the legal holds' WebDAV credentials too (HoldAccessStore),
+//     the Sensitive Data Governance definitions (SDGStore) and the sign-in
+//     state (IdentityStore), and the store Tx hands to fn
 //     does as well, inside the transaction, so that a change and the
 //     sign-in state it touches land together.
 type MetaStore interface {
@@ -42,6 +43,7 @@ type MetaStore interface {
 	DeviceCommandStore
 	ActivationKeyStore
 	DeviceMappingStore
+	SDGStore
 
 	// Tx runs fn with a store whose reads and writes share one transaction.
 	// An error from fn rolls everything back. Nested Tx calls join the outer

@@ -117,6 +117,10 @@ func oracleAllows(cat *policies.Catalog, edition holdfast.Edition, addons []stri
 	if r.Category == "legal_hold_management" && !lhAllowed {
 		return false
 	}
+	sdgAllowed := edition == holdfast.EditionElitePlus || slices.Contains(addons, holdfast.AddonSensitiveDataGovernance)
+	if r.Category == "sensitive_data_governance" && !sdgAllowed {
+		return false
+	}
 	if product == holdfast.ProductEnterpriseWorkloads && !strings.HasPrefix(right, "ew.") {
 		return false
 	}

@@ -134,6 +134,11 @@ type Rules struct {
 	LegalHoldEditions []string          `yaml:"legal_hold_editions" json:"legal_hold_editions"`
 	LegalHoldAddon    string            `yaml:"legal_hold_addon" json:"legal_hold_addon"`
 	LegalHoldCategory string            `yaml:"legal_hold_category" json:"legal_hold_category"`
+	// SDGEditions, SDGAddon, SDGCategory: the Sensitive Data Governance
+	// rights (SDGCategory) exist on SDGEditions, elsewhere only with SDGAddon.
+	SDGEditions []string `yaml:"sdg_editions" json:"sdg_editions"`
+	SDGAddon    string   `yaml:"sdg_addon" json:"sdg_addon"`
+	SDGCategory string   `yaml:"sdg_category" json:"sdg_category"`
 }
 
 // Catalog is the parsed catalog.yaml. It is read-only: Load hands the same
@@ -426,6 +431,17 @@ func (ck *checker) rules() {
 	if ck.categories[ru.LegalHoldCategory] == 0 {
 		ck.bad("rules: unknown legal hold category %q", ru.LegalHoldCategory)
 	}
+	for _, e := range ru.SDGEditions {
+		if ck.editions[e] == 0 {
+			ck.bad("rules: unknown Sensitive Data Governance edition %q", e)
+		}
+	}
+	if ck.addonIDs[ru.SDGAddon] == 0 {
+		ck.bad("rules: unknown Sensitive Data Governance add-on %q", ru.SDGAddon)
+	}
+	if ck.categories[ru.SDGCategory] == 0 {
+		ck.bad("rules: unknown Sensitive Data Governance category %q", ru.SDGCategory)
+	}
 	if ck.rightIDs[ru.PlatformAdminRight] == 0 {
 		ck.bad("rules: unknown platform administrator right %q", ru.PlatformAdminRight)
 	}
@@ -592,6 +608,8 @@ type regoCatalog struct {
 	// LegalHoldRights indexes the rights of the Legal Hold Management
 	// category, so a policy tests membership with one lookup.
 	LegalHoldRights map[string]bool `json:"legal_hold_rights"`
+	// SDGRights indexes the rights of the Sensitive Data Governance category.
+	SDGRights map[string]bool `json:"sdg_rights"`
 }
 
 type regoRight struct {
@@ -639,6 +657,7 @@ func (c *Catalog) RegoData() map[string]any {
 		Rules:      c.Rules,
 
 		LegalHoldRights: map[string]bool{},
+		SDGRights:       map[string]bool{},
 	}
 	for _, e := range c.Editions {
 		d.Editions[e.ID] = e
@@ -657,6 +676,9 @@ func (c *Catalog) RegoData() map[string]any {
 		d.Rights[r.ID] = regoRight{Category: r.Category, Name: r.Name, Label: r.Label, Assignable: r.Assignable, Product: r.Product}
 		if r.Category == c.Rules.LegalHoldCategory {
 			d.LegalHoldRights[r.ID] = true
+		}
+		if r.Category == c.Rules.SDGCategory {
+			d.SDGRights[r.ID] = true
 		}
 	}
 	for _, r := range c.Roles {

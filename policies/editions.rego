@@ -32,6 +32,23 @@ legal_hold_unavailable_reason := sprintf(
 	[edition_name(input.account.edition), catalog.addons[catalog.rules.legal_hold_addon].name],
 )
 
+# Sensitive Data Governance exists on its editions (Elite Plus), elsewhere
+# only with its add-on.
+sdg_available if input.account.edition in catalog.rules.sdg_editions
+
+sdg_available if catalog.rules.sdg_addon in account_addons
+
+sdg_unavailable_reason := sprintf(
+	"Sensitive Data Governance is not available in the %s edition without the %s add-on",
+	[edition_name(input.account.edition), catalog.addons[catalog.rules.sdg_addon].name],
+)
+
+deny contains {"rule": "editions.sdg", "reason": sdg_unavailable_reason} if {
+	some r in required_rights
+	catalog.sdg_rights[r]
+	not sdg_available
+}
+
 deny contains {"rule": "editions.role_unavailable", "reason": unavailable_reason(subject_role)} if {
 	not role_available(role_base(subject_role))
 }

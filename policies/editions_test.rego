@@ -106,3 +106,19 @@ test_role_available_function if {
 	not authz.role_available("nobody") with input as {"account": elite}
 	authz.role_available("custom") with input as {"account": elite}
 }
+
+enterprise_sdg := {"id": "acct_1", "edition": "enterprise", "addons": ["addon_sensitive_data_governance"]}
+
+test_cloud_admin_sdg_not_without_the_addon if {
+	every a in [elite, enterprise, enterprise_gov, business] {
+		denied_by(
+			req(a, ca, "sdg.dashboard.view", {"type": "account", "id": "acct_1"}),
+			"editions.sdg", sprintf("Sensitive Data Governance is not available in the %s edition without the Sensitive Data Governance add-on", [authz.edition_name(a.edition)]),
+		)
+	}
+}
+
+test_cloud_admin_sdg_with_the_addon if {
+	allowed(req(enterprise_sdg, ca, "sdg.compliance_policies.manage", {"type": "account", "id": "acct_1"}))
+	allowed(req(elite_plus, ca, "sdg.templates.manage", {"type": "account", "id": "acct_1"}))
+}

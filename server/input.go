@@ -47,6 +47,8 @@ var stringRules = map[string]stringRule{
 	"SAMLResponse": {maxRunes: maxACSBytes},
 	"path":         {maxRunes: maxStringRunes, controls: "data"},
 	"folder":       {maxRunes: maxStringRunes, controls: "data"},
+	// the sample text of a sensitive data type's test
+	"sample": {maxRunes: 64 << 10, controls: "multiline"},
 }
 
 // ruleFor returns the rule of the member at field ("items[3].path").

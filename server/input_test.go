@@ -161,6 +161,9 @@ func inputFixture(t *testing.T) (*authFixture, map[string]string) {
 		"tokens":             tok.ID,
 		"identity-providers": "idp_none",
 		"snapshots":          "snap_none",
+		"types":              "sdt_none",
+		"templates":          "sdtpl_none",
+		"policies":           "sdpol_none",
 	}
 	return f, ids
 }

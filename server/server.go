@@ -32,6 +32,7 @@ import (
 	"github.com/holdfast/holdfast/lockout"
 	"github.com/holdfast/holdfast/policies"
 	"github.com/holdfast/holdfast/scim"
+	"github.com/holdfast/holdfast/sdg"
 	"github.com/holdfast/holdfast/signin"
 	"github.com/holdfast/holdfast/snapshots"
 )
@@ -143,6 +144,7 @@ type Server struct {
 	data   snapshots.Data     // nil: no backup and restore API
 	snaps  *snapshots.Service // nil without data
 	holds  *legalhold.Service
+	sdg    *sdg.Service
 	export *export.Exporter
 	audit  *audit.Service // nil: no verification
 	// trustedProxies are Options.TrustedProxies, masked. Immutable.
@@ -222,6 +224,7 @@ func (s *Server) initServices(opts Options) error {
 	s.changes = chg.New(chg.Options{Store: s.store, Authorizer: meteredAuthorizer{Authorizer: s.engine, m: s.metrics},
 		Clock: s.clock, Logger: s.log, RequestID: requestIDFrom})
 	s.holds = legalhold.New(s.store, legalhold.Options{Now: s.clock.Now, Changes: s.changes, KnownSource: s.knownWorkload, Snapshots: opts.Data})
+	s.sdg = sdg.New(sdg.Options{Changes: s.changes, KnownWorkload: s.knownWorkload})
 	if opts.Data != nil {
 		s.snaps = snapshots.New(opts.Data, s.changes)
 	}
@@ -289,6 +292,7 @@ func (s *Server) registerRoutes() {
 	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
 
 	s.registerSnapshotRoutes()
+	s.registerSDGRoutes()
 	s.registerDeviceRoutes()
 	s.registerSCIM()
 	s.registerAlertRoutes()

@@ -46,6 +46,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"Token", testMetaToken},
 		{"HoldAccess", testMetaHoldAccess},
 		{"Alert", testMetaAlert},
+		{"SDG", testMetaSDG},
 		{"TenantIsolation", testMetaTenantIsolation},
 		{"Revision", testMetaRevision},
 		{"RevisionFresh", testMetaRevisionFresh},
