@@ -30,9 +30,9 @@ const sweepEvery = time.Hour
 // key pair is loaded or kept in the data directory; single sign-on is
 // OIDC and SAML (idp/sso) over the egress client.
 func authOptions(cfg Config, log *slog.Logger) (server.AuthOptions, error) {
-	var mailer server.Mailer = server.OutboxMailer{Dir: filepath.Join(cfg.DataDir, "outbox"), From: cfg.SMTPFrom}
-	if cfg.SMTPAddr != "" {
-		mailer = server.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	m, err := cfg.Mail.mailer(cfg.DataDir, nil)
+	if err != nil {
+		return server.AuthOptions{}, err
 	}
 	key, crt, err := samlKeyPair(cfg)
 	if err != nil {
@@ -43,7 +43,7 @@ func authOptions(cfg Config, log *slog.Logger) (server.AuthOptions, error) {
 	if err != nil {
 		return server.AuthOptions{}, err
 	}
-	return server.AuthOptions{Enabled: true, Mailer: mailer, Providers: providers}, nil
+	return server.AuthOptions{Enabled: true, Mailer: linkMailer{m}, Providers: providers}, nil
 }
 
 // samlKeyPair loads the SP key pair from the configured files, or from

@@ -5,9 +5,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/holdfast/holdfast/mail/mailtest"
 )
 
 // TestServeSignIn checks the sign-in wiring of serve: password login of
@@ -27,15 +30,19 @@ func TestServeSignIn(t *testing.T) {
 	if code, body := call(t, "POST", inst.url+"/auth/password/forgot", "", map[string]string{"email": "root@example.com"}, nil); code != http.StatusAccepted {
 		t.Fatalf("forgot: %d %s", code, body)
 	}
-	var mails []os.DirEntry
+	// A message is a .eml file; one being written is a hidden temporary.
+	var mails []string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(mails) == 0; time.Sleep(50 * time.Millisecond) {
-		mails, _ = os.ReadDir(filepath.Join(dir, "outbox"))
+		mails, _ = filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
 	}
 	if len(mails) != 1 {
 		t.Fatalf("outbox holds %d messages, want 1", len(mails))
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "outbox", mails[0].Name()))
-	if err != nil || !strings.Contains(string(raw), "To: <root@example.com>") || !strings.Contains(string(raw), "/login?reset=") {
+	raw, err := os.ReadFile(mails[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := mailtest.Parse(raw); err != nil || !slices.Equal(m.To, []string{"root@example.com"}) || !strings.Contains(m.Text, "/login?reset=") {
 		t.Fatalf("mail %s: %v", raw, err)
 	}
 

@@ -63,12 +63,7 @@ type Config struct {
 	BootstrapPassword holdfast.Secret
 	BootstrapToken    holdfast.Secret
 
-	// Mail for reset and invitation links: SMTP when SMTPAddr is set,
-	// otherwise .eml files in <data-dir>/outbox.
-	SMTPAddr     string
-	SMTPFrom     string
-	SMTPUsername string
-	SMTPPassword holdfast.Secret // environment only
+	Mail mailConfig // invitations, reset links and scheduled reports
 	// SAMLKeyFile and SAMLCertFile are the SP's PEM key pair; "" keeps a
 	// generated pair in <data-dir>/saml-sp.{key,crt}.
 	SAMLKeyFile  string
@@ -93,10 +88,6 @@ const (
 	envBootstrapEmail    = "HOLDFAST_BOOTSTRAP_ADMIN_EMAIL"
 	envBootstrapPassword = "HOLDFAST_BOOTSTRAP_ADMIN_PASSWORD"
 	envBootstrapToken    = "HOLDFAST_BOOTSTRAP_TOKEN"
-	envSMTPAddr          = "HOLDFAST_SMTP_ADDR"
-	envSMTPFrom          = "HOLDFAST_SMTP_FROM"
-	envSMTPUsername      = "HOLDFAST_SMTP_USERNAME"
-	envSMTPPassword      = "HOLDFAST_SMTP_PASSWORD"
 	envSAMLKeyFile       = "HOLDFAST_SAML_KEY_FILE"
 	envSAMLCertFile      = "HOLDFAST_SAML_CERT_FILE"
 
@@ -186,11 +177,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) {
 	c.BootstrapEmail = getenv(envBootstrapEmail)
 	c.BootstrapPassword = holdfast.Secret(getenv(envBootstrapPassword))
 	c.BootstrapToken = holdfast.Secret(getenv(envBootstrapToken))
-	fs.StringVar(&c.SMTPAddr, "smtp-addr", getenv(envSMTPAddr),
-		"SMTP server host:port for reset and invitation mail ($"+envSMTPAddr+"; default: .eml files in <data-dir>/outbox)")
-	fs.StringVar(&c.SMTPFrom, "smtp-from", envOr(getenv, envSMTPFrom, "holdfast@localhost"), "sender address of mail ($"+envSMTPFrom+")")
-	fs.StringVar(&c.SMTPUsername, "smtp-username", getenv(envSMTPUsername), "SMTP user name ($"+envSMTPUsername+"; password in $"+envSMTPPassword+")")
-	c.SMTPPassword = holdfast.Secret(getenv(envSMTPPassword))
+	c.Mail.registerFlags(fs, getenv)
 	fs.StringVar(&c.SAMLKeyFile, "saml-key", getenv(envSAMLKeyFile), "SAML SP private key, PEM ($"+envSAMLKeyFile+"; default generated in <data-dir>)")
 	fs.StringVar(&c.SAMLCertFile, "saml-cert", getenv(envSAMLCertFile), "SAML SP certificate, PEM ($"+envSAMLCertFile+")")
 }
@@ -237,11 +224,7 @@ func (c *Config) Validate() error {
 	} else if _, err := net.LookupPort("tcp", port); err != nil || strings.Contains(host, "/") {
 		errs = append(errs, fmt.Errorf("--addr: %q has a bad port", c.Addr))
 	}
-	if c.SMTPAddr != "" {
-		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
-			errs = append(errs, fmt.Errorf("--smtp-addr: %q is not host:port", c.SMTPAddr))
-		}
-	}
+	errs = append(errs, c.Mail.validate())
 	if (c.SAMLKeyFile == "") != (c.SAMLCertFile == "") {
 		errs = append(errs, errors.New("--saml-key and --saml-cert: give both or neither"))
 	}
