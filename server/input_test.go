@@ -164,6 +164,7 @@ func inputFixture(t *testing.T) (*authFixture, map[string]string) {
 		"types":              "sdt_none",
 		"templates":          "sdtpl_none",
 		"policies":           "sdpol_none",
+		"reports":            "users",
 	}
 	return f, ids
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/holdfast/holdfast/legalhold"
 	"github.com/holdfast/holdfast/lockout"
 	"github.com/holdfast/holdfast/policies"
+	"github.com/holdfast/holdfast/reports"
 	"github.com/holdfast/holdfast/scim"
 	"github.com/holdfast/holdfast/sdg"
 	"github.com/holdfast/holdfast/signin"
@@ -105,6 +106,9 @@ type Options struct {
 	Audit *audit.Service
 	// Alerts configures the alerts service (webhooks, mail).
 	Alerts AlertOptions
+	// Mailer delivers scheduled reports; nil: schedules run, and each run
+	// is recorded as failed.
+	Mailer holdfast.Mailer
 }
 
 // Server serves Holdfast's HTTP API. It is safe for concurrent use.
@@ -147,6 +151,8 @@ type Server struct {
 	sdg    *sdg.Service
 	export *export.Exporter
 	audit  *audit.Service // nil: no verification
+	// reports runs reports and their schedules.
+	reports *reports.Service
 	// trustedProxies are Options.TrustedProxies, masked. Immutable.
 	trustedProxies []netip.Prefix
 	// faults limits the logging of dependency failures.
@@ -243,6 +249,7 @@ func (s *Server) initServices(opts Options) error {
 	if s.export == nil && opts.Data != nil {
 		s.export = export.New(export.Options{Data: opts.Data, Meta: opts.Store, Parent: s.workloadParent})
 	}
+	s.reports = newReports(s, opts)
 	return nil
 }
 
@@ -294,6 +301,7 @@ func (s *Server) registerRoutes() {
 	s.registerSnapshotRoutes()
 	s.registerSDGRoutes()
 	s.registerDeviceRoutes()
+	s.registerReportRoutes()
 	s.registerSCIM()
 	s.registerAlertRoutes()
 }
