@@ -44,6 +44,7 @@ type MetaStore interface {
 	ActivationKeyStore
 	DeviceMappingStore
 	SDGStore
+	ReportStore
 
 	// Tx runs fn with a store whose reads and writes share one transaction.
 	// An error from fn rolls everything back. Nested Tx calls join the outer

@@ -17,14 +17,20 @@ import (
 // injection (legalhold.SafeCell). Refusals and bad filters are returned
 // before anything is written.
 func (s *Service) WriteCSV(ctx context.Context, w io.Writer, p holdfast.Principal, id string, q Query) error {
+	_, err := s.writeCSV(ctx, w, p, id, q)
+	return err
+}
+
+// writeCSV is WriteCSV, counting the rows written.
+func (s *Service) writeCSV(ctx context.Context, w io.Writer, p holdfast.Principal, id string, q Query) (int, error) {
 	pg := holdfast.Page{Limit: holdfast.MaxPageSize}
 	d, err := s.prepare(ctx, p, id, q, pg)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	res, err := d.page(ctx, s, p, q, pg)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
@@ -33,24 +39,26 @@ func (s *Service) WriteCSV(ctx context.Context, w io.Writer, p holdfast.Principa
 		header[i] = c.Title
 	}
 	if err := cw.Write(header); err != nil {
-		return err
+		return 0, err
 	}
+	n := 0
 	for {
 		for _, r := range res.Rows {
 			if err := cw.Write(cells(d.Columns, r)); err != nil {
-				return err
+				return n, err
 			}
+			n++
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil || res.Next == "" {
-			return err
+			return n, err
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return n, err
 		}
 		pg.Cursor = res.Next
 		if res, err = d.page(ctx, s, p, q, pg); err != nil {
-			return err
+			return n, err
 		}
 	}
 }

@@ -34,6 +34,7 @@ type fixture struct {
 	store   holdfast.MetaStore
 	data    *storage.Store
 	svc     *reports.Service
+	adm     *admins.Service
 	clock   *clock
 	acct    string
 	root    holdfast.Principal
@@ -63,6 +64,7 @@ func newFixture(t *testing.T, mailer holdfast.Mailer) *fixture {
 	}
 	adm, err := admins.New(admins.Options{Changes: runner, Engine: engine})
 	must(t, err)
+	f.adm = adm
 	blobs, err := blobfs.New(t.TempDir())
 	must(t, err)
 	f.data, err = storage.Open(ctx, blobs, storage.Options{MasterKey: storage.GenerateMasterKey()})

@@ -165,6 +165,7 @@ func inputFixture(t *testing.T) (*authFixture, map[string]string) {
 		"templates":          "sdtpl_none",
 		"policies":           "sdpol_none",
 		"reports":            "users",
+		"report-schedules":   "sched_none",
 	}
 	return f, ids
 }

@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
+
+	"github.com/holdfast/holdfast"
 
 	"github.com/holdfast/holdfast/reports"
 )
@@ -22,6 +26,88 @@ func newReports(s *Server, opts Options) *reports.Service {
 func (s *Server) registerReportRoutes() {
 	s.authed("GET /api/v1/reports", s.listReports)
 	s.authed("GET /api/v1/reports/{id}", s.runReport)
+	s.authed("GET /api/v1/report-schedules", s.listReportSchedules)
+	s.authed("POST /api/v1/report-schedules", s.createReportSchedule)
+	s.authed("PUT /api/v1/report-schedules/{id}", s.replaceReportSchedule)
+	s.authed("DELETE /api/v1/report-schedules/{id}", s.deleteReportSchedule)
+	s.authed("GET /api/v1/report-schedules/{id}/runs", s.listReportRuns)
+}
+
+// RunReportSchedules runs the due report schedules, looking at the clock
+// every minute, until ctx ends; each run's outcome is in its history and
+// the audit trail, and a store failure is logged.
+func (s *Server) RunReportSchedules(ctx context.Context) {
+	sched := holdfast.Schedule{Clock: s.clock, Every: time.Minute}
+	sched.Run(ctx, holdfast.SchedulePoll(time.Minute), func(ctx context.Context) {
+		if _, err := s.reports.RunDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "report schedules", slog.String("error", err.Error()))
+		}
+	})
+}
+
+// listReportSchedules serves GET /api/v1/report-schedules (reports.view).
+func (s *Server) listReportSchedules(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageOf(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	got, err := s.reports.ListSchedules(r.Context(), principal(r.Context()), pg)
+	if err != nil {
+		return err
+	}
+	return writePage(w, "schedules", got)
+}
+
+// createReportSchedule serves POST /api/v1/report-schedules
+// (reports.schedule): the report runs as the caller.
+func (s *Server) createReportSchedule(w http.ResponseWriter, r *http.Request) error {
+	var in reports.ScheduleInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	rs, err := s.reports.CreateSchedule(r.Context(), principal(r.Context()), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, rs)
+}
+
+// replaceReportSchedule serves PUT /api/v1/report-schedules/{id}
+// (reports.schedule): every setting is replaced and the report then runs
+// as the caller.
+func (s *Server) replaceReportSchedule(w http.ResponseWriter, r *http.Request) error {
+	var in reports.ScheduleInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	rs, err := s.reports.UpdateSchedule(r.Context(), principal(r.Context()), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rs)
+}
+
+// deleteReportSchedule serves DELETE /api/v1/report-schedules/{id}
+// (reports.schedule).
+func (s *Server) deleteReportSchedule(w http.ResponseWriter, r *http.Request) error {
+	if err := s.reports.DeleteSchedule(r.Context(), principal(r.Context()), r.PathValue("id")); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+// listReportRuns serves GET /api/v1/report-schedules/{id}/runs
+// (reports.view): the schedule's history, newest first.
+func (s *Server) listReportRuns(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageOf(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	got, err := s.reports.ListRuns(r.Context(), principal(r.Context()), r.PathValue("id"), pg)
+	if err != nil {
+		return err
+	}
+	return writePage(w, "runs", got)
 }
 
 // listReports serves GET /api/v1/reports: the reports, their columns and

@@ -206,6 +206,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	go sweep(ctx, srv, log)
 	startAlerts(ctx, srv, cfg.AlertEvery, log)
+	go srv.RunReportSchedules(ctx)
 	return listenAndServe(ctx, cfg, srv.Handler(), log, stderr, link, h)
 }
 
@@ -300,6 +301,10 @@ func newServer(cfg Config, store holdfast.MetaStore, engine *authz.Engine, data 
 	if err != nil {
 		return nil, err
 	}
+	mailer, err := cfg.Mail.mailer(cfg.DataDir, nil)
+	if err != nil {
+		return nil, err
+	}
 	return server.New(server.Options{
 		Store:          store,
 		Engine:         engine,
@@ -312,6 +317,7 @@ func newServer(cfg Config, store holdfast.MetaStore, engine *authz.Engine, data 
 		Audit:          auditSvc,
 		Alerts: server.AlertOptions{Client: egress.NewClient(egress.Options{AllowPrivate: cfg.AllowPrivateWebhooks}),
 			AllowPrivate: cfg.AllowPrivateWebhooks, Mailer: auth.Mailer, RepeatInterval: cfg.AlertRepeat},
+		Mailer: mailer,
 	})
 }
 

@@ -114,6 +114,48 @@ func testReportsAPI(t *testing.T, env map[string]string) {
 	if code, _ := call(t, "GET", inst.url+"/api/v1/reports/users", "", nil, nil); code != 401 {
 		t.Errorf("without a token = %d", code)
 	}
+	testScheduleAPI(t, inst.url)
+}
+
+// testScheduleAPI: a report schedule is created, listed, replaced and
+// deleted through the API, and bad settings are 422 naming the field.
+func testScheduleAPI(t *testing.T, base string) {
+	in := map[string]any{"name": "Weekly", "report": "non_compliant", "query": map[string]string{"days": "7"}, "format": "csv",
+		"frequency": "weekly", "recipients": []string{"ops@example.com"}}
+	var rs struct {
+		ID      string `json:"id"`
+		NextRun string `json:"next_run"`
+	}
+	if code, body := call(t, "POST", base+"/api/v1/report-schedules", testToken, in, &rs); code != 201 || rs.ID == "" {
+		t.Fatalf("create schedule = %d %s", code, body)
+	}
+	if code, body := call(t, "POST", base+"/api/v1/report-schedules", testToken, in, nil); code != 409 {
+		t.Errorf("the same name again = %d %s", code, body)
+	}
+	bad := map[string]any{"name": "Bad", "report": "users", "format": "pdf", "frequency": "weekly", "recipients": []string{"nobody"}}
+	if code, body := call(t, "POST", base+"/api/v1/report-schedules", testToken, bad, nil); code != 422 ||
+		!strings.Contains(body, `"field":"format"`) || !strings.Contains(body, `"field":"recipients[0]"`) {
+		t.Errorf("bad schedule = %d %s", code, body)
+	}
+	var list struct {
+		Total int `json:"total"`
+	}
+	if code, body := call(t, "GET", base+"/api/v1/report-schedules", testToken, nil, &list); code != 200 || list.Total != 1 {
+		t.Errorf("list = %d %s", code, body)
+	}
+	in["frequency"] = "daily"
+	if code, body := call(t, "PUT", base+"/api/v1/report-schedules/"+rs.ID, testToken, in, nil); code != 200 || !strings.Contains(body, `"frequency":"daily"`) {
+		t.Errorf("replace = %d %s", code, body)
+	}
+	if code, body := call(t, "GET", base+"/api/v1/report-schedules/"+rs.ID+"/runs", testToken, nil, nil); code != 200 || !strings.Contains(body, `"total":0`) {
+		t.Errorf("runs = %d %s", code, body)
+	}
+	if code, body := call(t, "DELETE", base+"/api/v1/report-schedules/"+rs.ID, testToken, nil, nil); code != 204 {
+		t.Errorf("delete = %d %s", code, body)
+	}
+	if code, _ := call(t, "GET", base+"/api/v1/report-schedules/"+rs.ID+"/runs", testToken, nil, nil); code != 404 {
+		t.Errorf("runs of a deleted schedule = %d", code)
+	}
 }
 
 func authed(t *testing.T, url string) *http.Request {

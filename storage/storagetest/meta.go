@@ -47,6 +47,7 @@ func TestMetaStore(t *testing.T, open func(t *testing.T) holdfast.MetaStore) {
 		{"HoldAccess", testMetaHoldAccess},
 		{"Alert", testMetaAlert},
 		{"SDG", testMetaSDG},
+		{"Report", testMetaReport},
 		{"TenantIsolation", testMetaTenantIsolation},
 		{"Revision", testMetaRevision},
 		{"RevisionFresh", testMetaRevisionFresh},
