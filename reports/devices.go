@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast"
+	"github.com/holdfast/holdfast/change"
 	"github.com/holdfast/holdfast/directory"
 	"github.com/holdfast/holdfast/storage"
 )
@@ -48,6 +49,11 @@ func (v deviceView) row(now time.Time) Row {
 // list), with their users, profiles and newest snapshots.
 func (s *Service) devicePage(ctx context.Context, p holdfast.Principal, userID string, pg holdfast.Page) ([]deviceView, holdfast.Paged[holdfast.Device], error) {
 	got, err := s.dir.ListDevices(ctx, p, userID, pg)
+	if change.IsDenied(err) {
+		// Without users.view there is no device to report on: the
+		// report is empty, as the others are without their list's right.
+		return nil, holdfast.Paged[holdfast.Device]{}, nil
+	}
 	if err != nil {
 		return nil, got, err
 	}

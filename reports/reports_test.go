@@ -269,6 +269,16 @@ func TestReportsScopedByProfile(t *testing.T) {
 	if err := f.svc.WriteCSV(t.Context(), &bytes.Buffer{}, helpdesk, "users", nil); !errors.Is(err, holdfast.ErrDenied) {
 		t.Errorf("CSV without reports.view: %v, want ErrDenied", err)
 	}
+	// reports.view alone: every report runs, and shows nothing the
+	// caller could not list.
+	role, err := f.adm.CreateRole(t.Context(), f.root, admins.NewRole{Name: "Reports only", Rights: []string{"reports.view"}})
+	must(t, err)
+	only := f.admin("only@example.com", role.ID, holdfast.Scopes{AllProfiles: true, AllWorkloads: true})
+	for _, id := range []string{"last_backup", "users", "backup_activity", "legal_holds", "audit_trail"} {
+		if rows, total, _ := f.walk(only, id, nil, 10); total != 0 || len(rows) != 0 {
+			t.Errorf("%s with reports.view alone: %d rows", id, total)
+		}
+	}
 	// The trail needs admins.view, which a View Only Administrator lacks:
 	// the report is empty, not an error.
 	if rows, total, _ := f.walk(viewer, "audit_trail", nil, 10); total != 0 || len(rows) != 0 {
