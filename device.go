@@ -19,9 +19,11 @@ type Device struct {
 	Workload  string `json:"workload"` // catalog workload id: endpoints, exchange_online, onedrive, ...
 	Platform  string `json:"platform,omitempty"`
 	// State is "enabled", "disabled" or "decommissioned".
-	State     string    `json:"state"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	State string `json:"state"`
+	// Backup is the device's backup status, written by RecordBackup only.
+	Backup    BackupStatus `json:"backup"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // DeviceFilter narrows PageDevices. A nil slice does not filter; an empty

@@ -119,6 +119,23 @@ type MetaStore interface {
 	UpdateDevice(ctx context.Context, d *Device) error
 	DeleteDevice(ctx context.Context, accountID, id string) error
 
+	// RecordBackup writes run into the device's backup status and returns
+	// it (CreateDevice and UpdateDevice never touch it). A committed run
+	// sets LastBackupAt and StoredBytes and adds the change of the stored
+	// bytes to the storage series on the run's UTC day; deleting a device
+	// or purging a user takes its bytes out of the series. It changes
+	// nothing a decision reads: the account's Revision stays.
+	RecordBackup(ctx context.Context, accountID, deviceID string, run BackupRun) (BackupStatus, error)
+	// UserStoredBytes sums the StoredBytes of the user's devices.
+	UserStoredBytes(ctx context.Context, accountID, userID string) (int64, error)
+	// ComplianceSummary counts the devices matching f by their user's
+	// profile, workload and compliance state at now (the rule of
+	// Compliance, which it must agree with), ordered by those.
+	ComplianceSummary(ctx context.Context, accountID string, f DeviceFilter, now time.Time) ([]ComplianceCount, error)
+	// StorageSeries is the bytes stored by the devices of f's profiles and
+	// workloads at the end of each UTC day from from to to, one point a day.
+	StorageSeries(ctx context.Context, accountID string, f DeviceFilter, from, to time.Time) ([]UsagePoint, error)
+
 	CreateHoldType(ctx context.Context, t *LegalHoldType) error
 	GetHoldType(ctx context.Context, accountID, id string) (LegalHoldType, error)
 	ListHoldTypes(ctx context.Context, accountID string) ([]LegalHoldType, error)

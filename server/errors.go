@@ -60,6 +60,7 @@ var errorTable = []errorMapping{
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
 	{holdfast.ErrInvalid, http.StatusUnprocessableEntity, "invalid"},
 	{holdfast.ErrHeld, http.StatusConflict, "legal_hold"},
+	{holdfast.ErrOverQuota, http.StatusConflict, "quota_exceeded"},
 	{holdfast.ErrConflict, http.StatusConflict, "conflict"},
 	{errRateLimited, http.StatusTooManyRequests, "rate_limited"},
 	{errUpstream, http.StatusBadGateway, "upstream"},

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/change"
@@ -274,16 +275,104 @@ func (s *Service) Commit(ctx context.Context, p holdfast.Principal, deviceID str
 		Time: in.Time, Items: in.Items}
 	out, err := s.data.CommitSnapshotWith(ctx, snap, func(sn storage.Snapshot, write func() error) error {
 		return s.meta.Tx(ctx, func(tx holdfast.MetaStore) error {
+			if err := withinQuota(ctx, tx, u, d, sn.Size); err != nil {
+				return err
+			}
 			rec := change.Record{Action: "snapshot.create", ResourceType: ResourceSnapshot, ResourceID: sn.ID,
 				Outcome: holdfast.OutcomeSuccess, Detail: map[string]any{
 					"user_id": sn.UserID, "device_id": d.ID, "source": sn.Source, "items": sn.ItemCount, "size": sn.Size}}
 			if err := s.changes.Append(ctx, tx, p, rec); err != nil {
 				return err
 			}
+			run := holdfast.BackupRun{At: s.changes.Now(), Result: holdfast.BackupSuccess, Committed: true, Bytes: sn.Size}
+			if _, err := tx.RecordBackup(ctx, d.AccountID, d.ID, run); err != nil {
+				return err
+			}
 			return write()
 		})
 	})
+	if errors.Is(err, holdfast.ErrOverQuota) {
+		s.recordRefused(ctx, d, err)
+	}
 	return out, missingError(err)
+}
+
+// withinQuota refuses (ErrOverQuota) a snapshot of size bytes of device d
+// that would take user u's stored bytes (the newest snapshot of each of
+// its devices) past the quota of u's profile.
+func withinQuota(ctx context.Context, tx holdfast.MetaStore, u holdfast.User, d holdfast.Device, size int64) error {
+	pr, err := tx.GetProfile(ctx, u.AccountID, u.ProfileID)
+	if err != nil {
+		return fmt.Errorf("profile of user %s: %w", u.ID, err)
+	}
+	quota := pr.Backup.QuotaBytes
+	if quota <= 0 {
+		return nil
+	}
+	used, err := tx.UserStoredBytes(ctx, u.AccountID, u.ID)
+	if err != nil {
+		return err
+	}
+	cur, err := tx.GetDevice(ctx, d.AccountID, d.ID)
+	if err != nil {
+		return err
+	}
+	if after := used - cur.Backup.StoredBytes + size; after > quota {
+		return fmt.Errorf("%w: user %s would store %d bytes, over the quota of %d bytes of profile %q; nothing was stored",
+			holdfast.ErrOverQuota, u.Email, after, quota, pr.Name)
+	}
+	return nil
+}
+
+// recordRefused writes a failed run for a commit the server refused,
+// outside the refused transaction; a failure to write it is logged by
+// nobody: the client was answered with the refusal.
+func (s *Service) recordRefused(ctx context.Context, d holdfast.Device, cause error) {
+	run := holdfast.BackupRun{At: s.changes.Now(), Result: holdfast.BackupFailed, Error: cause.Error()}
+	_, _ = s.meta.RecordBackup(context.WithoutCancel(ctx), d.AccountID, d.ID, run)
+}
+
+// Report is a failed or partial run a backup client reports.
+type Report struct {
+	Result string `json:"result"` // failed or partial
+	Error  string `json:"error"`
+}
+
+// maxReportError bounds the error text a client reports.
+const maxReportError = 2000
+
+// ReportRun records a failed run of a backup of the device, or that the
+// snapshot it last committed is partial (some items could not be read),
+// with the client's error (backups.perform), audited as backup.failed or
+// backup.partial. A partial run needs a snapshot of the device.
+func (s *Service) ReportRun(ctx context.Context, p holdfast.Principal, deviceID string, in Report) (holdfast.BackupStatus, error) {
+	var v holdfast.ValidationError
+	if in.Result != holdfast.BackupFailed && in.Result != holdfast.BackupPartial {
+		v.Add("result", "must be %s or %s", holdfast.BackupFailed, holdfast.BackupPartial)
+	}
+	if in.Error = strings.TrimSpace(in.Error); in.Error == "" {
+		v.Add("error", "is required: say what went wrong")
+	} else if len(in.Error) > maxReportError || !utf8.ValidString(in.Error) {
+		v.Add("error", "must be valid UTF-8 of at most %d bytes", maxReportError)
+	}
+	if err := v.Err(); err != nil {
+		return holdfast.BackupStatus{}, err
+	}
+	var out holdfast.BackupStatus
+	c := change.Change{Action: "backup." + in.Result, ResourceType: holdfast.ResourceDevice, ResourceID: deviceID,
+		Checks: []change.Check{{Right: rightBackup, Resource: deviceEntity(deviceID)}}}
+	_, err := s.changes.Apply(ctx, p, c, func(tx holdfast.MetaStore) (string, any, error) {
+		d, err := tx.GetDevice(ctx, p.AccountID, deviceID)
+		if err != nil {
+			return "", nil, err
+		}
+		if in.Result == holdfast.BackupPartial && d.Backup.LastBackupAt == nil {
+			return "", nil, fmt.Errorf("%w: device %q has no snapshot to be partial; report a failed run", holdfast.ErrConflict, d.Name)
+		}
+		out, err = tx.RecordBackup(ctx, p.AccountID, deviceID, holdfast.BackupRun{At: s.changes.Now(), Result: in.Result, Error: in.Error})
+		return deviceID, map[string]any{"user_id": d.UserID, "error": in.Error}, err
+	})
+	return out, err
 }
 
 // commitSource checks the source a commit names against the device: an

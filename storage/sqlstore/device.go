@@ -2,22 +2,28 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 
 	"github.com/holdfast/holdfast"
 )
 
-const deviceColumns = `account_id, id, user_id, name, kind, workload, platform, state, created_at, updated_at`
+const deviceColumns = `account_id, id, user_id, name, kind, workload, platform, state, created_at, updated_at,
+	last_backup_at, last_attempt_at, last_result, last_error, stored_bytes`
 
 func scanDevice(r scanner) (holdfast.Device, error) {
 	var (
 		d                  holdfast.Device
 		created, updatedAt int64
+		last, attempt      sql.NullInt64
+		b                  = &d.Backup
 	)
-	err := r.Scan(&d.AccountID, &d.ID, &d.UserID, &d.Name, &d.Kind, &d.Workload, &d.Platform, &d.State, &created, &updatedAt)
+	err := r.Scan(&d.AccountID, &d.ID, &d.UserID, &d.Name, &d.Kind, &d.Workload, &d.Platform, &d.State, &created, &updatedAt,
+		&last, &attempt, &b.LastResult, &b.LastError, &b.StoredBytes)
 	if err != nil {
 		return d, err
 	}
+	b.LastBackupAt, b.LastAttemptAt = fromNullMicros(last), fromNullMicros(attempt)
 	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updatedAt)
 	return d, nil
 }
@@ -36,12 +42,14 @@ func deviceKeys(d *holdfast.Device) []unique {
 // ErrNotFound.
 func (s *Store) CreateDevice(ctx context.Context, d *holdfast.Device) error {
 	d.ID = newID(d.ID)
+	d.Backup = holdfast.BackupStatus{} // RecordBackup's alone
 	stamp(&d.CreatedAt, &d.UpdatedAt)
 	return s.write(ctx, func(s *Store) error {
 		if err := s.bump(ctx, d.AccountID); err != nil {
 			return err
 		}
-		_, err := s.exec(ctx, `INSERT INTO devices (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := s.exec(ctx, `INSERT INTO devices (account_id, id, user_id, name, kind, workload, platform, state,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.AccountID, d.ID, d.UserID, d.Name, d.Kind, d.Workload, d.Platform, d.State, micros(d.CreatedAt), micros(d.UpdatedAt))
 		if err != nil {
 			return s.fail("device "+d.ID, err, deviceKeys(d)...)
@@ -94,6 +102,9 @@ func (s *Store) UpdateDevice(ctx context.Context, d *holdfast.Device) error {
 func (s *Store) DeleteDevice(ctx context.Context, accountID, id string) error {
 	return s.write(ctx, func(s *Store) error {
 		if err := s.bump(ctx, accountID); err != nil {
+			return err
+		}
+		if err := s.dropUsage(ctx, accountID, `d.account_id = ? AND d.id = ?`, accountID, id); err != nil {
 			return err
 		}
 		return s.execOne(ctx, "device "+id, `DELETE FROM devices WHERE account_id = ? AND id = ?`, accountID, id)

@@ -8,17 +8,20 @@ import (
 )
 
 const profileColumns = `account_id, id, name, description, is_default, workloads, block_admin_access, retention,
-	auto_delete_preserved_days, created_at, updated_at`
+	auto_delete_preserved_days, created_at, updated_at, backup, max_users, compliance_hours, grace_hours`
 
 func scanProfile(r scanner) (holdfast.Profile, error) {
 	var (
-		p                    holdfast.Profile
-		workloads, retention string
-		created, updatedAt   int64
+		p                            holdfast.Profile
+		workloads, retention, backup string
+		created, updatedAt           int64
 	)
 	err := r.Scan(&p.AccountID, &p.ID, &p.Name, &p.Description, &p.Default, &workloads, &p.BlockAdminAccess, &retention,
-		&p.AutoDeletePreservedDays, &created, &updatedAt)
+		&p.AutoDeletePreservedDays, &created, &updatedAt, &backup, &p.MaxUsers, &p.Backup.ComplianceHours, &p.Backup.GraceHours)
 	if err != nil {
+		return p, err
+	}
+	if err := fromJSONObject(backup, &p.Backup); err != nil {
 		return p, err
 	}
 	if err := fromJSONStrings(workloads, &p.Workloads); err != nil {
@@ -51,13 +54,18 @@ func (s *Store) CreateProfile(ctx context.Context, p *holdfast.Profile) error {
 	if err != nil {
 		return s.fail("profile "+p.ID, err)
 	}
+	backup, err := jsonText(p.Backup)
+	if err != nil {
+		return s.fail("profile "+p.ID, err)
+	}
 	return s.write(ctx, func(s *Store) error {
 		if err := s.bump(ctx, p.AccountID); err != nil {
 			return err
 		}
-		_, err := s.exec(ctx, `INSERT INTO profiles (`+profileColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := s.exec(ctx, `INSERT INTO profiles (`+profileColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.AccountID, p.ID, p.Name, p.Description, p.Default, workloads, p.BlockAdminAccess, retention,
-			p.AutoDeletePreservedDays, micros(p.CreatedAt), micros(p.UpdatedAt))
+			p.AutoDeletePreservedDays, micros(p.CreatedAt), micros(p.UpdatedAt), backup, p.MaxUsers,
+			p.Backup.ComplianceHours, p.Backup.GraceHours)
 		if err != nil {
 			return s.fail("profile "+p.ID, err, profileConflicts(p)...)
 		}
@@ -96,15 +104,19 @@ func (s *Store) UpdateProfile(ctx context.Context, p *holdfast.Profile) error {
 	if err != nil {
 		return s.fail("profile "+p.ID, err)
 	}
+	backup, err := jsonText(p.Backup)
+	if err != nil {
+		return s.fail("profile "+p.ID, err)
+	}
 	return s.write(ctx, func(s *Store) error {
 		if err := s.bump(ctx, p.AccountID); err != nil {
 			return err
 		}
 		res, err := s.exec(ctx, `UPDATE profiles SET name = ?, description = ?, is_default = ?, workloads = ?,
-			block_admin_access = ?, retention = ?, auto_delete_preserved_days = ?, updated_at = ?
-			WHERE account_id = ? AND id = ?`,
+			block_admin_access = ?, retention = ?, auto_delete_preserved_days = ?, updated_at = ?, backup = ?,
+			max_users = ?, compliance_hours = ?, grace_hours = ? WHERE account_id = ? AND id = ?`,
 			p.Name, p.Description, p.Default, workloads, p.BlockAdminAccess, retention, p.AutoDeletePreservedDays,
-			micros(p.UpdatedAt), p.AccountID, p.ID)
+			micros(p.UpdatedAt), backup, p.MaxUsers, p.Backup.ComplianceHours, p.Backup.GraceHours, p.AccountID, p.ID)
 		return s.affectedOne("profile "+p.ID, res, err, profileConflicts(p)...)
 	})
 }

@@ -134,6 +134,9 @@ func (s *Store) PurgeUser(ctx context.Context, accountID, id string) error {
 		if err := s.bump(ctx, accountID); err != nil {
 			return err
 		}
+		if err := s.dropUsage(ctx, accountID, `d.account_id = ? AND d.user_id = ?`, accountID, id); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM devices WHERE account_id = ? AND user_id = ?`,
 			`DELETE FROM custodians WHERE account_id = ? AND user_id = ?`,

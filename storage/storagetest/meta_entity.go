@@ -229,8 +229,11 @@ func testMetaProfile(t *testing.T, s holdfast.MetaStore) {
 		BlockAdminAccess:        true,
 		Retention:               holdfast.Retention{KeepLast: 10, KeepDaily: 7, KeepWeekly: 4, KeepMonthly: 12, KeepWithinDays: 30},
 		AutoDeletePreservedDays: 90,
-		CreatedAt:               metaAt(0),
-		UpdatedAt:               metaAt(time.Millisecond),
+		Backup: holdfast.BackupPolicy{Folders: []string{"Desktop", "/srv/data"}, ExcludeTypes: []string{"mp4"},
+			MaxFileBytes: 1 << 30, IntervalMinutes: 60, QuotaBytes: 5 << 30, ComplianceHours: 24, GraceHours: 48},
+		MaxUsers:  500,
+		CreatedAt: metaAt(0),
+		UpdatedAt: metaAt(time.Millisecond),
 	}
 	want := in
 	want.CreatedAt, want.UpdatedAt = metaMicro(in.CreatedAt), metaMicro(in.UpdatedAt)
@@ -253,6 +256,7 @@ func testMetaProfile(t *testing.T, s holdfast.MetaStore) {
 
 	p.Name, p.Default, p.Workloads, p.BlockAdminAccess = "Eng", false, nil, false
 	p.Retention, p.AutoDeletePreservedDays = holdfast.Retention{KeepLast: 1}, 0
+	p.Backup, p.MaxUsers = holdfast.BackupPolicy{Folders: []string{"Documents"}, ComplianceHours: 12}, 0
 	p.UpdatedAt = metaAt(time.Hour)
 	metaMust(t, s.UpdateProfile(ctx, &p))
 	want = p
