@@ -64,3 +64,18 @@ type BackupPolicy struct {
 
 // DefaultIntervalMinutes is the backup interval of a profile that sets none.
 const DefaultIntervalMinutes = 240
+
+// Effective is the policy with its defaults filled in: what a device of
+// the profile obeys.
+func (b BackupPolicy) Effective() BackupPolicy {
+	if b.IntervalMinutes <= 0 {
+		b.IntervalMinutes = DefaultIntervalMinutes
+	}
+	if b.ComplianceHours <= 0 {
+		b.ComplianceHours = DefaultComplianceHours
+	}
+	if b.GraceHours <= 0 {
+		b.GraceHours = DefaultGraceHours
+	}
+	return b
+}

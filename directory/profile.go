@@ -45,6 +45,31 @@ type ProfileInput struct {
 	BlockAdminAccess        *bool
 	Retention               *holdfast.Retention
 	AutoDeletePreservedDays *int
+	MaxUsers                *int
+	Backup                  *holdfast.BackupPolicy
+}
+
+// rights are the rights a change of the members of in present needs:
+// privacy.manage for the data-privacy setting (so a Data Protection
+// Officer changes it alone), backups.configure for the backup policy, and
+// profiles.manage for every other setting. A change of nothing needs
+// profiles.manage.
+func (in ProfileInput) rights() []string {
+	var out []string
+	if in.Name != nil || in.Description != nil || in.Workloads != nil || in.Retention != nil ||
+		in.AutoDeletePreservedDays != nil || in.MaxUsers != nil {
+		out = append(out, "profiles.manage")
+	}
+	if in.Backup != nil {
+		out = append(out, "backups.configure")
+	}
+	if in.BlockAdminAccess != nil {
+		out = append(out, "privacy.manage")
+	}
+	if len(out) == 0 {
+		out = append(out, "profiles.manage")
+	}
+	return out
 }
 
 // applyTo validates in and copies its present members into p.
@@ -83,11 +108,21 @@ func (in ProfileInput) applyTo(p *holdfast.Profile) error {
 		}
 		p.AutoDeletePreservedDays = d
 	}
+	if in.MaxUsers != nil {
+		if *in.MaxUsers < 0 {
+			v.Add("max_users", "must be 0 (no bound) or more")
+		}
+		p.MaxUsers = *in.MaxUsers
+	}
+	if in.Backup != nil {
+		p.Backup = checkBackupPolicy(&v, *in.Backup)
+	}
 	return v.Err()
 }
 
-// CreateProfile creates a profile (profiles.create_delete); a taken name
-// is ErrConflict.
+// CreateProfile creates a profile (profiles.create_delete, and
+// backups.configure with a backup policy, privacy.manage with the
+// data-privacy setting); a taken name is ErrConflict.
 func (s *Service) CreateProfile(ctx context.Context, p holdfast.Principal, in ProfileInput) (holdfast.Profile, error) {
 	now := s.run.Now()
 	pr := holdfast.Profile{AccountID: p.AccountID, Workloads: []string{}, CreatedAt: now, UpdatedAt: now}
@@ -99,6 +134,11 @@ func (s *Service) CreateProfile(ctx context.Context, p holdfast.Principal, in Pr
 	}
 	c := change.Change{Action: "profile.create", ResourceType: holdfast.ResourceProfile,
 		Checks: []change.Check{{Right: "profiles.create_delete", Resource: profileEntity("")}}}
+	for _, right := range in.rights() {
+		if right != "profiles.manage" {
+			c.Checks = append(c.Checks, change.Check{Right: right, Resource: profileEntity("")})
+		}
+	}
 	_, err := s.run.Apply(ctx, p, c, func(tx holdfast.MetaStore) (string, any, error) {
 		if err := tx.CreateProfile(ctx, &pr); err != nil {
 			return "", nil, fmt.Errorf("profile %q: %w", pr.Name, err)
@@ -108,15 +148,19 @@ func (s *Service) CreateProfile(ctx context.Context, p holdfast.Principal, in Pr
 	return pr, err
 }
 
-// UpdateProfile applies in to profile id (profiles.manage). The Default
+// UpdateProfile applies in to profile id: profiles.manage, and
+// backups.configure for the backup policy and privacy.manage for the
+// data-privacy setting (each alone when only it changes). The Default
 // profile keeps its name.
 func (s *Service) UpdateProfile(ctx context.Context, p holdfast.Principal, id string, in ProfileInput) (holdfast.Profile, error) {
 	if err := in.applyTo(&holdfast.Profile{}); err != nil {
 		return holdfast.Profile{}, err
 	}
 	var out holdfast.Profile
-	c := change.Change{Action: "profile.update", ResourceType: holdfast.ResourceProfile, ResourceID: id,
-		Checks: []change.Check{{Right: "profiles.manage", Resource: profileEntity(id)}}}
+	c := change.Change{Action: "profile.update", ResourceType: holdfast.ResourceProfile, ResourceID: id}
+	for _, right := range in.rights() {
+		c.Checks = append(c.Checks, change.Check{Right: right, Resource: profileEntity(id)})
+	}
 	_, err := s.run.Apply(ctx, p, c, func(tx holdfast.MetaStore) (string, any, error) {
 		pr, err := tx.GetProfile(ctx, p.AccountID, id)
 		if err != nil {

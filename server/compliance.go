@@ -15,6 +15,17 @@ func (s *Server) registerComplianceRoutes() {
 	s.authed("GET /api/v1/dashboard", s.getDashboard)
 	s.authed("GET /api/v1/devices/{id}/backup-status", s.getBackupStatus)
 	s.authed("POST /api/v1/backups/{id}/runs", s.withData(s.reportRun))
+	s.authed("GET /api/v1/backups/{id}/policy", s.withData(s.backupPolicy))
+}
+
+// backupPolicy serves GET /api/v1/backups/{id}/policy (backups.perform):
+// the effective backup policy of the device.
+func (s *Server) backupPolicy(w http.ResponseWriter, r *http.Request) error {
+	pol, err := s.snaps.Policy(r.Context(), principal(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pol)
 }
 
 // getDashboard serves GET /api/v1/dashboard (users.view): compliance

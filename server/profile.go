@@ -41,12 +41,14 @@ func (s *Server) getProfile(w http.ResponseWriter, r *http.Request) error {
 // profileInput is the body of POST and PATCH /api/v1/profiles; PATCH
 // leaves absent members as they are.
 type profileInput struct {
-	Name                    *string             `json:"name"`
-	Description             *string             `json:"description"`
-	Workloads               *[]string           `json:"workloads"`
-	BlockAdminAccess        *bool               `json:"block_admin_access"`
-	Retention               *holdfast.Retention `json:"retention"`
-	AutoDeletePreservedDays *int                `json:"auto_delete_preserved_days"`
+	Name                    *string                `json:"name"`
+	Description             *string                `json:"description"`
+	Workloads               *[]string              `json:"workloads"`
+	BlockAdminAccess        *bool                  `json:"block_admin_access"`
+	Retention               *holdfast.Retention    `json:"retention"`
+	AutoDeletePreservedDays *int                   `json:"auto_delete_preserved_days"`
+	MaxUsers                *int                   `json:"max_users"`
+	Backup                  *holdfast.BackupPolicy `json:"backup"`
 }
 
 // createProfile serves POST /api/v1/profiles (profiles.create_delete).

@@ -86,6 +86,9 @@ type Target struct {
 	Device     string         `json:"device"`
 	Source     storage.Source `json:"source"`
 	ChunkerKey []byte         `json:"chunker_key"`
+	// Policy is the effective backup policy of the device: the folders,
+	// exclusions and size limit a client obeys.
+	Policy holdfast.BackupPolicy `json:"policy"`
 }
 
 // Start resolves whose data a backup is (user id or email) and from which
@@ -128,10 +131,35 @@ func (s *Service) Start(ctx context.Context, p holdfast.Principal, user, device 
 	if err != nil {
 		return Target{}, err
 	}
+	pr, err := s.meta.GetProfile(ctx, u.AccountID, u.ProfileID)
+	if err != nil {
+		return Target{}, fmt.Errorf("profile of user %s: %w", u.ID, err)
+	}
 	if src == "" {
 		src = storage.SourceDevice
 	}
-	return Target{UserID: u.ID, DeviceID: d.ID, Device: d.Name, Source: src, ChunkerKey: key[:]}, nil
+	return Target{UserID: u.ID, DeviceID: d.ID, Device: d.Name, Source: src, ChunkerKey: key[:], Policy: pr.Backup.Effective()}, nil
+}
+
+// Policy returns the effective backup policy of the device: its user's
+// profile's (backups.perform, as the agent that backs it up asks).
+func (s *Service) Policy(ctx context.Context, p holdfast.Principal, deviceID string) (holdfast.BackupPolicy, error) {
+	if _, err := s.changes.Decide(ctx, p, change.Check{Right: rightBackup, Resource: deviceEntity(deviceID)}); err != nil {
+		return holdfast.BackupPolicy{}, err
+	}
+	d, err := s.meta.GetDevice(ctx, p.AccountID, deviceID)
+	if err != nil {
+		return holdfast.BackupPolicy{}, err
+	}
+	u, err := s.meta.GetUser(ctx, p.AccountID, d.UserID)
+	if err != nil {
+		return holdfast.BackupPolicy{}, err
+	}
+	pr, err := s.meta.GetProfile(ctx, p.AccountID, u.ProfileID)
+	if err != nil {
+		return holdfast.BackupPolicy{}, err
+	}
+	return pr.Backup.Effective(), nil
 }
 
 // findUser resolves a user id or email in the account. Missing:

@@ -86,8 +86,10 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	var cacheDir string
 	var quiet bool
 	var workers int
+	var home string
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	cf.register(fs, getenv)
+	fs.StringVar(&home, "home", "", "where the profile's folders (Desktop, Documents, ...) are, for --device without a PATH (default: your home directory)")
 	defCache := ""
 	if d, err := os.UserCacheDir(); err == nil {
 		defCache = filepath.Join(d, "holdfast")
@@ -95,7 +97,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&cacheDir, "cache-dir", defCache, `where unchanged files are remembered ("" = off)`)
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar (there is none when standard error is not a terminal)")
 	fs.IntVar(&workers, "workers", 16, "parallel uploads (each is answered once its pack is stored; uploads in flight together share a pack)")
-	if help, err := parseWithArgs(fs, args, stderr, "PATH..."); help || err != nil {
+	if help, err := parseWithArgs(fs, args, stderr, "[PATH...]"); help || err != nil {
 		return err
 	}
 	var errs []error
@@ -108,8 +110,8 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if src := storage.Source(cf.source); src != "" && (!src.Valid() || src == storage.SourceDevice) {
 		errs = append(errs, fmt.Errorf("--source: %q is not mail, calendar, contacts or files", cf.source))
 	}
-	if fs.NArg() == 0 {
-		errs = append(errs, errors.New("name at least one PATH to back up"))
+	if fs.NArg() == 0 && cf.source != "" {
+		errs = append(errs, errors.New("name at least one PATH to back up (only --device backs up its profile's folders without one)"))
 	}
 	if workers < 1 || workers > 64 {
 		errs = append(errs, errors.New("--workers: 1 to 64"))
@@ -124,9 +126,12 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		progress = stderr
 	}
 	res, err := backup.Run(ctx, backup.Options{Client: c, User: cf.user, Device: cf.device, Source: storage.Source(cf.source),
-		Paths: fs.Args(), CacheDir: cacheDir, Progress: progress, Workers: workers})
+		Paths: fs.Args(), Home: home, CacheDir: cacheDir, Progress: progress, Workers: workers})
 	if err != nil {
 		return err
+	}
+	if res.Excluded > 0 {
+		fmt.Fprintf(stdout, "%d files left out by the profile's backup policy (their type or size)\n", res.Excluded)
 	}
 	fmt.Fprintf(stdout, "snapshot %s: %d items, %s; %d chunks: %d already stored, %d uploaded (%s) in %s\n", res.Snapshot.ID, res.Items,
 		backup.HumanBytes(res.Bytes), res.Chunks, res.Deduplicated, res.Uploaded, backup.HumanBytes(res.UploadedBytes), res.Duration.Round(1e6))

@@ -29,7 +29,12 @@ type Options struct {
 	// contacts, files). Exactly one is set.
 	Device string
 	Source storage.Source
-	Paths  []string
+	// Paths are what to back up; an endpoint's run without paths backs up
+	// its profile's folders (Target.Policy), known ones under Home.
+	Paths []string
+	// Home is where a policy's known folders (Desktop, Documents, ...)
+	// are; "" is the user's home directory.
+	Home string
 	// CacheDir keeps, per target, the chunks of files already backed up
 	// (by path, size and modification time), so unchanged files are not
 	// read again; "" disables the cache.
@@ -46,12 +51,15 @@ type Options struct {
 
 // Result says what a backup did.
 type Result struct {
-	Snapshot      storage.Snapshot
-	Items         int
-	Bytes         int64 // bytes of all items
-	ReadBytes     int64 // bytes read and chunked (the rest came from the cache)
-	Chunks        int   // distinct chunks of the snapshot
-	Uploaded      int   // chunks uploaded, over every attempt
+	Snapshot  storage.Snapshot
+	Items     int
+	Bytes     int64 // bytes of all items
+	ReadBytes int64 // bytes read and chunked (the rest came from the cache)
+	Chunks    int   // distinct chunks of the snapshot
+	// Excluded counts the files the profile's policy left out (their
+	// type, or over its size limit).
+	Excluded      int
+	Uploaded      int // chunks uploaded, over every attempt
 	UploadedBytes int64
 	// Deduplicated is how many chunks of the snapshot the server already
 	// had when the committed attempt asked (from earlier backups, other
@@ -92,15 +100,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("backup: %w", err)
 	}
-	entries, err := collect(src, opts.Paths)
+	entries, excludedFiles, err := collectFor(opts, t, src)
 	if err != nil {
 		return Result{}, fmt.Errorf("backup: %w", err)
-	}
-	if !slices.ContainsFunc(entries, func(e entry) bool { return e.item.Type != storage.ItemDir }) {
-		// An empty snapshot would become the newest and hide the last
-		// real one from a restore of "the newest".
-		return Result{}, fmt.Errorf("backup: %w: nothing to back up in %s (no %s found); no snapshot was made",
-			holdfast.ErrInvalid, strings.Join(opts.Paths, ", "), sourceNoun(src))
 	}
 	cache := loadCache(opts.CacheDir, t)
 	// The commit names the run's start: sent again (its answer was lost),
@@ -122,14 +124,48 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		break
 	}
 	if err != nil {
+		reportFailure(ctx, opts.Client, t, err)
 		return res, fmt.Errorf("backup: %w", err)
 	}
+	res.Excluded = excludedFiles
 	saveCache(opts.CacheDir, t, entries)
 	res.Deduplicated = res.Chunks - res.Uploaded
 	res.Uploaded, res.UploadedBytes, res.ReadBytes = total.Uploaded, total.UploadedBytes, total.ReadBytes
 	res.Attempts = total.Attempts
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// collectFor returns the entries of the run: its paths, or for an
+// endpoint without paths its profile's folders, less the files the
+// policy excludes (counted).
+func collectFor(opts Options, t Target, src storage.Source) ([]entry, int, error) {
+	paths := opts.Paths
+	if len(paths) == 0 && src == storage.SourceDevice {
+		home := opts.Home
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		var err error
+		if paths, err = policyPaths(t.Policy, home); err != nil {
+			return nil, 0, err
+		}
+	}
+	entries, err := collect(src, paths)
+	if err != nil {
+		return nil, 0, err
+	}
+	n := 0
+	if src == storage.SourceDevice || src == storage.SourceFiles {
+		entries, n = applyPolicy(t.Policy, entries)
+	}
+	if !slices.ContainsFunc(entries, func(e entry) bool { return e.item.Type != storage.ItemDir }) {
+		// An empty snapshot would become the newest and hide the last
+		// real one from a restore of "the newest".
+		return nil, 0, fmt.Errorf("%w: nothing to back up in %s (no %s found, %d excluded by the profile); no snapshot was made",
+			holdfast.ErrInvalid, strings.Join(paths, ", "), sourceNoun(src), n)
+	}
+	return entries, n, nil
 }
 
 // sourceNoun names what a source's paths hold, for messages.

@@ -114,6 +114,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusBadRequest
 	case holdfast.ErrConflict:
 		return e.Status == http.StatusConflict
+	case holdfast.ErrOverQuota:
+		return e.Status == http.StatusConflict && e.Code == "quota_exceeded"
 	case holdfast.ErrUnavailable:
 		return e.Status == http.StatusServiceUnavailable
 	case holdfast.ErrNoSpace:
@@ -213,7 +215,24 @@ type Target struct {
 	Device     string         `json:"device"`
 	Source     storage.Source `json:"source"`
 	ChunkerKey []byte         `json:"chunker_key"`
+	// Policy is the device's effective backup policy (its user's
+	// profile's): Run backs up its folders when given no path, and leaves
+	// out the file types and sizes it excludes.
+	Policy holdfast.BackupPolicy `json:"policy"`
 }
+
+// ReportRun tells the server a run of the device failed (result
+// holdfast.BackupFailed) or committed a partial snapshot, with why.
+func (c *Client) ReportRun(ctx context.Context, deviceID, result, why string) error {
+	if len(why) > maxReportError {
+		why = strings.ToValidUTF8(why[:maxReportError], "")
+	}
+	return c.doJSON(ctx, "POST", "/api/v1/backups/"+url.PathEscape(deviceID)+"/runs",
+		map[string]string{"result": result, "error": why}, nil)
+}
+
+// maxReportError is the server's bound on a reported error.
+const maxReportError = 2000
 
 // Start resolves the user and the endpoint (device) or SaaS source (src)
 // to back up, and returns the target with the account's chunker key.
