@@ -199,3 +199,81 @@ func TestQuotaRefusesSnapshot(t *testing.T) {
 		t.Errorf("stored bytes = %d, want 450000", n)
 	}
 }
+
+// TestComplianceAPI runs the profile policy, data privacy, backup status
+// and the dashboard through the API on SQLite and PostgreSQL with the
+// real engine: a profile-scoped administrator sees and counts only its
+// profile's devices, the Data Protection Officer changes the privacy
+// setting alone, and the quota refuses a commit.
+func TestComplianceAPI(t *testing.T) {
+	for name, open := range apiStores {
+		t.Run(name, func(t *testing.T) { testComplianceAPI(t, open(t)) })
+	}
+}
+
+func testComplianceAPI(t *testing.T, store holdfast.MetaStore) {
+	f, _ := realServerOn(t, store)
+	s := seedLifecycle(t, f)
+	auth := func(tok string) []string { return []string{"Authorization", tok} }
+	var laptop holdfast.Device
+	decode(t, f.do("GET", "/api/v1/devices/"+s.laptop, nil), &laptop)
+	var user holdfast.User
+	decode(t, f.do("GET", "/api/v1/users/"+s.user, nil), &user)
+	sales := user.ProfileID
+
+	if code, body := backupOnce(t, f.fixture, s.laptop, 200_000, 1); code != 201 {
+		t.Fatalf("commit = %d %s", code, body)
+	}
+	if w := f.do("POST", "/api/v1/backups/"+s.other+"/runs", map[string]any{"result": "failed", "error": "no network"}); w.Code != 200 {
+		t.Fatalf("report = %d %s", w.Code, w.Body)
+	}
+	var st directory.DeviceStatus
+	decode(t, f.do("GET", "/api/v1/devices/"+s.other+"/backup-status", nil), &st)
+	if st.Backup.LastResult != holdfast.BackupFailed || st.Compliance != holdfast.Pending {
+		t.Errorf("status after a failed run = %+v", st)
+	}
+	all := dashboard(t, f.fixture, "")
+	if all.Devices != 2 || all.States[holdfast.Compliant] != 1 || all.States[holdfast.Pending] != 1 || all.Bytes != 200_000 {
+		t.Errorf("platform administrator's dashboard = %+v", all)
+	}
+	w := f.do("GET", "/api/v1/dashboard", nil, auth(s.salesAdmin)...)
+	var mine directory.Dashboard
+	decode(t, w, &mine)
+	if w.Code != 200 || mine.Devices != 1 || len(mine.ByProfile) != 1 || mine.ByProfile[0].ID != sales || mine.States[holdfast.Compliant] != 1 {
+		t.Errorf("Sales administrator's dashboard = %d %+v", w.Code, mine)
+	}
+
+	// Profiles: the profile administrator sets the policy; the DPO the
+	// privacy setting, and nothing else.
+	w = f.do("PATCH", "/api/v1/profiles/"+sales, map[string]any{"backup": map[string]any{"quota_bytes": 250_000, "folders": []string{"Documents"}}}, auth(s.salesAdmin)...)
+	if w.Code != 200 {
+		t.Fatalf("profile administrator sets the policy: %d %s", w.Code, w.Body)
+	}
+	w = f.do("PATCH", "/api/v1/profiles/"+sales, map[string]any{"backup": map[string]any{"folders": []string{"../etc"}}}, auth(s.salesAdmin)...)
+	if e := errorOf(t, w); w.Code != 422 || len(e.Fields) == 0 || e.Fields[0].Field != "backup.folders[0]" {
+		t.Errorf("a relative folder: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("POST", "/api/v1/administrators", map[string]any{"name": "Dora", "email": "dora@example.com", "role": "data_protection_officer",
+		"scopes": map[string]any{"all_profiles": true, "all_workloads": true}}); w.Code != 201 {
+		t.Fatalf("create DPO: %d %s", w.Code, w.Body)
+	}
+	dpo := f.tokenFor("dora@example.com")
+	if w := f.do("PATCH", "/api/v1/profiles/"+sales, map[string]any{"block_admin_access": true}, auth(dpo)...); w.Code != 200 {
+		t.Errorf("DPO sets data privacy: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("PATCH", "/api/v1/profiles/"+sales, map[string]any{"name": "Renamed"}, auth(dpo)...); w.Code != 403 || len(errorOf(t, w).Reasons) == 0 {
+		t.Errorf("DPO renames: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("PATCH", "/api/v1/profiles/"+sales, map[string]any{"block_admin_access": false}, auth(s.salesAdmin)...); w.Code != 403 {
+		t.Errorf("profile administrator changes data privacy: %d %s", w.Code, w.Body)
+	}
+	var pol holdfast.BackupPolicy
+	decode(t, f.do("GET", "/api/v1/backups/"+s.laptop+"/policy", nil), &pol)
+	if pol.QuotaBytes != 250_000 || pol.IntervalMinutes != holdfast.DefaultIntervalMinutes || len(pol.Folders) != 1 {
+		t.Errorf("effective policy = %+v", pol)
+	}
+	code, body := backupOnce(t, f.fixture, s.laptop, 300_000, 2)
+	if code != 409 || !bytes.Contains([]byte(body), []byte("quota_exceeded")) {
+		t.Errorf("commit over the quota = %d %s", code, body)
+	}
+}
