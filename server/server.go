@@ -301,6 +301,7 @@ func (s *Server) registerRoutes() {
 	s.registerSnapshotRoutes()
 	s.registerSDGRoutes()
 	s.registerDeviceRoutes()
+	s.registerComplianceRoutes()
 	s.registerReportRoutes()
 	s.registerSCIM()
 	s.registerAlertRoutes()
@@ -345,23 +346,6 @@ func (s *Server) registerDirectoryRoutes() {
 	s.authed("GET /api/v1/devices/{id}", s.getDevice)
 	s.authed("PATCH /api/v1/devices/{id}", s.updateDevice)
 	s.authed("DELETE /api/v1/devices/{id}", s.deleteDevice)
-
-	s.authed("GET /api/v1/legal-hold-types", s.listHoldTypes)
-	s.authed("POST /api/v1/legal-hold-types", s.createHoldType)
-	s.authed("PATCH /api/v1/legal-hold-types/{id}", s.updateHoldType)
-	s.authed("DELETE /api/v1/legal-hold-types/{id}", s.deleteHoldType)
-	s.registerHoldRoutes()
-
-	s.authed("GET /api/v1/account", s.getAccount)
-	s.authed("PATCH /api/v1/account/settings", s.updateSettings)
-
-	s.authed("GET /api/v1/audit", s.listAudit)
-	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
-
-	s.registerSnapshotRoutes()
-	s.registerDeviceRoutes()
-	s.registerComplianceRoutes()
-	s.registerSCIM()
 }
 
 // apiFunc is a handler that returns its error for the edge to write.
