@@ -79,7 +79,10 @@ type AuditFilter struct {
 	Action       string
 	ResourceType string
 	ResourceID   string
-	Limit        int
+	// Since and Before bound the records' time: Since <= Time < Before;
+	// zero is unbounded.
+	Since, Before time.Time
+	Limit         int
 	// Newest lists Seq descending, newest first.
 	Newest bool
 }

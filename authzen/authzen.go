@@ -40,9 +40,10 @@ type Options struct {
 	// Decided counts each decision answered (the server's metrics); nil
 	// counts none.
 	Decided func(allow bool)
-	// Authorize refuses a caller who may not ask (the caller's right to
-	// view the account's administrators: asking about them is as much as
-	// reading them); required.
+	// Authorize refuses a caller who may not ask about other
+	// administrators (the caller's right to view the account's
+	// administrators: asking about them is as much as reading them); it is
+	// not asked when every subject is the caller. Required.
 	Authorize func(ctx context.Context) error
 	// Edge is the server the handler is mounted in; required.
 	Edge httpapi.Edge
@@ -114,15 +115,16 @@ type BatchResponse struct {
 // {"decision":false}; the context holds the decision id and reasons.
 func (h *Handler) Evaluation(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if err := h.authorize(ctx); err != nil {
-		return err
-	}
 	body, release, err := h.read(w, r)
 	if err != nil {
 		return err
 	}
 	defer release()
-	req, err := parseEvaluation(evalMembers(body, nil))
+	m := evalMembers(body, nil)
+	if err := h.mayAsk(ctx, m.subject); err != nil {
+		return err
+	}
+	req, err := parseEvaluation(m)
 	if err != nil {
 		return err
 	}
@@ -144,9 +146,6 @@ func (h *Handler) answerOne(ctx context.Context, w http.ResponseWriter, req hold
 // the single endpoint.
 func (h *Handler) Evaluations(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if err := h.authorize(ctx); err != nil {
-		return err
-	}
 	body, release, err := h.read(w, r)
 	if err != nil {
 		return err
@@ -154,6 +153,9 @@ func (h *Handler) Evaluations(w http.ResponseWriter, r *http.Request) error {
 	defer release()
 	b, err := parseBatch(body)
 	if err != nil {
+		return err
+	}
+	if err := h.mayAsk(ctx, b.subjects()...); err != nil {
 		return err
 	}
 	if len(b.items) == 0 {
@@ -178,6 +180,49 @@ func (h *Handler) Evaluations(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// mayAsk refuses a caller who asks about someone else without the right
+// to (h.authorize). Asking only about oneself, the caller's own
+// administrator by id or email, needs no right.
+func (h *Handler) mayAsk(ctx context.Context, subjects ...*fastjson.Value) error {
+	p, _ := holdfast.PrincipalFrom(ctx)
+	for _, s := range subjects {
+		if !isCaller(s, p) {
+			return h.authorize(ctx)
+		}
+	}
+	return nil
+}
+
+// isCaller reports whether the subject v is p's own administrator.
+func isCaller(v *fastjson.Value, p holdfast.Principal) bool {
+	if v == nil || v.Type() != fastjson.TypeObject || p.AdminID == "" {
+		return false
+	}
+	typ, id := member(v, "type"), member(v, "id")
+	if typ == nil || id == nil {
+		return false
+	}
+	t, _ := typ.StringBytes()
+	i, _ := id.StringBytes()
+	return string(t) == holdfast.PrincipalAdmin &&
+		(string(i) == p.AdminID || (p.Email != "" && strings.EqualFold(string(i), p.Email)))
+}
+
+// subjects are the subjects the batch asks about: each object item's own
+// or the default; the default alone when there are no items.
+func (b batch) subjects() []*fastjson.Value {
+	if len(b.items) == 0 {
+		return []*fastjson.Value{b.defaults.subject}
+	}
+	out := make([]*fastjson.Value, 0, len(b.items))
+	for _, item := range b.items {
+		if item.Type() == fastjson.TypeObject {
+			out = append(out, cmp.Or(member(item, "subject"), b.defaults.subject))
+		}
+	}
+	return out
 }
 
 // decides reports whether res ends the batch: short-circuit semantics stop

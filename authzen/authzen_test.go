@@ -37,7 +37,7 @@ func (e *fakeEngine) Decide(_ context.Context, req holdfast.DecisionRequest) (ho
 func post(t *testing.T, h *Handler, fn func(w http.ResponseWriter, r *http.Request) error, body string) (*httptest.ResponseRecorder, error) {
 	t.Helper()
 	r := httptest.NewRequest("POST", EvaluationsPath, strings.NewReader(body))
-	r = r.WithContext(holdfast.WithPrincipal(r.Context(), holdfast.Principal{AccountID: "acct-1", AdminID: "a1"}))
+	r = r.WithContext(holdfast.WithPrincipal(r.Context(), holdfast.Principal{AccountID: "acct-1", AdminID: "a1", Email: "me@example.com"}))
 	w := httptest.NewRecorder()
 	return w, fn(w, r)
 }
@@ -137,5 +137,48 @@ func TestEvaluationsInOneBatch(t *testing.T) {
 	}
 	if engine.batches != 1 || len(engine.asked) != 3 || engine.asked[0].AccountID != "acct-1" {
 		t.Errorf("engine: %d batches, asked %+v; want one batch of three in acct-1", engine.batches, engine.asked)
+	}
+}
+
+// TestAskingAboutOneself: a caller without the right to ask about others
+// (Authorize refuses) may still ask about itself, by administrator id or
+// email, in one batch or one evaluation; a batch that names anyone else,
+// in one item or as the default, is refused without asking the engine.
+func TestAskingAboutOneself(t *testing.T) {
+	engine := &batchEngine{}
+	denied := &holdfast.DeniedError{}
+	h := New(Options{Engine: engine, Authorize: func(context.Context) error { return denied }, Edge: fakeEdge{}})
+	self := `{"subject":{"type":"administrator","id":"a1"},"resource":{"type":"account","id":"acct-1"},"options":{"include_context":true},
+		"evaluations":[{"action":{"name":"users.view"}},{"action":{"name":"legal_holds.view"}},
+		{"subject":{"type":"administrator","id":"ME@example.com"},"action":{"name":"users.view"}}]}`
+	w, err := post(t, h, h.Evaluations, self)
+	if err != nil {
+		t.Fatalf("asking about oneself: %v", err)
+	}
+	var got BatchResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Evaluations) != 3 || !got.Evaluations[0].Decision || got.Evaluations[1].Decision || !got.Evaluations[2].Decision {
+		t.Fatalf("evaluations = %+v, want allow, deny, allow", got.Evaluations)
+	}
+	if r := got.Evaluations[1].Context["reasons"]; r == nil {
+		t.Errorf("the deny carries no reasons: %+v", got.Evaluations[1])
+	}
+	if _, err := post(t, h, h.Evaluation, `{"subject":{"type":"administrator","id":"a1"},"action":{"name":"users.view"},"resource":{"type":"account","id":"x"}}`); err != nil {
+		t.Errorf("one evaluation about oneself: %v", err)
+	}
+	asked := len(engine.asked)
+	for _, other := range []string{
+		`{"subject":{"type":"administrator","id":"a2"},"resource":{"type":"account","id":"x"},"evaluations":[{"action":{"name":"users.view"}}]}`,
+		`{"subject":{"type":"administrator","id":"a1"},"resource":{"type":"account","id":"x"},"evaluations":[{"action":{"name":"users.view"}},{"subject":{"type":"administrator","id":"boss@example.com"},"action":{"name":"users.view"}}]}`,
+		`{"subject":{"type":"user","id":"a1"},"action":{"name":"users.view"},"resource":{"type":"account","id":"x"}}`,
+	} {
+		if _, err := post(t, h, h.Evaluations, other); !errors.Is(err, denied) {
+			t.Errorf("%s: err %v, want the refusal", other, err)
+		}
+	}
+	if len(engine.asked) != asked {
+		t.Errorf("the engine was asked about others: %+v", engine.asked[asked:])
 	}
 }

@@ -36,6 +36,14 @@ const consolePassword = "Console test password 1!"
 // base URL.
 func startConsoleServer(t *testing.T) string {
 	t.Helper()
+	base, _, _ := startConsoleDemo(t)
+	return base
+}
+
+// startConsoleDemo is startConsoleServer that also returns the engine and
+// the store behind it.
+func startConsoleDemo(t *testing.T) (string, *authz.Engine, *sqlstore.Store) {
+	t.Helper()
 	ctx := context.Background()
 	store := newStore(t).(*sqlstore.Store)
 	engine, err := authz.New(ctx, authz.Options{Store: store})
@@ -61,7 +69,7 @@ func startConsoleServer(t *testing.T) string {
 		}
 	}()
 	t.Cleanup(func() { hs.Close() })
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), engine, store
 }
 
 // chromiumPath finds Debian's chromium; without it the test skips (fails
@@ -355,20 +363,35 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("after sign-out /console is at %s, want the sign-in page", u)
 	}
 
-	// A Help Desk Administrator opening legal holds reads the engine's
-	// reason for the refusal.
+	// A Help Desk Administrator lands on a page it may use (Users), is
+	// offered only the pages the engine allows, and reading an old link to
+	// legal holds gets the engine's reason for the refusal.
 	b.signIn("sofia.alvarez@" + demo.Domain)
-	b.do("console as help desk", chromedp.WaitVisible(chromedp.CSS(`nav a[href="#legal-holds"]`)))
+	b.do("console as help desk", chromedp.WaitVisible(chromedp.CSS(`#users tbody tr`)))
 	b.waitJS("signed in as sofia", `document.getElementById('who').textContent.includes('sofia.alvarez@')`)
-	b.do("open legal holds", chromedp.Click(chromedp.CSS(`nav a[href="#legal-holds"]`)))
+	if h1 := evalJS[string](b, `document.querySelector('main h1').textContent`); h1 != "Users" {
+		t.Errorf("help desk lands on %q, want Users", h1)
+	}
+	nav := evalJS[[]string](b, `Array.from(document.querySelectorAll('nav a'), (a) => a.textContent)`)
+	for _, hidden := range []string{"Administrators", "Roles", "Legal holds", "Audit trail", "API tokens"} {
+		if contains(nav, hidden) {
+			t.Errorf("help desk navigation %q offers %s", nav, hidden)
+		}
+	}
+	for _, shown := range []string{"Users", "Devices", "My account"} {
+		if !contains(nav, shown) {
+			t.Errorf("help desk navigation %q lacks %s", nav, shown)
+		}
+	}
+	b.do("open legal holds by address", chromedp.Evaluate[chromedp.Void](`location.hash = '#legal-holds'`))
 	b.waitJS("the refusal", `!!document.querySelector('main [role="alert"] p') && document.querySelector('main h1').textContent === 'Legal holds'`)
 	b.checkAxe("a refused screen")
 	refusal := evalJS[string](b, `document.querySelector('main [role="alert"]').textContent`)
 	if !strings.Contains(refusal, "Refused") || !strings.Contains(refusal, "Help Desk Administrator cannot view legal holds") {
-		t.Errorf("legal holds for help desk shows %q, want the API's refusal reason", refusal)
+		t.Errorf("legal holds for help desk shows %q, want the engine's refusal reason", refusal)
 	}
 	if n := evalJS[int](b, `document.querySelectorAll('#holds').length`); n != 0 {
-		t.Errorf("a refused list still shows a holds table")
+		t.Errorf("a refused page still shows a holds table")
 	}
 }
 

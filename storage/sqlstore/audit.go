@@ -144,6 +144,14 @@ func auditWhere(accountID string, f holdfast.AuditFilter) (string, []any) {
 		q += ` AND seq > ?`
 		args = append(args, f.AfterSeq)
 	}
+	if !f.Since.IsZero() {
+		q += ` AND at >= ?`
+		args = append(args, micros(f.Since))
+	}
+	if !f.Before.IsZero() {
+		q += ` AND at < ?`
+		args = append(args, micros(f.Before))
+	}
 	for _, c := range []struct{ column, value string }{
 		{"actor_id", f.ActorID},
 		{"action", f.Action},

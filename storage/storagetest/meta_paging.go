@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/holdfast/holdfast"
 )
@@ -104,18 +105,20 @@ func testMetaAdminPaging(t *testing.T, s holdfast.MetaStore) {
 
 // testMetaAuditPaging pages through an account's trail in both orders:
 // each record exactly once, the total counting the filter's matches in the
-// account only.
+// account only; a time window keeps the records from Since up to, not
+// including, Before.
 func testMetaAuditPaging(t *testing.T, s holdfast.MetaStore) {
 	ctx := t.Context()
 	acct := metaNewAccount(t, s).ID
 	other := metaNewAccount(t, s).ID
 	var want, wantUpdates, newest []string
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 9 {
 		action := "user.create"
 		if i%2 == 1 {
 			action = "user.update"
 		}
-		r := holdfast.AuditRecord{AccountID: acct, Action: action, ResourceType: "user"}
+		r := holdfast.AuditRecord{AccountID: acct, Action: action, ResourceType: "user", Time: base.Add(time.Duration(i) * time.Hour)}
 		metaMust(t, s.AppendAudit(ctx, &r))
 		o := holdfast.AuditRecord{AccountID: other, Action: action, ResourceType: "user"}
 		metaMust(t, s.AppendAudit(ctx, &o))
@@ -136,6 +139,9 @@ func testMetaAuditPaging(t *testing.T, s holdfast.MetaStore) {
 		{"newest first", holdfast.AuditFilter{Newest: true}, newest},
 		{"action", holdfast.AuditFilter{Action: "user.update"}, wantUpdates},
 		{"after seq", holdfast.AuditFilter{AfterSeq: 6}, want[6:]},
+		{"time window", holdfast.AuditFilter{Since: base.Add(2 * time.Hour), Before: base.Add(5 * time.Hour)}, want[2:5]},
+		{"since", holdfast.AuditFilter{Since: base.Add(7 * time.Hour)}, want[7:]},
+		{"before, newest first", holdfast.AuditFilter{Before: base.Add(2 * time.Hour), Newest: true}, []string{want[1], want[0]}},
 	} {
 		ids, totals := metaPageAll(t, 2, seq, func(p holdfast.Page) (holdfast.Paged[holdfast.AuditRecord], error) {
 			return s.PageAudit(ctx, acct, tt.f, p)
