@@ -24,7 +24,7 @@ import (
 	"github.com/andybalholm/brotli"
 )
 
-//go:embed index.html app.css js/*.js
+//go:embed index.html app.css auth.css js/*.js
 var files embed.FS
 
 // PageName is the console's HTML page among the assets.

@@ -71,6 +71,7 @@ func (s *Server) registerAuthRoutes() {
 	s.public("POST /auth/mfa", s.limited(s.api(s.mfaStep)))
 	s.public("GET /auth/mfa/enroll", s.api(s.mfaEnrollStart))
 	s.public("POST /auth/mfa/enroll", s.limited(s.api(s.mfaEnrollFinish)))
+	s.public("GET /auth/mfa/enroll/qr", s.api(s.mfaEnrollQR))
 	s.public("POST /auth/password/expired", s.limited(s.api(s.expiredPasswordChange)))
 	s.public("POST /auth/logout", s.api(s.logout))
 	s.public("POST /auth/password/forgot", s.limited(s.api(s.forgotPassword)))

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/skip2/go-qrcode"
+
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/signin"
 )
@@ -158,6 +160,26 @@ func (s *Server) mfaEnrollStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, e)
+}
+
+// mfaEnrollQR serves GET /auth/mfa/enroll/qr: the otpauth address of
+// the seed GET /auth/mfa/enroll gives, as a QR code (PNG) for an
+// authenticator app's camera, for a session that owes enrolment.
+func (s *Server) mfaEnrollQR(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.signin.Enrollment(r.Context(), s.sessionSecret(r))
+	if err != nil {
+		return err
+	}
+	png, err := qrcode.Encode(e.URL, qrcode.Medium, 256)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/png")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(png)
+	return nil
 }
 
 // mfaEnrollFinish serves POST /auth/mfa/enroll {code}: the first code of

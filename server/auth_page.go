@@ -21,12 +21,7 @@ var loginTemplate = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in - Holdfast</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
-label{display:block;margin-top:.75rem}input{width:100%;padding:.4rem;font-size:1rem;box-sizing:border-box}
-button{margin-top:1rem;padding:.5rem 1rem;font-size:1rem}[role=alert]{border:2px solid #a00;padding:.5rem}
-[role=status]{border:2px solid #070;padding:.5rem}code{font-size:1.1rem}
-</style>
+<link rel="stylesheet" href="/console/auth.css">
 </head>
 <body>
 <main>
@@ -48,7 +43,8 @@ button{margin-top:1rem;padding:.5rem 1rem;font-size:1rem}[role=alert]{border:2px
 </form>
 {{else if eq .Step "mfa_enroll"}}
 <p>Multi-factor authentication is required. Add this key to an authenticator app, then enter the code it shows.</p>
-<p>Key: <code>{{.Secret}}</code></p>
+<img class="qr" src="/auth/mfa/enroll/qr" alt="QR code of the key, for an authenticator app's camera" width="256" height="256">
+<p>Or type it in. Key: <code>{{.Secret}}</code></p>
 <p><a href="{{.OTPURL}}">Open in an authenticator app</a></p>
 <form method="post" action="/auth/mfa/enroll">
 <input type="hidden" name="return_to" value="{{.ReturnTo}}">
@@ -240,11 +236,14 @@ func (s *Server) recoveryCodesPage(w http.ResponseWriter, codes []string, pendin
 }
 
 var recoveryTemplate = template.Must(template.New("recovery").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Recovery codes - Holdfast</title></head>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Recovery codes - Holdfast</title>
+<link rel="stylesheet" href="/console/auth.css"></head>
 <body><main><h1>Save your recovery codes</h1>
-<p>Each code signs you in once if you lose your authenticator. They are shown only now.</p>
-<ul>{{range .Codes}}<li><code>{{.}}</code></li>{{end}}</ul>
-<p><a href="{{.Next}}">Continue</a></p></main></body></html>
+<p>Each code signs you in once if you lose your authenticator. They are shown only now: print them or keep them in a password manager.</p>
+<ul class="codes">{{range .Codes}}<li><code>{{.}}</code></li>{{end}}</ul>
+<p><a class="next" href="{{.Next}}">Continue</a></p></main></body></html>
 `))
 
 // pageHeaders are the headers of every HTML page: no caching, no
@@ -253,7 +252,7 @@ func pageHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -12,7 +12,8 @@ import (
 // included, to come back to (the server never sees the fragment).
 func (s *Server) registerConsole() {
 	s.public("GET /console", http.HandlerFunc(s.consolePage))
-	s.public("GET /console/{asset...}", http.HandlerFunc(s.consoleAsset))
+	s.public("GET /console/{asset}", http.HandlerFunc(s.consoleAsset))
+	s.public("GET /console/js/{module}", http.HandlerFunc(s.consoleAsset))
 }
 
 // consolePage serves GET /console: the console's page.
@@ -25,7 +26,11 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 // consoleAsset serves the console's scripts and style sheet, compressed,
 // revalidated by ETag on every use.
 func (s *Server) consoleAsset(w http.ResponseWriter, r *http.Request) {
-	a, ok := console.Lookup(r.PathValue("asset"))
+	name := r.PathValue("asset")
+	if m := r.PathValue("module"); m != "" {
+		name = "js/" + m
+	}
+	a, ok := console.Lookup(name)
 	if !ok || a.Name == console.PageName {
 		s.writeError(w, r, errNoRoute)
 		return

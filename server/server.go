@@ -297,6 +297,7 @@ func (s *Server) registerRoutes() {
 
 	s.authed("GET /api/v1/audit", s.listAudit)
 	s.authed("GET /api/v1/audit/verify", s.verifyAudit)
+	s.authed("GET /api/v1/audit/export", s.exportAudit)
 
 	s.registerSnapshotRoutes()
 	s.registerSDGRoutes()

@@ -3,14 +3,17 @@ package server
 import (
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/admins"
@@ -671,6 +674,20 @@ func TestAuditTrailAndTampering(t *testing.T) {
 	decode(t, w, &l)
 	if len(l.Records) != 1 || l.Records[0].Action != "profile.create" {
 		t.Fatalf("audit = %s", w.Body)
+	}
+	// The time window and the CSV export of the same filters.
+	w = f.do("GET", "/api/v1/audit?action=profile.create&since="+url.QueryEscape(l.Records[0].Time.Format(time.RFC3339)), nil)
+	decode(t, w, &l)
+	if len(l.Records) != 2 {
+		t.Errorf("since the first creation: %s, want both", w.Body)
+	}
+	if w = f.do("GET", "/api/v1/audit?since=yesterday", nil); w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), `"since"`) {
+		t.Errorf("a bad since: %d %s, want 422 naming since", w.Code, w.Body)
+	}
+	w = f.do("GET", "/api/v1/audit/export?action=profile.create", nil)
+	if rows, err := csv.NewReader(w.Body).ReadAll(); err != nil || len(rows) != 3 || rows[1][4] != "profile.create" ||
+		w.Header().Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(w.Header().Get("Content-Disposition"), "attachment") {
+		t.Errorf("export: %v %q %v", err, rows, w.Header())
 	}
 	w = f.do("GET", "/api/v1/audit/verify", nil)
 	var v auditVerification

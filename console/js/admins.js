@@ -1,5 +1,6 @@
-import { el, append, nextID, field, input, select, checkbox, choices, regions, when, list } from './dom.js';
-import { state, APIError, api, toLogin, clearErrors, showError, showStatus, guard, roles, everything, pager, optional, roleName } from './api.js';
+import { el, append, nextID, field, input, select, checkbox, choices, regions, when, list, counted, confirm } from './dom.js';
+import { can } from './access.js';
+import { state, APIError, api, toLogin, clearErrors, showError, showStatus, guard, roles, everything, pager, optional, roleName, listing } from './api.js';
 
 export async function adminsPage(main) {
   const r = regions();
@@ -25,7 +26,11 @@ export async function adminsPage(main) {
   const newBtn = el('button', { type: 'button', id: 'new-admin' }, 'New administrator');
   const formSlot = el('div');
   const table = el('table', { id: 'admins' });
-  main.append(filters, el('p', {}, newBtn), formSlot, table);
+  main.append(filters, can('admins.create') ? el('p', {}, newBtn) : null, formSlot, table);
+
+  const list = listing(r, table, filters, '/api/v1/administrators', 'administrators', (items, total) => {
+    renderAdmins(table, items, total, edit, remove);
+  });
 
   async function load() {
     const q = new URLSearchParams();
@@ -34,11 +39,7 @@ export async function adminsPage(main) {
     if (fLast.value) q.set('last_login_before', fLast.value);
     if (fNever.box.checked) q.set('never_logged_in', 'true');
     if (fQ.value.trim()) q.set('q', fQ.value.trim());
-    await guard(r, filters, async () => {
-      const out = await api('GET', '/api/v1/administrators?' + q.toString());
-      renderAdmins(table, out.administrators, edit, remove);
-      r.alert.replaceChildren();
-    });
+    await list(q);
   }
 
   function edit(a) {
@@ -66,7 +67,7 @@ export async function adminsPage(main) {
   await load();
 }
 
-function renderAdmins(table, admins, edit, remove) {
+function renderAdmins(table, admins, total, edit, remove) {
   const head = el('thead', {}, el('tr', {}, ['Name', 'Email', 'Role', 'Country', 'Time zone', 'State',
     'Last sign-in', 'Actions'].map((h) => el('th', { scope: 'col' }, h))));
   const body = el('tbody');
@@ -74,20 +75,15 @@ function renderAdmins(table, admins, edit, remove) {
     const actions = el('td', { class: 'actions' });
     const editBtn = el('button', { type: 'button', 'aria-label': 'Edit ' + a.name, onclick: () => edit(a) }, 'Edit');
     const delBtn = el('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + a.name }, 'Delete');
-    delBtn.addEventListener('click', () => {
-      // Ask in place instead of a modal dialog.
-      const yes = el('button', { type: 'button', class: 'danger confirm', onclick: () => remove(a) }, 'Yes, delete ' + a.name);
-      const no = el('button', { type: 'button', onclick: () => actions.replaceChildren(editBtn, delBtn) }, 'Cancel');
-      actions.replaceChildren(yes, no);
-      yes.focus();
-    });
-    actions.append(editBtn, delBtn);
+    delBtn.addEventListener('click', () => confirm(actions, 'delete ' + a.name, () => remove(a)));
+    if (can('admins.edit')) actions.append(editBtn);
+    if (can('admins.delete')) actions.append(delBtn);
     body.append(el('tr', { 'data-id': a.id },
       el('td', { class: 'name' }, a.name), el('td', { class: 'email' }, a.email),
       el('td', {}, roleName(a.role)), el('td', {}, a.country || ''), el('td', {}, a.time_zone || ''),
       el('td', {}, a.state), el('td', {}, a.last_login_at ? when(a.last_login_at) : 'Never'), actions));
   }
-  const caption = el('caption', { 'aria-live': 'polite' }, admins.length === 1 ? '1 administrator' : admins.length + ' administrators');
+  const caption = el('caption', { 'aria-live': 'polite' }, counted(admins.length, total, 'administrator', 'administrators'));
   table.replaceChildren(caption, head, body);
 }
 

@@ -1,5 +1,5 @@
 // The JSON API client, the error display and shared look-ups.
-import { el, append, nextID, field, input, select, checkbox, choices, regions, when, list } from './dom.js';
+import { el, append, nextID, field, input, select, checkbox, choices, regions, when, list, confirm } from './dom.js';
 
 // state is the signed-in session: the CSRF token lives only in this
 // page's memory.
@@ -235,4 +235,17 @@ export function listing(r, table, filters, path, key, draw) {
     pages.more.addEventListener('click', () => guard(r, null, () => pages.load(false)));
     await guard(r, filters, () => pages.load(true));
   };
+}
+
+// deleteButton is a Delete button for the object called name: it asks
+// "Yes, delete name" in box first, then DELETEs path, says so in r (what
+// names the kind of object) and runs after.
+export function deleteButton(r, box, name, path, what, after) {
+  const del = el('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + name }, 'Delete');
+  del.addEventListener('click', () => confirm(box, 'delete ' + name, () => guard(r, null, async () => {
+    await api('DELETE', path);
+    showStatus(r, what + ' ' + name + ' deleted.');
+    await after();
+  })));
+  return del;
 }

@@ -14,6 +14,10 @@ import { tokensPage } from './tokens.js';
 import { usersPage } from './users.js';
 import { devicesPage } from './devices.js';
 import { accountPage } from './account.js';
+import { profilesPage } from './profiles.js';
+import { holdTypesPage } from './holdtypes.js';
+import { settingsPage } from './settings.js';
+import { idpsPage } from './idps.js';
 
 // pages in navigation order; rights: any one of them opens the page
 // (none: every administrator may).
@@ -22,8 +26,12 @@ const pages = [
   { id: 'roles', title: 'Roles', rights: ['admins.view'], render: rolesPage },
   { id: 'users', title: 'Users', rights: ['users.view'], render: usersPage },
   { id: 'devices', title: 'Devices', rights: ['users.view'], render: devicesPage },
+  { id: 'profiles', title: 'Profiles', rights: ['profiles.view'], render: profilesPage },
   { id: 'legal-holds', title: 'Legal holds', rights: ['legal_holds.view', 'legal_holds.create_manage'], render: holdsPage },
+  { id: 'hold-types', title: 'Legal hold types', rights: ['legal_holds.view', 'legal_holds.create_manage', 'legal_holds.delete', 'legal_hold_types.manage'], render: holdTypesPage },
   { id: 'audit', title: 'Audit trail', rights: ['admins.view'], render: auditPage },
+  { id: 'settings', title: 'Settings', rights: ['settings.view'], render: settingsPage },
+  { id: 'identity-providers', title: 'Identity providers', rights: ['account.sso.manage'], render: idpsPage },
   { id: 'tokens', title: 'API tokens', rights: ['api_tokens.manage'], render: tokensPage },
   { id: 'account', title: 'My account', rights: [], render: accountPage },
 ];

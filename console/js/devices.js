@@ -1,5 +1,5 @@
 import { el, regions, when, confirm, grid, counted } from './dom.js';
-import { api, guard, showStatus, listing, picker, findUsers, userNames } from './api.js';
+import { api, guard, showStatus, listing, picker, findUsers, userNames, deleteButton } from './api.js';
 import { can } from './access.js';
 
 // devicesPage lists devices and workload accounts with their users by
@@ -37,12 +37,7 @@ export async function devicesPage(main) {
       }) }, label));
     }
     if (can('workloads.delete')) {
-      const del = el('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + d.name }, 'Delete');
-      del.addEventListener('click', () => confirm(box, 'delete ' + d.name, () => guard(r, null, async () => {
-        await api('DELETE', '/api/v1/devices/' + encodeURIComponent(d.id));
-        showStatus(r, 'Device ' + d.name + ' deleted.');
-        await load();
-      })));
+      const del = deleteButton(r, box, d.name, '/api/v1/devices/' + encodeURIComponent(d.id), 'Device', load);
       box.append(del);
     }
     return box;

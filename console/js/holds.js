@@ -1,4 +1,5 @@
 import { el, append, nextID, field, input, select, checkbox, choices, regions, when, list } from './dom.js';
+import { can } from './access.js';
 import { state, APIError, api, toLogin, clearErrors, showError, showStatus, guard, roles, everything, pager, optional, roleName } from './api.js';
 
 const dataAccess = [['all', 'All Collected Data'], ['last', 'Last Collected Data'], ['date_range', 'Data within a Date Range']];
@@ -16,7 +17,7 @@ export async function holdsPage(main) {
   pages.redraw();
   const newBtn = el('button', { type: 'button', id: 'new-hold' }, 'New legal hold');
   const slot = el('div');
-  main.append(el('p', {}, newBtn), slot, table, el('p', {}, pages.more));
+  main.append(can('legal_holds.create_manage') ? el('p', {}, newBtn) : null, slot, table, el('p', {}, pages.more));
   pages.more.addEventListener('click', () => guard(r, null, () => pages.load(false)));
 
   async function load() {

@@ -1,4 +1,5 @@
 import { el, append, nextID, field, input, select, checkbox, choices, regions, when, list } from './dom.js';
+import { can } from './access.js';
 import { state, APIError, api, toLogin, clearErrors, showError, showStatus, guard, roles, everything, pager, optional, roleName } from './api.js';
 
 export async function rolesPage(main) {
@@ -7,7 +8,7 @@ export async function rolesPage(main) {
   const table = el('table', { id: 'roles' });
   const newBtn = el('button', { type: 'button', id: 'new-role' }, 'New custom role');
   const formSlot = el('div');
-  main.append(el('p', {}, newBtn), formSlot, table);
+  main.append(can('roles.manage') ? el('p', {}, newBtn) : null, formSlot, table);
 
   async function load() {
     state.roles = null;
@@ -46,7 +47,7 @@ function renderRoles(table, all, remove) {
     const rights = el('details', {}, el('summary', {}, role.rights.length + ' rights'),
       cats.length ? el('ul', {}, cats) : el('p', {}, 'No rights.'));
     const actions = el('td', { class: 'actions' });
-    if (!role.predefined) {
+    if (!role.predefined && can('roles.manage')) {
       const del = el('button', { type: 'button', class: 'danger', 'aria-label': 'Delete role ' + role.name }, 'Delete');
       del.addEventListener('click', () => {
         const yes = el('button', { type: 'button', class: 'danger confirm', onclick: () => remove(role) }, 'Yes, delete ' + role.name);

@@ -1,5 +1,5 @@
 import { el, field, input, select, regions, when, nextID, confirm, grid, counted } from './dom.js';
-import { api, guard, showStatus, everything, listing, optional } from './api.js';
+import { api, guard, showStatus, everything, listing, optional, deleteButton } from './api.js';
 import { can } from './access.js';
 
 const userStates = [['', 'Any state'], ['active', 'Active'], ['preserved', 'Preserved'], ['deleted', 'Deleted']];
@@ -41,12 +41,7 @@ export async function usersPage(main) {
     if (can('users.manage') && u.state === 'active') box.append(act('Preserve', () => change(u, 'preserve', 'preserved')));
     if (can('users.manage') && u.state === 'preserved') box.append(act('Re-activate', () => change(u, 'activate', 're-activated')));
     if (can('users.delete') && u.state !== 'deleted') {
-      const del = el('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + u.name }, 'Delete');
-      del.addEventListener('click', () => confirm(box, 'delete ' + u.name, () => guard(r, null, async () => {
-        await api('DELETE', '/api/v1/users/' + encodeURIComponent(u.id));
-        showStatus(r, 'User ' + u.name + ' deleted.');
-        await load();
-      })));
+      const del = deleteButton(r, box, u.name, '/api/v1/users/' + encodeURIComponent(u.id), 'User', load);
       box.append(del);
     }
     return box;
