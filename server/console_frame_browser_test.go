@@ -123,6 +123,13 @@ func TestConsoleFrameInChromium(t *testing.T) {
 	if u := b.location(); u.Fragment != "devices" || evalJS[string](b, `document.querySelector('main h1').textContent`) != "Devices" {
 		t.Errorf("the skip link left the page: %s", u)
 	}
+	// Decommission asks first, then the device stays listed as decommissioned.
+	device := evalJS[string](b, `Array.from(document.querySelectorAll('#devices tbody tr')).find((tr) => tr.cells[5].textContent === 'enabled').cells[0].textContent`)
+	b.do("decommission "+device, chromedp.Click(chromedp.CSS(`button[aria-label="Decommission `+device+`"]`)))
+	b.waitJS("the confirmation", `document.querySelector('#devices button.confirm').textContent === `+js("Yes, decommission "+device))
+	b.do("confirm", chromedp.Click(chromedp.CSS(`#devices button.confirm`)))
+	b.waitJS("decommissioned", `document.querySelector('main [role="status"]').textContent.includes('decommissioned') && `+
+		`Array.from(document.querySelectorAll('#devices tbody tr')).some((tr) => tr.cells[0].textContent === `+js(device)+` && tr.cells[5].textContent === 'decommissioned')`)
 	b.do("sign out", chromedp.Click(chromedp.CSS(`#sign-out`)), chromedp.WaitVisible(chromedp.CSS(`#password`)))
 
 	for _, who := range []struct{ name, role, landing string }{

@@ -9,7 +9,7 @@ export const RIGHTS = [
   'admins.view', 'admins.create', 'admins.edit', 'admins.delete', 'admins.reset_password', 'roles.manage',
   'users.view', 'users.create_import', 'users.manage', 'users.delete', 'users.download_auth_keys',
   'profiles.view', 'profiles.manage', 'profiles.create_delete', 'privacy.manage',
-  'workloads.manage', 'workloads.delete', 'devices.decommission',
+  'workloads.manage', 'workloads.delete', 'devices.decommission', 'devices.upgrade_client',
   'legal_holds.view', 'legal_holds.create_manage', 'legal_holds.delete', 'legal_hold_types.manage',
   'settings.view', 'settings.manage', 'api_tokens.manage',
   'account.sso.manage', 'account.geofencing.manage', 'account.password_policy.manage',

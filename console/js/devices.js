@@ -36,6 +36,27 @@ export async function devicesPage(main) {
         await load();
       }) }, label));
     }
+    const live = d.state !== 'decommissioned';
+    const post = (verb, body, done) => guard(r, null, async () => {
+      await api('POST', '/api/v1/devices/' + encodeURIComponent(d.id) + '/' + verb, body);
+      showStatus(r, 'Device ' + d.name + ' ' + done + '.');
+      await load();
+    });
+    if (can('devices.upgrade_client') && live && d.kind === 'endpoint') {
+      box.append(el('button', { type: 'button', 'aria-label': 'Upgrade the client on ' + d.name,
+        onclick: () => post('upgrade', {}, ': client upgrade requested') }, 'Upgrade client'));
+    }
+    if (can('devices.decommission') && live) {
+      const dec = el('button', { type: 'button', class: 'danger', 'aria-label': 'Decommission ' + d.name }, 'Decommission');
+      dec.addEventListener('click', () => confirm(box, 'decommission ' + d.name, () => post('decommission', { wipe: false }, 'decommissioned')));
+      box.append(dec);
+      if (d.kind === 'endpoint') {
+        const wipe = el('button', { type: 'button', class: 'danger', 'aria-label': 'Decommission and wipe ' + d.name }, 'Decommission and wipe');
+        wipe.addEventListener('click', () => confirm(box, 'decommission and remotely wipe ' + d.name,
+          () => post('decommission', { wipe: true }, 'decommissioned; a remote wipe is queued')));
+        box.append(wipe);
+      }
+    }
     if (can('workloads.delete')) {
       const del = deleteButton(r, box, d.name, '/api/v1/devices/' + encodeURIComponent(d.id), 'Device', load);
       box.append(del);
