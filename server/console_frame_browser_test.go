@@ -286,7 +286,10 @@ func TestConsoleAuditInChromium(t *testing.T) {
 	b.waitJS("the verification", `document.getElementById('audit-verdict').textContent.includes('intact')`)
 	b.checkAxe("audit trail")
 	objects := `Array.from(document.querySelectorAll('#audit tbody tr'), (tr) => tr.cells[4].textContent)`
+	b.do("hold creations", chromedp.SendKeys(chromedp.CSS(`main input[name="action"]`), "legal_hold.create"),
+		chromedp.Click(chromedp.CSS(`main form[role="search"] button[type="submit"]`)))
 	b.waitJS("a hold by name", objects+`.includes('Legal hold: Q3 audit')`)
+	b.do("every action", b.setValue(`main input[name="action"]`, ""))
 
 	olivia := "olivia.bennett@" + demo.Domain
 	b.do("choose an actor", chromedp.SendKeys(chromedp.CSS(`main input[name="actor"]`), "Olivia"))
