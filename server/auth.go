@@ -158,12 +158,6 @@ func (s *Server) setStarted(w http.ResponseWriter, r *http.Request, st signin.St
 	s.setSessionCookie(w, r, st.Secret, st.MaxAge)
 }
 
-// currentSession returns the live session of the request's cookie,
-// whatever step it owes; none or over: signin.ErrSessionOver.
-func (s *Server) currentSession(r *http.Request) (holdfast.Session, error) {
-	return s.signin.Current(r.Context(), s.sessionSecret(r))
-}
-
 // sessionAuth is the Authenticator of the session cookie. A session that
 // owes a step authenticates nothing. Unsafe methods must carry the
 // session's CSRF token in the X-CSRF-Token header (or, for the sign-in
