@@ -164,6 +164,15 @@ func (b *browserTab) waitJS(what, expr string) {
 	}
 }
 
+// clickJS waits for the element of a CSS selector, enabled, and clicks it
+// in the page: the element is looked up at the moment of the click, so a
+// list re-rendered meanwhile cannot leave the click on a stale node.
+func (b *browserTab) clickJS(what, selector string) {
+	b.t.Helper()
+	sel, _ := json.Marshal(selector)
+	b.waitJS(what, `(() => { const el = document.querySelector(`+string(sel)+`); if (!el || el.disabled) return false; el.click(); return true; })()`)
+}
+
 // evalJS returns the value of a JavaScript expression.
 func evalJS[T any](b *browserTab, expr string) T {
 	b.t.Helper()
@@ -510,14 +519,14 @@ func TestConsoleRolesHoldsAndAuditInChromium(t *testing.T) {
 	b.waitJS("the removed custodian", rowText("#custodians", custodian)+` === '' && `+rowText("#custodians", other)+` !== ''`)
 
 	// WebDAV: the password is shown once, in the answer that made it.
-	b.do("webdav access",
-		chromedp.Click(chromedp.CSS(`button[aria-label="WebDAV access to Console hold"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#rotate-webdav`)),
-		chromedp.Click(chromedp.CSS(`#rotate-webdav`)))
+	// The hold list re-renders after the custodian change: click by a
+	// fresh query each time, never a node found before the re-render.
+	b.clickJS("webdav access", `button[aria-label="WebDAV access to Console hold"]`)
+	b.do("webdav access", chromedp.WaitVisible(chromedp.CSS(`#rotate-webdav`)))
+	b.clickJS("rotate webdav", `#rotate-webdav`)
 	b.waitJS("the password", `!!document.getElementById('webdav-password') && document.getElementById('webdav-password').textContent.length >= 16`)
-	b.do("webdav access again",
-		chromedp.Click(chromedp.CSS(`button[aria-label="WebDAV access to Console hold"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#rotate-webdav`)))
+	b.clickJS("webdav access again", `button[aria-label="WebDAV access to Console hold"]`)
+	b.do("webdav access again", chromedp.WaitVisible(chromedp.CSS(`#rotate-webdav`)))
 	b.waitJS("the credential's details", `document.querySelector('main .panel dl') && document.querySelector('main .panel dl').textContent.includes('Credentialyes')`)
 	if evalJS[bool](b, `!!document.getElementById('webdav-password')`) {
 		t.Error("the WebDAV password is shown again")
