@@ -445,8 +445,8 @@ type mailer struct{ sent []mail }
 
 type mail struct{ to, subject, body string }
 
-func (m *mailer) Send(_ context.Context, to, subject, body string) error {
-	m.sent = append(m.sent, mail{to, subject, body})
+func (m *mailer) Send(_ context.Context, msg holdfast.Message) error {
+	m.sent = append(m.sent, mail{strings.Join(msg.To, ","), msg.Subject, msg.Text})
 	return nil
 }
 

@@ -294,7 +294,7 @@ func (s *Service) sendMail(ctx context.Context, d holdfast.AlertDelivery) error 
 	if err := json.Unmarshal(d.Body, &m); err != nil {
 		return fmt.Errorf("%w: unreadable message", errPermanent)
 	}
-	return s.mailer.Send(ctx, d.Target, subject(m.Data.Events), text(m.Data.Events))
+	return s.mailer.Send(ctx, holdfast.Message{To: []string{d.Target}, Subject: subject(m.Data.Events), Text: text(m.Data.Events)})
 }
 
 // subject counts a digest's events by status.

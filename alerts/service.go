@@ -29,12 +29,6 @@ import (
 // RightManage is the right every alert operation needs.
 const RightManage = "alerts.manage"
 
-// Mailer sends one plain-text message (the server's mail path: SMTP, or
-// the outbox directory). Implementations must be safe for concurrent use.
-type Mailer interface {
-	Send(ctx context.Context, to, subject, body string) error
-}
-
 // Options configure a Service.
 type Options struct {
 	Changes *change.Runner // required: the store, the engine and the clock
@@ -54,7 +48,7 @@ type Options struct {
 	AllowPrivate bool
 	// Mailer sends email deliveries; nil leaves them pending as failed
 	// attempts ("no mail transport").
-	Mailer Mailer
+	Mailer holdfast.Mailer
 }
 
 // Service is the alerts domain. It is safe for concurrent use.
@@ -67,7 +61,7 @@ type Service struct {
 	repeat       time.Duration
 	client       *http.Client
 	allowPrivate bool
-	mailer       Mailer
+	mailer       holdfast.Mailer
 }
 
 // New returns a Service over opts.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/alerts"
 )
 
@@ -19,7 +20,7 @@ type AlertOptions struct {
 	// link-local hosts (the operator's flag; Client must allow them too).
 	AllowPrivate bool
 	// Mailer sends email alerts; nil records each attempt as failed.
-	Mailer alerts.Mailer
+	Mailer holdfast.Mailer
 	// RepeatInterval: zero is alerts.DefaultRepeatInterval.
 	RepeatInterval time.Duration
 	// Sources: nil is alerts.DefaultSources.

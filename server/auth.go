@@ -21,7 +21,7 @@ type AuthOptions struct {
 	Enabled bool
 	// Mailer sends reset and invitation links; nil only logs that a
 	// message was dropped.
-	Mailer Mailer
+	Mailer holdfast.Mailer
 	// Providers signs administrators in through the identity providers
 	// accounts configure (OIDC, SAML; idp/sso, wired in cmd/holdfast);
 	// nil: single sign-on is off, and configuring an IdP is refused.

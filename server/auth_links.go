@@ -1,98 +1,14 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"mime"
 	"net"
 	"net/http"
-	"net/mail"
-	"net/smtp"
-	"os"
-	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/holdfast/holdfast"
 	"github.com/holdfast/holdfast/signin"
 )
-
-// Mailer sends one plain-text message. Implementations must be safe for
-// concurrent use and must not log the body (it carries links).
-type Mailer interface {
-	Send(ctx context.Context, to, subject, body string) error
-}
-
-// OutboxMailer writes each message as an RFC 5322 .eml file into Dir, for
-// servers without SMTP (the embedded default): an operator delivers or
-// opens them by hand.
-type OutboxMailer struct {
-	Dir  string
-	From string // "" = holdfast@localhost
-	Now  func() time.Time
-}
-
-// Send writes the message to a new file in Dir.
-func (m OutboxMailer) Send(_ context.Context, to, subject, body string) error {
-	now := time.Now
-	if m.Now != nil {
-		now = m.Now
-	}
-	if err := os.MkdirAll(m.Dir, 0o700); err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	msg := composeMail(m.from(), to, subject, body, now())
-	name := fmt.Sprintf("%s-%s.eml", now().UTC().Format("20060102T150405Z"), signin.NewSecret(6))
-	// 0600: the file holds a live link.
-	if err := os.WriteFile(filepath.Join(m.Dir, name), msg, 0o600); err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	return nil
-}
-
-func (m OutboxMailer) from() string {
-	if m.From == "" {
-		return "holdfast@localhost"
-	}
-	return m.From
-}
-
-// SMTPMailer sends through an SMTP server with STARTTLS when offered
-// (net/smtp refuses PLAIN auth without TLS except to localhost).
-type SMTPMailer struct {
-	Addr     string // host:port
-	From     string
-	Username string
-	Password holdfast.Secret
-}
-
-// Send delivers the message.
-func (m SMTPMailer) Send(_ context.Context, to, subject, body string) error {
-	var auth smtp.Auth
-	if m.Username != "" {
-		host, _, _ := strings.Cut(m.Addr, ":")
-		auth = smtp.PlainAuth("", m.Username, m.Password.Reveal(), host)
-	}
-	if err := smtp.SendMail(m.Addr, auth, m.From, []string{to}, composeMail(m.From, to, subject, body, time.Now())); err != nil {
-		return fmt.Errorf("smtp: %w", err)
-	}
-	return nil
-}
-
-// composeMail builds a minimal RFC 5322 message with a UTF-8 text body.
-func composeMail(from, to, subject, body string, at time.Time) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: %s\r\n", (&mail.Address{Address: from}).String())
-	fmt.Fprintf(&b, "To: %s\r\n", (&mail.Address{Address: to}).String())
-	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", subject))
-	fmt.Fprintf(&b, "Date: %s\r\n", at.UTC().Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: <%s@holdfast>\r\n", signin.NewSecret(12))
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-	b.WriteString(strings.ReplaceAll(body, "\n", "\r\n"))
-	return b.Bytes()
-}
 
 // forgotAnswer is the one answer of POST /auth/password/forgot, whatever
 // the email: it must not reveal whether an administrator has it.

@@ -1,17 +1,10 @@
 package server
 
 import (
-	"bufio"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"mime"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -222,120 +215,5 @@ func TestIdentityProviderAPI(t *testing.T) {
 	}
 	if w := f.do("GET", "/api/v1/identity-providers/"+v.ID, nil); w.Code != http.StatusNotFound {
 		t.Errorf("get after delete: %d", w.Code)
-	}
-}
-
-func TestOutboxMailer(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "outbox")
-	m := OutboxMailer{Dir: dir, From: "holdfast@example.com", Now: func() time.Time { return time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC) }}
-	if err := m.Send(context.Background(), "ann@example.com", "Réinitialiser", "Hello\nhttps://x/login?reset=abc\n"); err != nil {
-		t.Fatal(err)
-	}
-	files, err := os.ReadDir(dir)
-	if err != nil || len(files) != 1 || !strings.HasSuffix(files[0].Name(), ".eml") {
-		t.Fatalf("outbox: %v %v", files, err)
-	}
-	info, _ := files[0].Info()
-	if info.Mode().Perm() != 0o600 {
-		t.Errorf("mode %v: the file holds a live link", info.Mode().Perm())
-	}
-	f, err := os.Open(filepath.Join(dir, files[0].Name()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	msg, err := mail.ReadMessage(f)
-	if err != nil {
-		t.Fatalf("not RFC 5322: %v", err)
-	}
-	dec := new(mime.WordDecoder)
-	if subj, _ := dec.DecodeHeader(msg.Header.Get("Subject")); subj != "Réinitialiser" {
-		t.Errorf("subject %q", subj)
-	}
-	if msg.Header.Get("To") != "<ann@example.com>" || msg.Header.Get("MIME-Version") != "1.0" || msg.Header.Get("Message-ID") == "" {
-		t.Errorf("headers %v", msg.Header)
-	}
-}
-
-// fakeSMTP is a minimal SMTP server for the mailer test: it accepts one
-// message (with AUTH PLAIN) and hands back the session transcript.
-func fakeSMTP(t *testing.T) (addr string, got <-chan string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	out := make(chan string, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		var log strings.Builder
-		r := bufio.NewReader(c)
-		say := func(s string) { fmt.Fprintf(c, "%s\r\n", s) }
-		say("220 localhost ESMTP test")
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				out <- log.String()
-				return
-			}
-			log.WriteString(line)
-			cmd := strings.ToUpper(strings.TrimSpace(line))
-			switch {
-			case strings.HasPrefix(cmd, "EHLO"):
-				say("250-localhost")
-				say("250 AUTH PLAIN")
-			case strings.HasPrefix(cmd, "AUTH PLAIN"):
-				say("235 2.7.0 Authentication successful")
-			case strings.HasPrefix(cmd, "MAIL FROM"), strings.HasPrefix(cmd, "RCPT TO"):
-				say("250 OK")
-			case cmd == "DATA":
-				say("354 go on")
-				for {
-					l, err := r.ReadString('\n')
-					if err != nil {
-						out <- log.String()
-						return
-					}
-					log.WriteString(l)
-					if l == ".\r\n" {
-						break
-					}
-				}
-				say("250 OK queued")
-			case cmd == "QUIT":
-				say("221 bye")
-				out <- log.String()
-				return
-			default:
-				say("502 unknown")
-			}
-		}
-	}()
-	return ln.Addr().String(), out
-}
-
-func TestSMTPMailer(t *testing.T) {
-	addr, got := fakeSMTP(t)
-	m := SMTPMailer{Addr: addr, From: "holdfast@example.com", Username: "mailer", Password: "mail-secret"}
-	if err := m.Send(context.Background(), "ann@example.com", "Reset your Holdfast password", "Link: https://x/login?reset=abc\n"); err != nil {
-		t.Fatal(err)
-	}
-	var transcript string
-	select {
-	case transcript = <-got:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no SMTP session")
-	}
-	plain := base64.StdEncoding.EncodeToString([]byte("\x00mailer\x00mail-secret"))
-	for _, want := range []string{"AUTH PLAIN " + plain, "MAIL FROM:<holdfast@example.com>", "RCPT TO:<ann@example.com>",
-		"Subject: Reset your Holdfast password", "Link: https://x/login?reset=abc\r\n"} {
-		if !strings.Contains(transcript, want) {
-			t.Errorf("SMTP session lacks %q:\n%s", want, transcript)
-		}
 	}
 }

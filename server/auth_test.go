@@ -34,9 +34,9 @@ type fakeMailer struct {
 
 type sentMail struct{ to, subject, body string }
 
-func (m *fakeMailer) Send(_ context.Context, to, subject, body string) error {
+func (m *fakeMailer) Send(_ context.Context, msg holdfast.Message) error {
 	m.mu.Lock()
-	m.sent = append(m.sent, sentMail{to, subject, body})
+	m.sent = append(m.sent, sentMail{strings.Join(msg.To, ","), msg.Subject, msg.Text})
 	m.mu.Unlock()
 	m.got <- struct{}{}
 	return nil

@@ -256,12 +256,8 @@ func (s *Server) initServices(opts Options) error {
 // newSignin builds the sign-in service of opts; it serves the sweeps and
 // the disabling of administrators even with sign-in off.
 func (s *Server) newSignin(opts AuthOptions) (*signin.Service, error) {
-	var mailer signin.Mailer
-	if opts.Mailer != nil {
-		mailer = opts.Mailer
-	}
 	return signin.New(signin.Options{Changes: s.changes, Rules: s.roleRules, Guard: s.guard, Clock: s.clock,
-		Logger: s.log, Mailer: mailer, IdleTimeout: opts.IdleTimeout, MaxAge: opts.MaxAge, RequestID: requestIDFrom,
+		Logger: s.log, Mailer: opts.Mailer, IdleTimeout: opts.IdleTimeout, MaxAge: opts.MaxAge, RequestID: requestIDFrom,
 		Counted: func(method, outcome string) { s.metrics.signIns.WithLabelValues(method, outcome).Inc() }})
 }
 

@@ -97,7 +97,7 @@ func (s *Service) issueLink(ctx context.Context, base string, admin holdfast.Adm
 			s.log.LogAttrs(mctx, slog.LevelWarn, "no mailer configured; link not sent", slog.String("admin_id", admin.ID))
 			return
 		}
-		if err := s.mailer.Send(mctx, admin.Email, subject, body); err != nil {
+		if err := s.mailer.Send(mctx, holdfast.Message{To: []string{admin.Email}, Subject: subject, Text: body}); err != nil {
 			s.log.LogAttrs(mctx, slog.LevelError, "send link", slog.String("admin_id", admin.ID), slog.String("error", err.Error()))
 		}
 	}()

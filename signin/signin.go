@@ -104,12 +104,6 @@ func RetryStep(err error) string {
 // CSRFHeader carries a cookie session's CSRF token on every change.
 const CSRFHeader = "X-CSRF-Token"
 
-// Mailer sends one plain-text message. Implementations must be safe for
-// concurrent use and must not log the body (it carries links).
-type Mailer interface {
-	Send(ctx context.Context, to, subject, body string) error
-}
-
 // Options configure a Service.
 type Options struct {
 	Changes *change.Runner // required: audits and applies
@@ -119,7 +113,7 @@ type Options struct {
 	Logger  *slog.Logger   // nil discards
 	// Mailer sends reset and invitation links; nil only logs that a
 	// message was dropped.
-	Mailer Mailer
+	Mailer holdfast.Mailer
 	// IdleTimeout ends a session unused this long (default 30 minutes);
 	// MaxAge ends any session this long after sign-in (default 12 hours).
 	IdleTimeout, MaxAge time.Duration
@@ -138,7 +132,7 @@ type Service struct {
 	guard     *lockout.Guard
 	clock     holdfast.Clock
 	log       *slog.Logger
-	mailer    Mailer
+	mailer    holdfast.Mailer
 	idle      time.Duration
 	maxAge    time.Duration
 	counted   func(method, outcome string)

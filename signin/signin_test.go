@@ -36,8 +36,8 @@ func (c *clock) add(d time.Duration) {
 // mailbox is a Mailer that hands every message to the test.
 type mailbox chan string
 
-func (m mailbox) Send(_ context.Context, to, subject, body string) error {
-	m <- to + "\n" + subject + "\n" + body
+func (m mailbox) Send(_ context.Context, msg holdfast.Message) error {
+	m <- strings.Join(msg.To, ",") + "\n" + msg.Subject + "\n" + msg.Text
 	return nil
 }
 

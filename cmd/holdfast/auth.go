@@ -43,7 +43,7 @@ func authOptions(cfg Config, log *slog.Logger) (server.AuthOptions, error) {
 	if err != nil {
 		return server.AuthOptions{}, err
 	}
-	return server.AuthOptions{Enabled: true, Mailer: linkMailer{m}, Providers: providers}, nil
+	return server.AuthOptions{Enabled: true, Mailer: m, Providers: providers}, nil
 }
 
 // samlKeyPair loads the SP key pair from the configured files, or from

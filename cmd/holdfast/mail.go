@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -81,12 +80,4 @@ func (c *mailConfig) mailer(dataDir string, clock holdfast.Clock) (holdfast.Mail
 	}
 	return mail.NewSMTP(mail.SMTPOptions{Host: c.Host, Port: c.Port, TLS: c.TLS, Username: c.Username,
 		Password: password, From: c.From, Clock: clock})
-}
-
-// linkMailer sends the server's sign-in links (invitations, resets)
-// through the one holdfast.Mailer.
-type linkMailer struct{ m holdfast.Mailer }
-
-func (l linkMailer) Send(ctx context.Context, to, subject, body string) error {
-	return l.m.Send(ctx, holdfast.Message{To: []string{to}, Subject: subject, Text: body})
 }
